@@ -1,0 +1,296 @@
+//! `netloom bench`: training throughput on the three reference workloads of the PyTorch
+//! comparison (tiny, mlp, cnn), and the cost of `check` on a 100-node graph. Prints JSON lines.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::bail;
+use serde_json::json;
+
+use crate::compile;
+use crate::data::{Dataset, InMemoryDataset, Splits, Targets, Task};
+use crate::engine::cpu::CpuBackend;
+use crate::graph::{Activation, Graph, Layer, LossKind, Optimizer, TrainingSettings};
+use crate::rng::Rng;
+use crate::train::Session;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    #[arg(long, value_enum, default_value_t = crate::cli::BackendArg::Cpu)]
+    pub backend: crate::cli::BackendArg,
+    /// Comma-separated: tiny, mlp, cnn, check.
+    #[arg(long, default_value = "tiny,mlp,cnn,check")]
+    pub workload: String,
+    /// CPU threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Timed runs per workload; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Steps per timed run, as `tiny=5000,mlp=500,cnn=200` (the PyTorch script's defaults).
+    #[arg(long, default_value = "tiny=5000,mlp=500,cnn=200")]
+    pub steps: String,
+    #[arg(long, default_value_t = 50)]
+    pub warmup: usize,
+}
+
+/// One reference workload: its network, data, batch size and optimizer.
+pub struct Workload {
+    pub graph: Graph,
+    pub dataset: InMemoryDataset,
+    pub batch_size: usize,
+    pub optimizer: Optimizer,
+    pub learning_rate: f32,
+}
+
+fn dense(units: usize, activation: Activation) -> Layer {
+    Layer::Dense {
+        units,
+        bias: true,
+        activation,
+        init: Default::default(),
+    }
+}
+
+fn conv(filters: usize) -> Layer {
+    Layer::Conv2d {
+        filters,
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+        bias: true,
+        activation: Activation::Relu,
+        init: Default::default(),
+    }
+}
+
+fn adam() -> Optimizer {
+    Optimizer::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+    }
+}
+
+/// Uniform pixels and random labels: throughput does not depend on the values.
+fn random_images(n: usize, shape: Vec<usize>) -> InMemoryDataset {
+    let mut rng = Rng::new(0);
+    let len: usize = shape.iter().product();
+    let features = (0..n * len).map(|_| rng.next_f64() as f32).collect();
+    let labels = (0..n).map(|_| rng.below(10) as u32).collect();
+    let names = (0..10).map(|c| c.to_string()).collect();
+    InMemoryDataset::new(
+        "random",
+        shape,
+        features,
+        Targets::Classes {
+            labels,
+            classes: 10,
+        },
+        names,
+    )
+    .expect("the random set's parts fit by construction")
+}
+
+pub fn workload(name: &str) -> Option<Workload> {
+    Some(match name {
+        "tiny" => Workload {
+            graph: Graph::chain([
+                Layer::Input { shape: vec![2] },
+                dense(8, Activation::Tanh),
+                dense(8, Activation::Tanh),
+                dense(1, Activation::Identity),
+                Layer::Loss {
+                    kind: LossKind::BinaryCrossEntropy,
+                },
+            ]),
+            dataset: crate::data::toy_2d(crate::data::ToySet::Circle, 500, 0.0, 0).ok()?,
+            batch_size: 10,
+            optimizer: Optimizer::Sgd {
+                momentum: 0.0,
+                nesterov: false,
+            },
+            learning_rate: 0.03,
+        },
+        "mlp" => Workload {
+            graph: Graph::chain([
+                Layer::Input { shape: vec![784] },
+                dense(256, Activation::Relu),
+                dense(128, Activation::Relu),
+                dense(10, Activation::Identity),
+                Layer::Loss {
+                    kind: LossKind::SoftmaxCrossEntropy,
+                },
+            ]),
+            dataset: random_images(64 * 32, vec![784]),
+            batch_size: 64,
+            optimizer: adam(),
+            learning_rate: 1e-3,
+        },
+        "cnn" => Workload {
+            graph: Graph::chain([
+                Layer::Input {
+                    shape: vec![1, 28, 28],
+                },
+                conv(16),
+                Layer::MaxPool2d {
+                    kernel: 2,
+                    stride: None,
+                },
+                conv(32),
+                Layer::MaxPool2d {
+                    kernel: 2,
+                    stride: None,
+                },
+                Layer::Flatten,
+                dense(10, Activation::Identity),
+                Layer::Loss {
+                    kind: LossKind::SoftmaxCrossEntropy,
+                },
+            ]),
+            dataset: random_images(64 * 16, vec![1, 28, 28]),
+            batch_size: 64,
+            optimizer: adam(),
+            learning_rate: 1e-3,
+        },
+        _ => return None,
+    })
+}
+
+/// A CPU session over the whole workload set, in data order.
+pub fn workload_session(w: Workload, threads: usize) -> anyhow::Result<Session> {
+    let info = compile::DataInfo {
+        feature_shape: w.dataset.feature_shape().to_vec(),
+        task: w.dataset.task(),
+    };
+    let model = compile::check(&w.graph, Some(&info));
+    let settings = TrainingSettings {
+        optimizer: w.optimizer,
+        learning_rate: w.learning_rate,
+        batch_size: w.batch_size,
+        shuffle: false,
+        epochs: usize::MAX,
+        ..TrainingSettings::default()
+    };
+    let program = Arc::new(compile::compile(&model, &settings)?);
+    let splits = Splits {
+        train: (0..w.dataset.len()).collect(),
+        validation: vec![],
+        test: vec![],
+    };
+    let backend = Box::new(CpuBackend::new(Arc::clone(&program), threads));
+    Ok(Session::new(
+        program,
+        backend,
+        Arc::new(w.dataset),
+        splits,
+        settings,
+    )?)
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn steps_for(spec: &str, name: &str) -> usize {
+    spec.split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(200)
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
+    if args.backend == crate::cli::BackendArg::Gpu {
+        bail!("the GPU backend is not part of this build yet; use --backend cpu");
+    }
+    let threads = args.threads.unwrap_or_else(crate::cli::default_threads);
+    let runs = args.runs.max(1);
+    for name in args.workload.split(',').map(str::trim) {
+        if name == "check" {
+            println!("{}", check_bench(runs));
+            continue;
+        }
+        let steps = steps_for(&args.steps, name);
+        let mut per_run = Vec::new();
+        let mut losses = (f32::NAN, f32::NAN);
+        for _ in 0..runs {
+            let Some(w) = workload(name) else {
+                bail!("unknown workload \"{name}\" (tiny, mlp, cnn, check)")
+            };
+            let mut session = workload_session(w, threads)?;
+            for i in 0..args.warmup {
+                let loss = step_loss(&mut session)?;
+                if i == 0 {
+                    losses.0 = loss;
+                }
+            }
+            let started = Instant::now();
+            for _ in 0..steps {
+                losses.1 = step_loss(&mut session)?;
+            }
+            per_run.push(steps as f64 / started.elapsed().as_secs_f64());
+        }
+        let runs_rounded: Vec<f64> = per_run.iter().map(|s| (s * 10.0).round() / 10.0).collect();
+        let steps_per_s = median(&mut per_run);
+        println!(
+            "{}",
+            json!({"workload": name, "backend": "cpu", "threads": threads, "steps_per_s": (steps_per_s * 10.0).round() / 10.0,
+                   "runs": runs_rounded, "steps_timed": steps, "loss_first_last": [losses.0, losses.1]})
+        );
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn step_loss(session: &mut Session) -> anyhow::Result<f32> {
+    match session.step()? {
+        Ok(report) => Ok(report.loss),
+        Err(nf) => bail!("non-finite value in {} at step {}", nf.op, nf.step),
+    }
+}
+
+/// A 100-node graph: an input, then residual blocks of dense layers joined by Add, up to a loss.
+pub fn hundred_node_graph() -> Graph {
+    let mut g = Graph::default();
+    let mut last = g.add_node(Layer::Input { shape: vec![64] }, [0.0, 0.0]);
+    while g.nodes.len() < 97 {
+        let a = g.add_node(dense(64, Activation::Relu), [0.0, 0.0]);
+        let b = g.add_node(dense(64, Activation::Identity), [0.0, 0.0]);
+        let sum = g.add_node(Layer::Add { inputs: 2 }, [0.0, 0.0]);
+        g.connect(last, a, 0);
+        g.connect(a, b, 0);
+        g.connect(b, sum, 0);
+        g.connect(last, sum, 1);
+        last = sum;
+    }
+    let out = g.add_node(dense(10, Activation::Identity), [0.0, 0.0]);
+    g.connect(last, out, 0);
+    let loss = g.add_node(
+        Layer::Loss {
+            kind: LossKind::SoftmaxCrossEntropy,
+        },
+        [0.0, 0.0],
+    );
+    g.connect(out, loss, 0);
+    g
+}
+
+fn check_bench(runs: usize) -> serde_json::Value {
+    let graph = hundred_node_graph();
+    let info = compile::DataInfo {
+        feature_shape: vec![64],
+        task: Task::Classification { classes: 10 },
+    };
+    let iterations = 2000;
+    let mut per_run: Vec<f64> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            for _ in 0..iterations {
+                std::hint::black_box(compile::check(std::hint::black_box(&graph), Some(&info)));
+            }
+            started.elapsed().as_secs_f64() * 1e6 / iterations as f64
+        })
+        .collect();
+    json!({"workload": "check", "nodes": graph.nodes.len(), "us_per_check": (median(&mut per_run) * 100.0).round() / 100.0})
+}

@@ -1,0 +1,470 @@
+//! Headless subcommands: check a project, train it, export it, benchmark the engine.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use crate::compile::{self, DataInfo, Location, Model, Severity, shape_text};
+use crate::data;
+use crate::graph::Layer;
+use crate::io;
+use crate::train::{self, Event, FinishReason, Limits, Metrics, Trainer};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "netloom",
+    version,
+    about = "Design neural networks, train them, and watch them learn."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a project: shapes, parameters, FLOPs and problems (exit code 1 when it has errors).
+    Check { project: PathBuf },
+    /// Train a project without a window.
+    Train(TrainArgs),
+    /// Export a project as code.
+    Export {
+        #[command(subcommand)]
+        format: ExportFormat,
+    },
+    /// Measure training throughput on the reference workloads.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportFormat {
+    /// A PyTorch `nn.Module` whose parameter names match the saved weights.
+    Pytorch {
+        project: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    pub project: PathBuf,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Stop after exactly this many optimizer steps.
+    #[arg(long)]
+    pub steps: Option<u64>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Keep the training samples in data order every epoch.
+    #[arg(long)]
+    pub no_shuffle: bool,
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+    /// Threads for the CPU backend (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Start from these weights (safetensors) instead of a fresh initialisation.
+    #[arg(long)]
+    pub init_weights: Option<PathBuf>,
+    /// Save the trained weights (safetensors, PyTorch names).
+    #[arg(long)]
+    pub save_weights: Option<PathBuf>,
+    /// Write metrics as JSON lines.
+    #[arg(long)]
+    pub metrics_out: Option<PathBuf>,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Check { project }) => check(&project),
+        Some(Command::Train(args)) => train(args),
+        Some(Command::Export {
+            format: ExportFormat::Pytorch { project, output },
+        }) => export_pytorch(&project, &output),
+        Some(Command::Bench(args)) => crate::bench::run(&args),
+    }
+}
+
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    let project = io::load_project(path)?;
+    let dataset = data::load(&project.dataset, &io::project_dir(path));
+    let info = dataset.as_ref().ok().map(|d| DataInfo {
+        feature_shape: d.feature_shape().to_vec(),
+        task: d.task(),
+    });
+    let model = compile::check(&project.graph, info.as_ref());
+    print!("{}", check_report(&model));
+    let mut failed = !model.is_trainable();
+    if let Err(e) = dataset {
+        println!("error: dataset: {e}");
+        failed = true;
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The table `netloom check` prints: one row per node, then the totals and the problems.
+pub fn check_report(model: &Model) -> String {
+    let graph = &model.graph;
+    let mut rows = vec![[
+        "node".to_string(),
+        "layer".into(),
+        "output".into(),
+        "params".into(),
+        "FLOPs".into(),
+    ]];
+    let mut order = model.order.clone();
+    order.extend((0..graph.nodes.len()).filter(|i| !model.order.contains(i)));
+    for i in order {
+        let node = &graph.nodes[i];
+        let info = &model.nodes[i];
+        let output = match (&node.layer, &info.output) {
+            (Layer::Loss { .. }, _) => "(loss)".to_string(),
+            (_, Some(shape)) => shape_text(shape),
+            (_, None) => "?".to_string(),
+        };
+        rows.push([
+            node.name.clone(),
+            node.layer.kind_label().into(),
+            output,
+            info.params.to_string(),
+            info.flops.to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, w))| {
+                if c >= 3 {
+                    format!("{cell:>w$}")
+                } else {
+                    format!("{cell:<w$}")
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "total: {} parameters, {} FLOPs per sample (forward)\n",
+        model.total_params, model.total_flops
+    ));
+    if model.problems.is_empty() {
+        out.push_str("no problems\n");
+    }
+    for p in &model.problems {
+        let place = match p.location {
+            Location::Node(id) => graph
+                .node(id)
+                .map_or_else(|| format!("node {id}"), |n| n.name.clone()),
+            Location::Edge(e) => format!("wire {}", e + 1),
+            Location::Graph => "network".into(),
+        };
+        let severity = if p.severity == Severity::Error {
+            "error"
+        } else {
+            "warning"
+        };
+        out.push_str(&format!("{severity}: {place}: {}", p.message));
+        if let Some(fix) = &p.fix {
+            out.push_str(&format!(" (fix: {})", fix.description));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn export_pytorch(path: &Path, output: &Path) -> anyhow::Result<ExitCode> {
+    let project = io::load_project(path)?;
+    let model = compile::check(&project.graph, None);
+    if !model.is_trainable() {
+        print!("{}", check_report(&model));
+        bail!("the project has problems to fix before it can be exported");
+    }
+    let title = if project.name.is_empty() {
+        "Netloom model"
+    } else {
+        &project.name
+    };
+    io::write_atomically(output, io::export_pytorch(&model, title).as_bytes())?;
+    println!("wrote {}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let mut project = io::load_project(&args.project)?;
+    let settings = &mut project.training;
+    if let Some(e) = args.epochs {
+        settings.epochs = e;
+    }
+    if let Some(b) = args.batch_size {
+        settings.batch_size = b;
+    }
+    if let Some(s) = args.seed {
+        settings.seed = s;
+    }
+    if args.no_shuffle {
+        settings.shuffle = false;
+    }
+    if args.backend == BackendArg::Gpu {
+        bail!("the GPU backend is not part of this build yet; use --backend cpu");
+    }
+    let prepared = match train::prepare(&project, &io::project_dir(&args.project)) {
+        Ok(p) => p,
+        Err(train::TrainError::Compile(e)) => {
+            let model = compile::check(&project.graph, None);
+            print!("{}", check_report(&model));
+            bail!(e);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let threads = args.threads.unwrap_or_else(default_threads);
+    let mut session = train::cpu_session(&project, &prepared, threads)?;
+    if let Some(path) = &args.init_weights {
+        let tensors = io::load_weights(path)?;
+        session
+            .set_weights(&tensors)
+            .with_context(|| format!("loading {}", path.display()))?;
+    }
+    let (train_n, val_n, test_n) = session.split_sizes();
+    let steps_per_epoch = session.steps_per_epoch();
+    let epochs = project.training.epochs;
+    eprintln!(
+        "training {} on {} ({} parameters; {train_n} train, {val_n} validation, {test_n} test samples; {steps_per_epoch} steps per epoch)",
+        if project.name.is_empty() {
+            "project"
+        } else {
+            &project.name
+        },
+        session.backend_name(),
+        prepared.model.total_params,
+    );
+    let mut metrics = args
+        .metrics_out
+        .as_deref()
+        .map(MetricsWriter::create)
+        .transpose()?;
+    let total_steps = args.steps.unwrap_or(steps_per_epoch * epochs as u64);
+    let limits = Limits {
+        max_steps: args.steps,
+    };
+    if total_steps == 0 {
+        bail!("nothing to train: --steps or --epochs is 0");
+    }
+    let trainer = Trainer::spawn(session, limits, true);
+    let mut progress = Progress::new(total_steps);
+    let started = Instant::now();
+    let mut outcome = Ok(ExitCode::SUCCESS);
+    let mut last_loss = f32::NAN;
+    while let Ok(event) = trainer.events.recv() {
+        match event {
+            Event::Step(report) => {
+                last_loss = report.loss;
+                if let Some(m) = &mut metrics {
+                    m.line(json!({"kind": "step", "step": report.step, "epoch": report.epoch + 1, "loss": report.loss}))?;
+                }
+                progress.update(report.step, report.epoch + 1, report.loss);
+            }
+            Event::Epoch(e) => {
+                if let Some(m) = &mut metrics {
+                    m.line(json!({
+                        "kind": "epoch", "epoch": e.epoch + 1,
+                        "train_loss": e.train.loss, "train_accuracy": e.train.accuracy,
+                        "val_loss": e.validation.as_ref().map(|v| v.loss),
+                        "val_accuracy": e.validation.as_ref().and_then(|v| v.accuracy),
+                    }))?;
+                }
+                progress.clear();
+                eprintln!(
+                    "epoch {:>3}: {}",
+                    e.epoch + 1,
+                    epoch_summary(&e.train, e.validation.as_ref())
+                );
+            }
+            Event::Finished { reason, test } => {
+                progress.clear();
+                let why = match reason {
+                    FinishReason::EpochsDone => "all epochs done",
+                    FinishReason::StepLimit => "step limit reached",
+                    FinishReason::EarlyStopped => {
+                        "stopped early: the validation loss stopped improving"
+                    }
+                };
+                eprintln!(
+                    "finished ({why}) in {:.1} s; last training loss {last_loss:.4}",
+                    started.elapsed().as_secs_f64()
+                );
+                if let Some(t) = &test {
+                    if let Some(m) = &mut metrics {
+                        m.line(json!({"kind": "test", "loss": t.loss, "accuracy": t.accuracy}))?;
+                    }
+                    println!("test: {}", metrics_text(t));
+                }
+                break;
+            }
+            Event::NonFinite(nf) => {
+                progress.clear();
+                let node = nf
+                    .node
+                    .and_then(|id| project.graph.node(id))
+                    .map_or("the network".to_string(), |n| n.name.clone());
+                eprintln!(
+                    "error: step {}: the {} in {node} produced a NaN or an infinity; training stopped before the weights changed. A learning rate that is too high is the usual cause.",
+                    nf.step, nf.op
+                );
+                outcome = Ok(ExitCode::FAILURE);
+                break;
+            }
+            Event::Error(e) => {
+                progress.clear();
+                outcome = Err(anyhow::anyhow!(e));
+                break;
+            }
+            Event::Paused | Event::Running => {}
+        }
+    }
+    let mut session = trainer.join().context("the trainer thread failed")?;
+    if let Some(m) = metrics {
+        m.finish()?;
+    }
+    if let Some(path) = &args.save_weights {
+        let counters: Vec<(String, i64)> = project
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.layer, Layer::BatchNorm { .. }))
+            .map(|n| {
+                (
+                    format!("{}.num_batches_tracked", n.name),
+                    session.steps_taken() as i64,
+                )
+            })
+            .collect();
+        io::save_weights(path, &session.weights()?, &counters)?;
+        eprintln!("saved weights to {}", path.display());
+    }
+    outcome
+}
+
+fn metrics_text(m: &Metrics) -> String {
+    let mut s = format!("loss {:.4}", m.loss);
+    if let Some(a) = m.accuracy {
+        s += &format!(", accuracy {a:.4}");
+    }
+    if let (Some(mae), Some(r2)) = (m.mae, m.r2) {
+        s += &format!(", MAE {mae:.4}, R² {r2:.4}");
+    }
+    s
+}
+
+fn epoch_summary(train: &Metrics, validation: Option<&Metrics>) -> String {
+    let mut s = format!("train {}", metrics_text(train));
+    if let Some(v) = validation {
+        s += &format!("; validation {}", metrics_text(v));
+    }
+    s
+}
+
+/// JSON lines into a temporary file, renamed into place when training ends.
+struct MetricsWriter {
+    path: PathBuf,
+    temp: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+}
+
+impl MetricsWriter {
+    fn create(path: &Path) -> anyhow::Result<Self> {
+        let temp = path.with_extension(format!("{}.tmp", std::process::id()));
+        let file =
+            std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            temp,
+            file: std::io::BufWriter::new(file),
+        })
+    }
+
+    fn line(&mut self, value: serde_json::Value) -> anyhow::Result<()> {
+        writeln!(self.file, "{value}").context("writing metrics")
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        self.file.flush()?;
+        std::fs::rename(&self.temp, &self.path)
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+}
+
+/// A one-line progress bar on a terminal; silent otherwise.
+struct Progress {
+    total: u64,
+    enabled: bool,
+    last_draw: Instant,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        Self {
+            total,
+            enabled: std::io::stderr().is_terminal(),
+            last_draw: Instant::now() - Duration::from_secs(1),
+        }
+    }
+
+    fn update(&mut self, step: u64, epoch: usize, loss: f32) {
+        if !self.enabled || self.last_draw.elapsed() < Duration::from_millis(100) {
+            return;
+        }
+        self.last_draw = Instant::now();
+        let width = 30;
+        let filled =
+            ((step as f64 / self.total.max(1) as f64) * width as f64).min(width as f64) as usize;
+        eprint!(
+            "\r[{}{}] step {step}/{} epoch {epoch} loss {loss:.4}   ",
+            "#".repeat(filled),
+            "-".repeat(width - filled),
+            self.total
+        );
+    }
+
+    fn clear(&mut self) {
+        if self.enabled {
+            eprint!("\r{}\r", " ".repeat(80));
+        }
+    }
+}

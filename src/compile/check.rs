@@ -1,0 +1,559 @@
+//! `check`: the fast pass the editor runs on every edit. Orders the graph, infers the shape on every
+//! port, counts parameters and FLOPs, and lists every problem in words a student understands, tied
+//! to the node or edge it concerns, with a fix where one exists.
+
+use std::collections::HashMap;
+
+use super::shapes::{self, Inferred, Issue};
+use crate::data::Task;
+use crate::graph::{Graph, Layer, LossKind, NodeId};
+
+/// One sample's shape (the batch axis is implicit).
+pub type Shape = Vec<usize>;
+
+/// What the dataset feeds the network and expects out of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataInfo {
+    pub feature_shape: Shape,
+    pub task: Task,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    pub graph: Graph,
+    /// Node indices (into `graph.nodes`) in an order where every node follows its inputs. Nodes
+    /// caught in a cycle are left out.
+    pub order: Vec<usize>,
+    /// Per node, indexed like `graph.nodes`.
+    pub nodes: Vec<NodeInfo>,
+    pub problems: Vec<Problem>,
+    pub total_params: usize,
+    pub total_flops: u64,
+    /// Index of the single loss node, when there is exactly one.
+    pub loss: Option<usize>,
+    /// Index of the single Input node, when there is exactly one.
+    pub input: Option<usize>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeInfo {
+    /// The node (index) and shape feeding each input port.
+    pub inputs: Vec<Option<(usize, Shape)>>,
+    pub output: Option<Shape>,
+    pub params: usize,
+    /// Forward floating-point operations for one sample.
+    pub flops: u64,
+    /// Whether the node contributes to the loss (and so is trained).
+    pub feeds_loss: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// The network cannot be trained until this is fixed.
+    Error,
+    /// Trainable, but probably not what was meant.
+    Warning,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    Node(NodeId),
+    /// Index into `graph.edges`.
+    Edge(usize),
+    Graph,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub severity: Severity,
+    pub location: Location,
+    pub message: String,
+    pub fix: Option<Fix>,
+}
+
+/// An edit that resolves a problem, for the editor to offer as one click.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fix {
+    pub description: String,
+    pub action: FixAction,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FixAction {
+    /// Insert `layer` on the wire entering `port` of `node`.
+    InsertBefore {
+        node: NodeId,
+        port: usize,
+        layer: Layer,
+    },
+    /// Replace a node's layer settings.
+    SetLayer {
+        node: NodeId,
+        layer: Layer,
+    },
+    RemoveEdge(usize),
+}
+
+impl Model {
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+    }
+
+    pub fn is_trainable(&self) -> bool {
+        self.errors().next().is_none()
+    }
+
+    pub fn problems_at(&self, location: Location) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(move |p| p.location == location)
+    }
+}
+
+/// Formats a shape the way users see it: `[16, 14, 14]`.
+pub fn shape_text(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("[{}]", dims.join(", "))
+}
+
+pub fn check(graph: &Graph, data: Option<&DataInfo>) -> Model {
+    let mut checker = Checker {
+        graph,
+        problems: Vec::new(),
+    };
+    let index_of: HashMap<NodeId, usize> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id, i))
+        .collect();
+    checker.check_names();
+    let wiring = checker.wire(&index_of);
+    let order = checker.order(&wiring);
+    let (loss, input) = checker.check_ends();
+
+    let mut nodes: Vec<NodeInfo> = graph
+        .nodes
+        .iter()
+        .map(|n| NodeInfo {
+            inputs: vec![None; n.layer.input_count()],
+            ..NodeInfo::default()
+        })
+        .collect();
+    for &i in &order {
+        let node = &graph.nodes[i];
+        let mut input_shapes = Vec::with_capacity(node.layer.input_count());
+        for port in 0..node.layer.input_count() {
+            let source = wiring.sources[i].get(port).copied().flatten();
+            let shape = source.and_then(|s| nodes[s].output.clone().map(|shape| (s, shape)));
+            nodes[i].inputs[port] = shape.clone();
+            match (source, shape) {
+                (Some(_), Some((_, shape))) => input_shapes.push(shape),
+                (Some(_), None) => {} // the upstream problem is already reported
+                (None, _) => checker.node_problem(
+                    node.id,
+                    format!(
+                        "{} has nothing connected to its {}. Connect a layer's output to it.",
+                        node.name,
+                        port_words(port, node.layer.input_count())
+                    ),
+                    None,
+                ),
+            }
+        }
+        if input_shapes.len() < node.layer.input_count() {
+            continue;
+        }
+        match shapes::infer(node.id, &node.layer, &input_shapes) {
+            Ok(Inferred {
+                output,
+                params,
+                flops,
+                warning,
+            }) => {
+                nodes[i].output = output;
+                nodes[i].params = params;
+                nodes[i].flops = flops;
+                if let Some(w) = warning {
+                    checker.push(Severity::Warning, Location::Node(node.id), w);
+                }
+            }
+            Err(issue) => checker.push(Severity::Error, Location::Node(node.id), issue),
+        }
+    }
+
+    if let Some(data) = data {
+        checker.check_data(data, &nodes, input, loss);
+    }
+    checker.check_softmax_before_cross_entropy(&nodes, loss);
+    mark_feeding_loss(&wiring, loss, &mut nodes);
+    for (i, node) in graph.nodes.iter().enumerate() {
+        if loss.is_some() && !nodes[i].feeds_loss && node.layer.output_count() > 0 {
+            checker.node_problem_with(
+                Severity::Warning,
+                node.id,
+                format!(
+                    "{} does not lead to the loss, so it will not be trained. Connect its output onward, or delete it.",
+                    node.name
+                ),
+            );
+        }
+    }
+
+    Model {
+        graph: graph.clone(),
+        total_params: nodes.iter().map(|n| n.params).sum(),
+        total_flops: nodes.iter().map(|n| n.flops).sum(),
+        order,
+        nodes,
+        problems: checker.problems,
+        loss,
+        input,
+    }
+}
+
+fn port_words(port: usize, count: usize) -> String {
+    if count == 1 {
+        "input".to_string()
+    } else {
+        format!("input {}", port + 1)
+    }
+}
+
+/// Which node feeds each input port, and who consumes each node's output.
+struct Wiring {
+    sources: Vec<Vec<Option<usize>>>,
+    consumers: Vec<Vec<usize>>,
+}
+
+struct Checker<'a> {
+    graph: &'a Graph,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn push(&mut self, severity: Severity, location: Location, issue: Issue) {
+        self.problems.push(Problem {
+            severity,
+            location,
+            message: issue.message,
+            fix: issue.fix,
+        });
+    }
+
+    fn node_problem(&mut self, node: NodeId, message: String, fix: Option<Fix>) {
+        self.push(
+            Severity::Error,
+            Location::Node(node),
+            Issue { message, fix },
+        );
+    }
+
+    fn node_problem_with(&mut self, severity: Severity, node: NodeId, message: String) {
+        self.push(severity, Location::Node(node), Issue { message, fix: None });
+    }
+
+    fn edge_problem(&mut self, edge: usize, message: String) {
+        self.push(
+            Severity::Error,
+            Location::Edge(edge),
+            Issue {
+                message,
+                fix: Some(Fix {
+                    description: "Remove this wire".to_string(),
+                    action: FixAction::RemoveEdge(edge),
+                }),
+            },
+        );
+    }
+
+    fn check_names(&mut self) {
+        let mut seen: HashMap<&str, NodeId> = HashMap::new();
+        for node in &self.graph.nodes {
+            if !is_identifier(&node.name) {
+                self.node_problem(
+                    node.id,
+                    format!(
+                        "The name \"{}\" also names this layer's weights and its code on export: use letters, digits and underscores, not starting with a digit.",
+                        node.name
+                    ),
+                    None,
+                );
+            }
+            if seen.insert(&node.name, node.id).is_some() {
+                self.node_problem(
+                    node.id,
+                    format!(
+                        "Two layers are named \"{}\"; names must be unique because they name the weights. Rename one.",
+                        node.name
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+
+    fn wire(&mut self, index_of: &HashMap<NodeId, usize>) -> Wiring {
+        let graph = self.graph;
+        let mut sources: Vec<Vec<Option<usize>>> = graph
+            .nodes
+            .iter()
+            .map(|n| vec![None; n.layer.input_count()])
+            .collect();
+        let mut consumers = vec![Vec::new(); graph.nodes.len()];
+        for (e, edge) in graph.edges.iter().enumerate() {
+            let (Some(&from), Some(&to)) =
+                (index_of.get(&edge.from.node), index_of.get(&edge.to.node))
+            else {
+                self.edge_problem(
+                    e,
+                    "This wire connects to a layer that no longer exists.".into(),
+                );
+                continue;
+            };
+            let (from_node, to_node) = (&graph.nodes[from], &graph.nodes[to]);
+            if edge.from.port >= from_node.layer.output_count() {
+                self.edge_problem(
+                    e,
+                    format!(
+                        "{} has no output {} to connect from.",
+                        from_node.name,
+                        edge.from.port + 1
+                    ),
+                );
+                continue;
+            }
+            if edge.to.port >= to_node.layer.input_count() {
+                self.edge_problem(
+                    e,
+                    format!(
+                        "{} has no input {} to connect to.",
+                        to_node.name,
+                        edge.to.port + 1
+                    ),
+                );
+                continue;
+            }
+            let slot = &mut sources[to][edge.to.port];
+            if slot.is_some() {
+                self.edge_problem(
+                    e,
+                    format!(
+                        "The {} of {} already has a wire; each input takes one. Remove one of them (to combine two layers, use Add or Concat).",
+                        port_words(edge.to.port, to_node.layer.input_count()),
+                        to_node.name
+                    ),
+                );
+                continue;
+            }
+            *slot = Some(from);
+            consumers[from].push(to);
+        }
+        Wiring { sources, consumers }
+    }
+
+    /// Kahn's algorithm; whatever is left over sits on a cycle.
+    fn order(&mut self, wiring: &Wiring) -> Vec<usize> {
+        let n = self.graph.nodes.len();
+        let mut pending: Vec<usize> = wiring
+            .sources
+            .iter()
+            .map(|s| s.iter().flatten().count())
+            .collect();
+        let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).rev().collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(i) = ready.pop() {
+            order.push(i);
+            for &c in wiring.consumers[i].iter().rev() {
+                pending[c] -= 1;
+                if pending[c] == 0 {
+                    ready.push(c);
+                }
+            }
+        }
+        for (i, &p) in pending.iter().enumerate() {
+            if p > 0 {
+                let node = &self.graph.nodes[i];
+                self.node_problem(
+                    node.id,
+                    format!(
+                        "{} is part of a loop: data would flow round in a circle. Remove one of the wires in the loop.",
+                        node.name
+                    ),
+                    None,
+                );
+            }
+        }
+        order
+    }
+
+    fn check_ends(&mut self) -> (Option<usize>, Option<usize>) {
+        let nodes = &self.graph.nodes;
+        let losses: Vec<usize> = (0..nodes.len())
+            .filter(|&i| matches!(nodes[i].layer, Layer::Loss { .. }))
+            .collect();
+        let inputs: Vec<usize> = (0..nodes.len())
+            .filter(|&i| matches!(nodes[i].layer, Layer::Input { .. }))
+            .collect();
+        if losses.is_empty() {
+            self.push(
+                Severity::Error,
+                Location::Graph,
+                Issue::new(
+                    "There is no loss layer, so the network has nothing to learn from. Add a loss after the last layer (softmax cross-entropy for classes, mean squared error for numbers).",
+                ),
+            );
+        }
+        for &extra in losses.iter().skip(1) {
+            self.node_problem(
+                nodes[extra].id,
+                "A network trains on one loss; this is a second one. Delete all but one loss layer."
+                    .into(),
+                None,
+            );
+        }
+        if inputs.is_empty() {
+            self.push(
+                Severity::Error,
+                Location::Graph,
+                Issue::new("There is no Input layer, so no data can enter the network. Add one."),
+            );
+        }
+        for &extra in inputs.iter().skip(1) {
+            self.node_problem(
+                nodes[extra].id,
+                "Datasets here provide one input per sample; this is a second Input layer. Delete it and feed both branches from one Input."
+                    .into(),
+                None,
+            );
+        }
+        (
+            (losses.len() == 1).then(|| losses[0]),
+            (inputs.len() == 1).then(|| inputs[0]),
+        )
+    }
+
+    fn check_data(
+        &mut self,
+        data: &DataInfo,
+        nodes: &[NodeInfo],
+        input: Option<usize>,
+        loss: Option<usize>,
+    ) {
+        if let Some(i) = input {
+            let node = &self.graph.nodes[i];
+            if let Layer::Input { shape } = &node.layer
+                && *shape != data.feature_shape
+            {
+                let fixed = Layer::Input {
+                    shape: data.feature_shape.clone(),
+                };
+                self.node_problem(
+                    node.id,
+                    format!(
+                        "The dataset's samples are {} but {} expects {}.",
+                        shape_text(&data.feature_shape),
+                        node.name,
+                        shape_text(shape)
+                    ),
+                    Some(Fix {
+                        description: format!(
+                            "Set the input shape to {}",
+                            shape_text(&data.feature_shape)
+                        ),
+                        action: FixAction::SetLayer {
+                            node: node.id,
+                            layer: fixed,
+                        },
+                    }),
+                );
+            }
+        }
+        let Some(l) = loss else { return };
+        let node = &self.graph.nodes[l];
+        let Layer::Loss { kind } = node.layer else {
+            return;
+        };
+        let Some((_, prediction)) = nodes[l].inputs.first().cloned().flatten() else {
+            return;
+        };
+        let width: usize = prediction.iter().product();
+        let message = match (&data.task, kind) {
+            (Task::Classification { classes }, LossKind::SoftmaxCrossEntropy) if width != *classes => Some(format!(
+                "The dataset has {classes} classes but the layer before the loss gives {width} scores. Give it one unit per class ({classes})."
+            )),
+            (Task::Classification { classes }, LossKind::BinaryCrossEntropy) if *classes != 2 => Some(format!(
+                "Binary cross-entropy tells two classes apart; this dataset has {classes}. Use softmax cross-entropy with {classes} units before it."
+            )),
+            (Task::Classification { .. }, LossKind::BinaryCrossEntropy) if width != 1 => Some(format!(
+                "Binary cross-entropy needs one score per sample; the layer before it gives {width}. Give it 1 unit."
+            )),
+            (Task::Classification { .. }, LossKind::MeanSquaredError | LossKind::MeanAbsoluteError) => Some(
+                "The dataset is about classes, but this loss measures distances between numbers. Use softmax cross-entropy (or binary cross-entropy for two classes).".to_string()
+            ),
+            (Task::Regression { .. }, LossKind::SoftmaxCrossEntropy | LossKind::BinaryCrossEntropy) => Some(
+                "The dataset has numbers to predict, not classes. Use mean squared error or mean absolute error.".to_string()
+            ),
+            (Task::Regression { outputs }, _) if width != *outputs => Some(format!(
+                "The dataset has {outputs} value(s) to predict per sample but the layer before the loss gives {width}. Give it {outputs} unit(s)."
+            )),
+            _ => None,
+        };
+        if let Some(message) = message {
+            self.node_problem(node.id, message, None);
+        }
+    }
+
+    fn check_softmax_before_cross_entropy(&mut self, nodes: &[NodeInfo], loss: Option<usize>) {
+        let Some(l) = loss else { return };
+        let graph = self.graph;
+        if !matches!(
+            graph.nodes[l].layer,
+            Layer::Loss {
+                kind: LossKind::SoftmaxCrossEntropy
+            }
+        ) {
+            return;
+        }
+        let Some((source, _)) = nodes[l].inputs.first().cloned().flatten() else {
+            return;
+        };
+        let softmax_ends = match &graph.nodes[source].layer {
+            Layer::Activation { function } => *function == crate::graph::Activation::Softmax,
+            Layer::Dense { activation, .. } | Layer::Conv2d { activation, .. } => {
+                *activation == crate::graph::Activation::Softmax
+            }
+            _ => false,
+        };
+        if softmax_ends {
+            self.node_problem_with(
+                Severity::Warning,
+                graph.nodes[source].id,
+                format!(
+                    "Softmax cross-entropy applies the softmax itself; the softmax on {} makes it apply twice and slows learning. Remove it.",
+                    graph.nodes[source].name
+                ),
+            );
+        }
+    }
+}
+
+fn mark_feeding_loss(wiring: &Wiring, loss: Option<usize>, nodes: &mut [NodeInfo]) {
+    let Some(loss) = loss else { return };
+    let mut stack = vec![loss];
+    while let Some(i) = stack.pop() {
+        if nodes[i].feeds_loss {
+            continue;
+        }
+        nodes[i].feeds_loss = true;
+        stack.extend(wiring.sources[i].iter().flatten());
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

@@ -1,0 +1,169 @@
+//! From the document to something that runs: `check` (shapes, counts, problems; fast enough for
+//! every edit) and `compile` (lowering to primitive ops, autodiff, optimizer updates).
+
+mod autodiff;
+mod builder;
+mod check;
+mod init;
+mod lower;
+mod program;
+mod shapes;
+
+pub use check::{
+    DataInfo, Fix, FixAction, Location, Model, NodeInfo, Problem, Severity, Shape, check,
+    shape_text,
+};
+pub use init::initial_values;
+pub use program::{
+    Buffer, BufferId, BufferKind, DType, Extent, NamedState, Op, Outputs, Param, ParamInit, Phases,
+    Program, Step, UnaryFn, UpdateRule, Window,
+};
+pub use shapes::window_output;
+
+use builder::Builder;
+use lower::{Mode, Shared, lower_forward};
+
+use crate::graph::{Optimizer, TrainingSettings};
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CompileError {
+    #[error("the network has problems to fix first: {0}")]
+    NotTrainable(String),
+    #[error("the batch size must be at least 1")]
+    EmptyBatch,
+}
+
+/// Compiles a checked model into one program holding the training step (forward, backward,
+/// update) and the evaluation pass, sharing parameters, for batches of up to `settings.batch_size`.
+pub fn compile(model: &Model, settings: &TrainingSettings) -> Result<Program, CompileError> {
+    if let Some(problem) = model.errors().next() {
+        return Err(CompileError::NotTrainable(problem.message.clone()));
+    }
+    if settings.batch_size == 0 {
+        return Err(CompileError::EmptyBatch);
+    }
+    let (Some(input_index), Some(_)) = (model.input, model.loss) else {
+        return Err(CompileError::NotTrainable(
+            "the network needs one Input and one loss".into(),
+        ));
+    };
+    let mut b = Builder::default();
+    let input_shape = model.nodes[input_index].output.clone().unwrap_or_default();
+    let input = b.buffer(
+        "input".into(),
+        input_shape,
+        true,
+        DType::F32,
+        BufferKind::Input,
+    );
+    let mut shared = Shared::new(input);
+
+    let train_forward_start = b.steps.len();
+    let train = lower_forward(model, &mut b, &mut shared, Mode::Train);
+    let train_forward = train_forward_start..b.steps.len();
+
+    let param_buffers: Vec<BufferId> = shared.params.iter().map(|p| p.buffer).collect();
+    let grads = autodiff::differentiate(&mut b, train_forward.clone(), &param_buffers);
+    let backward = train_forward.end..b.steps.len();
+    for param in &mut shared.params {
+        param.grad = grads.get(&param.buffer).copied();
+    }
+
+    let (grad_norm_sq, optimizer_state) = emit_updates(&mut b, &shared.params, settings.optimizer);
+    let update = backward.end..b.steps.len();
+
+    let eval = lower_forward(model, &mut b, &mut shared, Mode::Eval);
+    let eval_forward = update.end..b.steps.len();
+
+    let node_outputs = train
+        .node_outputs
+        .iter()
+        .zip(&eval.node_outputs)
+        .map(|(&(node, t), &(_, e))| (node, t, e))
+        .collect();
+    Ok(Program {
+        buffers: b.buffers,
+        steps: b.steps,
+        phases: Phases {
+            train_forward,
+            backward,
+            update,
+            eval_forward,
+        },
+        batch_capacity: settings.batch_size,
+        input,
+        target: shared.target.unwrap_or(input),
+        train: Outputs {
+            prediction: train.prediction,
+            loss: train.loss,
+        },
+        eval: Outputs {
+            prediction: eval.prediction,
+            loss: eval.loss,
+        },
+        grad_norm_sq,
+        params: shared.params,
+        running_stats: shared.running_stats,
+        optimizer_state,
+        node_outputs,
+    })
+}
+
+/// The global gradient norm (for clipping, diagnostics and the non-finite guard), then one update
+/// per parameter with its optimizer state.
+fn emit_updates(
+    b: &mut Builder,
+    params: &[Param],
+    optimizer: Optimizer,
+) -> (BufferId, Vec<BufferId>) {
+    let grads: Vec<BufferId> = params.iter().filter_map(|p| p.grad).collect();
+    let norm_sq = b.fixed("gradient norm²".into(), vec![1]);
+    b.push(Op::GradNormSq {
+        grads,
+        out: norm_sq,
+    });
+    let (rule, state_names): (UpdateRule, &[&str]) = match optimizer {
+        Optimizer::Sgd { nesterov, .. } => (UpdateRule::Sgd { nesterov }, &["momentum_buffer"]),
+        Optimizer::Adam { .. } => (
+            UpdateRule::Adam {
+                decoupled_decay: false,
+            },
+            &["exp_avg", "exp_avg_sq"],
+        ),
+        Optimizer::AdamW { .. } => (
+            UpdateRule::Adam {
+                decoupled_decay: true,
+            },
+            &["exp_avg", "exp_avg_sq"],
+        ),
+        Optimizer::RmsProp { .. } => (UpdateRule::RmsProp, &["square_avg"]),
+        Optimizer::Adagrad { .. } => (UpdateRule::Adagrad, &["sum"]),
+    };
+    let mut all_state = Vec::new();
+    for param in params {
+        let Some(grad) = param.grad else { continue };
+        let shape = b.shape(param.buffer).to_vec();
+        let mut state = [None, None];
+        for (slot, name) in state.iter_mut().zip(state_names) {
+            let id = b.buffer(
+                format!("{}.{name}", param.name),
+                shape.clone(),
+                false,
+                DType::F32,
+                BufferKind::State,
+            );
+            all_state.push(id);
+            *slot = Some(id);
+        }
+        b.node = Some(param.node);
+        b.push(Op::Update {
+            rule,
+            param: param.buffer,
+            grad,
+            state,
+            norm_sq,
+        });
+    }
+    b.node = None;
+    (norm_sq, all_state)
+}

@@ -1,0 +1,323 @@
+//! Shape rules: for each layer, the output shape it makes from its input shapes, its parameter
+//! count and its forward FLOPs per sample, or a problem explained in plain words.
+
+use super::check::{Fix, FixAction, Shape, shape_text};
+use crate::graph::{Activation, Layer, LossKind, NodeId};
+
+pub struct Inferred {
+    /// `None` for a loss, which ends the graph.
+    pub output: Option<Shape>,
+    pub params: usize,
+    pub flops: u64,
+    pub warning: Option<Issue>,
+}
+
+pub struct Issue {
+    pub message: String,
+    pub fix: Option<Fix>,
+}
+
+impl Issue {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            fix: None,
+        }
+    }
+
+    fn insert(mut self, node: NodeId, description: &str, layer: Layer) -> Self {
+        self.fix = Some(Fix {
+            description: description.to_string(),
+            action: FixAction::InsertBefore {
+                node,
+                port: 0,
+                layer,
+            },
+        });
+        self
+    }
+}
+
+fn numel(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+fn ok(output: Shape, params: usize, flops: usize) -> Result<Inferred, Issue> {
+    Ok(Inferred {
+        output: Some(output),
+        params,
+        flops: flops as u64,
+        warning: None,
+    })
+}
+
+/// Output size of a sliding window, or `None` when the window does not fit.
+pub fn window_output(input: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let span = input + 2 * padding;
+    (kernel <= span && stride > 0).then(|| (span - kernel) / stride + 1)
+}
+
+fn activation_flops(function: Activation, n: usize) -> usize {
+    match function {
+        Activation::Identity => 0,
+        Activation::Relu | Activation::LeakyRelu { .. } => n,
+        _ => 4 * n,
+    }
+}
+
+/// Expects an image `[channels, height, width]`.
+fn image(node: NodeId, kind: &str, input: &Shape) -> Result<(usize, usize, usize), Issue> {
+    if let [c, h, w] = input[..] {
+        return Ok((c, h, w));
+    }
+    let message = format!(
+        "{kind} expects an image shaped [channels, height, width]; got {}.",
+        shape_text(input)
+    );
+    let n = numel(input);
+    let side = (n as f64).sqrt().round() as usize;
+    if input.len() == 1 && side * side == n {
+        let target = vec![1, side, side];
+        let text = format!("Add a Reshape to {} before it", shape_text(&target));
+        Err(Issue::new(format!("{message} {text}.")).insert(
+            node,
+            &text,
+            Layer::Reshape { shape: target },
+        ))
+    } else {
+        Err(Issue::new(format!("{message} Add a Reshape before it.")))
+    }
+}
+
+fn positive(value: usize, what: &str) -> Result<(), Issue> {
+    if value == 0 {
+        Err(Issue::new(format!("The {what} must be at least 1.")))
+    } else {
+        Ok(())
+    }
+}
+
+fn pool(
+    node: NodeId,
+    kind: &str,
+    kernel: usize,
+    stride: Option<usize>,
+    input: &Shape,
+) -> Result<Inferred, Issue> {
+    positive(kernel, "kernel size")?;
+    let stride = stride.unwrap_or(kernel);
+    positive(stride, "stride")?;
+    let (c, h, w) = image(node, kind, input)?;
+    let (Some(oh), Some(ow)) = (
+        window_output(h, kernel, stride, 0),
+        window_output(w, kernel, stride, 0),
+    ) else {
+        return Err(Issue::new(format!(
+            "The {kernel}x{kernel} window of {kind} does not fit in the {h}x{w} input. Use a smaller kernel."
+        )));
+    };
+    let mut inferred = ok(vec![c, oh, ow], 0, c * oh * ow * kernel * kernel)?;
+    if !(h - kernel).is_multiple_of(stride) || !(w - kernel).is_multiple_of(stride) {
+        inferred.warning = Some(Issue::new(format!(
+            "The {h}x{w} input does not divide evenly into {kernel}x{kernel} windows with stride {stride}; the last rows or columns are dropped."
+        )));
+    }
+    Ok(inferred)
+}
+
+pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, Issue> {
+    let first = inputs.first();
+    let x = || first.cloned().unwrap_or_default();
+    match layer {
+        Layer::Input { shape } => {
+            if shape.is_empty() || shape.contains(&0) {
+                return Err(Issue::new(format!(
+                    "The input shape {} must have at least one axis, each at least 1.",
+                    shape_text(shape)
+                )));
+            }
+            ok(shape.clone(), 0, 0)
+        }
+        Layer::Dense {
+            units,
+            bias,
+            activation,
+            ..
+        } => {
+            positive(*units, "number of units")?;
+            let x = x();
+            let [features] = x[..] else {
+                return Err(Issue::new(format!(
+                    "Dense expects a flat input; got {}. Add a Flatten before it.",
+                    shape_text(&x)
+                ))
+                .insert(node, "Add a Flatten before it", Layer::Flatten));
+            };
+            let params = features * units + if *bias { *units } else { 0 };
+            ok(
+                vec![*units],
+                params,
+                2 * features * units + units + activation_flops(*activation, *units),
+            )
+        }
+        Layer::Conv2d {
+            filters,
+            kernel,
+            stride,
+            padding,
+            bias,
+            activation,
+            ..
+        } => {
+            positive(*filters, "number of filters")?;
+            positive(*kernel, "kernel size")?;
+            positive(*stride, "stride")?;
+            let (c, h, w) = image(node, "Conv2d", &x())?;
+            let (Some(oh), Some(ow)) = (
+                window_output(h, *kernel, *stride, *padding),
+                window_output(w, *kernel, *stride, *padding),
+            ) else {
+                return Err(Issue::new(format!(
+                    "The {kernel}x{kernel} kernel does not fit in the {h}x{w} input (with padding {padding}). Use a smaller kernel or more padding."
+                )));
+            };
+            let params = filters * c * kernel * kernel + if *bias { *filters } else { 0 };
+            let out = filters * oh * ow;
+            ok(
+                vec![*filters, oh, ow],
+                params,
+                2 * c * kernel * kernel * out + out + activation_flops(*activation, out),
+            )
+        }
+        Layer::MaxPool2d { kernel, stride } => pool(node, "MaxPool2d", *kernel, *stride, &x()),
+        Layer::AvgPool2d { kernel, stride } => pool(node, "AvgPool2d", *kernel, *stride, &x()),
+        Layer::GlobalAvgPool => {
+            let (c, h, w) = image(node, "GlobalAvgPool", &x())?;
+            ok(vec![c], 0, c * h * w)
+        }
+        Layer::Flatten => ok(vec![numel(&x())], 0, 0),
+        Layer::Reshape { shape } => {
+            let x = x();
+            if shape.is_empty() || shape.contains(&0) {
+                return Err(Issue::new(format!(
+                    "The target shape {} must have at least one axis, each at least 1.",
+                    shape_text(shape)
+                )));
+            }
+            if numel(shape) != numel(&x) {
+                return Err(Issue::new(format!(
+                    "Reshape to {} needs {} values, but its input {} has {}. Choose a shape with the same number of values.",
+                    shape_text(shape),
+                    numel(shape),
+                    shape_text(&x),
+                    numel(&x)
+                )));
+            }
+            ok(shape.clone(), 0, 0)
+        }
+        Layer::Dropout { rate } => {
+            if !(0.0..1.0).contains(rate) {
+                return Err(Issue::new(format!(
+                    "The dropout rate is the fraction of values zeroed while training; it must be at least 0 and below 1, not {rate}."
+                )));
+            }
+            let x = x();
+            let n = numel(&x);
+            ok(x, 0, n)
+        }
+        Layer::BatchNorm { momentum, epsilon } => {
+            if !(0.0..=1.0).contains(momentum) || *epsilon <= 0.0 {
+                return Err(Issue::new(
+                    "BatchNorm's momentum must be between 0 and 1 and its epsilon above 0.",
+                ));
+            }
+            let x = x();
+            let n = numel(&x);
+            ok(x.clone(), 2 * x[0], 2 * n)
+        }
+        Layer::LayerNorm { epsilon } => {
+            if *epsilon <= 0.0 {
+                return Err(Issue::new("LayerNorm's epsilon must be above 0."));
+            }
+            let x = x();
+            let n = numel(&x);
+            let last = x.last().copied().unwrap_or(1);
+            ok(x, 2 * last, 5 * n)
+        }
+        Layer::Activation { function } => {
+            let x = x();
+            let n = numel(&x);
+            ok(x, 0, activation_flops(*function, n))
+        }
+        Layer::Add { inputs: count } => {
+            if *count < 2 {
+                return Err(Issue::new(
+                    "Add sums two or more inputs; give it at least 2.",
+                ));
+            }
+            let x = x();
+            if let Some(other) = inputs.iter().find(|s| **s != x) {
+                return Err(Issue::new(format!(
+                    "Add needs inputs of the same shape; got {} and {}. Make the branches end in the same shape.",
+                    shape_text(&x),
+                    shape_text(other)
+                )));
+            }
+            let n = numel(&x);
+            ok(x, 0, n * (count - 1))
+        }
+        Layer::Concat {
+            inputs: count,
+            axis,
+        } => {
+            if *count < 2 {
+                return Err(Issue::new(
+                    "Concat joins two or more inputs; give it at least 2.",
+                ));
+            }
+            let x = x();
+            if *axis >= x.len() {
+                return Err(Issue::new(format!(
+                    "Concat's axis {axis} does not exist: its input {} has {} axes (counting from 0).",
+                    shape_text(&x),
+                    x.len()
+                )));
+            }
+            let mut out = x.clone();
+            out[*axis] = 0;
+            for other in inputs {
+                let same_rest = other.len() == x.len()
+                    && other
+                        .iter()
+                        .zip(&x)
+                        .enumerate()
+                        .all(|(i, (a, b))| i == *axis || a == b);
+                if !same_rest {
+                    return Err(Issue::new(format!(
+                        "Concat along axis {axis} needs inputs that agree on every other axis; got {} and {}.",
+                        shape_text(&x),
+                        shape_text(other)
+                    )));
+                }
+                out[*axis] += other[*axis];
+            }
+            ok(out, 0, 0)
+        }
+        Layer::Loss { kind } => {
+            let x = x();
+            if *kind == LossKind::SoftmaxCrossEntropy && x.len() != 1 {
+                return Err(Issue::new(format!(
+                    "Softmax cross-entropy expects one score per class, a flat input; got {}. Add a Flatten and a Dense layer with one unit per class before it.",
+                    shape_text(&x)
+                ))
+                .insert(node, "Add a Flatten before it", Layer::Flatten));
+            }
+            Ok(Inferred {
+                output: None,
+                params: 0,
+                flops: 3 * numel(&x) as u64,
+                warning: None,
+            })
+        }
+    }
+}

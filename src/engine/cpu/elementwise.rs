@@ -1,0 +1,168 @@
+//! Element-wise and row-wise kernels: activations, softmax, bias, sums, concatenation.
+
+use crate::compile::UnaryFn;
+
+/// erf by Abramowitz & Stegun 7.1.26 (max error 1.5e-7, below f32's resolution at 1).
+pub fn erf(x: f32) -> f32 {
+    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
+    let poly = t
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
+    let y = 1.0 - poly * (-x * x).exp();
+    if x < 0.0 { -y } else { y }
+}
+
+const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
+/// 1/√(2π)
+const INV_SQRT_TAU: f32 = 0.398_942_3;
+
+pub fn unary(f: UnaryFn, x: &[f32], out: &mut [f32]) {
+    let pairs = out.iter_mut().zip(x);
+    match f {
+        UnaryFn::Relu => pairs.for_each(|(o, &v)| *o = v.max(0.0)),
+        UnaryFn::LeakyRelu(s) => pairs.for_each(|(o, &v)| *o = if v > 0.0 { v } else { s * v }),
+        UnaryFn::Elu(a) => pairs.for_each(|(o, &v)| *o = if v > 0.0 { v } else { a * v.exp_m1() }),
+        UnaryFn::Sigmoid => pairs.for_each(|(o, &v)| *o = sigmoid(v)),
+        UnaryFn::Tanh => pairs.for_each(|(o, &v)| *o = v.tanh()),
+        UnaryFn::Gelu => pairs.for_each(|(o, &v)| *o = 0.5 * v * (1.0 + erf(v * FRAC_1_SQRT_2))),
+    }
+}
+
+pub fn unary_backward(f: UnaryFn, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    let n = dx.len();
+    let (x, y, dy) = (&x[..n], &y[..n], &dy[..n]);
+    for i in 0..n {
+        let (xv, yv) = (x[i], y[i]);
+        let slope = match f {
+            UnaryFn::Relu => (xv > 0.0) as u8 as f32,
+            UnaryFn::LeakyRelu(s) => {
+                if xv > 0.0 {
+                    1.0
+                } else {
+                    s
+                }
+            }
+            UnaryFn::Elu(a) => {
+                if xv > 0.0 {
+                    1.0
+                } else {
+                    yv + a
+                }
+            }
+            UnaryFn::Sigmoid => yv * (1.0 - yv),
+            UnaryFn::Tanh => 1.0 - yv * yv,
+            UnaryFn::Gelu => {
+                0.5 * (1.0 + erf(xv * FRAC_1_SQRT_2)) + xv * INV_SQRT_TAU * (-0.5 * xv * xv).exp()
+            }
+        };
+        dx[i] = slope * dy[i];
+    }
+}
+
+pub fn sigmoid(v: f32) -> f32 {
+    if v >= 0.0 {
+        1.0 / (1.0 + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (1.0 + e)
+    }
+}
+
+pub fn softmax(x: &[f32], out: &mut [f32], width: usize) {
+    for (row, o) in x.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for (oj, &xj) in o.iter_mut().zip(row) {
+            *oj = (xj - max).exp();
+            sum += *oj;
+        }
+        let inv = 1.0 / sum;
+        o.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+pub fn softmax_backward(y: &[f32], dy: &[f32], dx: &mut [f32], width: usize) {
+    for ((yr, dyr), dxr) in y
+        .chunks_exact(width)
+        .zip(dy.chunks_exact(width))
+        .zip(dx.chunks_exact_mut(width))
+    {
+        let dot: f32 = yr.iter().zip(dyr).map(|(a, b)| a * b).sum();
+        for ((d, &yv), &g) in dxr.iter_mut().zip(yr).zip(dyr) {
+            *d = yv * (g - dot);
+        }
+    }
+}
+
+/// `x` and `out` viewed as `[outer, channels, inner]`.
+pub fn bias_add(x: &[f32], bias: &[f32], out: &mut [f32], channels: usize, inner: usize) {
+    for (xs, os) in x
+        .chunks_exact(channels * inner)
+        .zip(out.chunks_exact_mut(channels * inner))
+    {
+        for (c, &b) in bias.iter().enumerate().take(channels) {
+            let range = c * inner..(c + 1) * inner;
+            for (o, &v) in os[range.clone()].iter_mut().zip(&xs[range]) {
+                *o = v + b;
+            }
+        }
+    }
+}
+
+pub fn bias_grad(dy: &[f32], out: &mut [f32], channels: usize, inner: usize) {
+    out.fill(0.0);
+    for block in dy.chunks_exact(channels * inner) {
+        for (c, o) in out.iter_mut().enumerate() {
+            *o += block[c * inner..(c + 1) * inner].iter().sum::<f32>();
+        }
+    }
+}
+
+pub fn add(a: &[f32], b: &[f32], out: &mut [f32]) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = x + y;
+    }
+}
+
+pub fn mul(a: &[f32], b: &[f32], out: &mut [f32]) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = x * y;
+    }
+}
+
+/// Copies block `[start, start + width)` of every `[total, inner]` row of `whole` to or from `part`.
+pub fn copy_blocks(
+    whole_len: usize,
+    total: usize,
+    start: usize,
+    width: usize,
+    inner: usize,
+    mut copy: impl FnMut(usize, usize, usize),
+) {
+    let outer = whole_len / (total * inner);
+    for o in 0..outer {
+        copy(
+            o * total * inner + start * inner,
+            o * width * inner,
+            width * inner,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erf_matches_known_values() {
+        for (x, expected) in [
+            (0.0f32, 0.0f32),
+            (0.5, 0.520_499_9),
+            (1.0, 0.842_700_8),
+            (2.0, 0.995_322_3),
+            (-1.0, -0.842_700_8),
+        ] {
+            assert!((erf(x) - expected).abs() < 3e-7, "erf({x}) = {}", erf(x));
+        }
+    }
+}

@@ -1,0 +1,643 @@
+//! The reference executor: every op as plain Rust over `Vec<f32>` storage allocated once per
+//! program, a real GEMM underneath products and convolutions, and no allocation per step.
+
+mod conv;
+mod elementwise;
+mod loss;
+mod matmul;
+mod norm;
+mod update;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::{Backend, EngineError, StepScalars, dropout_keeps};
+use crate::compile::{BufferId, DType, Op, Program};
+use conv::ConvArgs;
+use matmul::View;
+use norm::{BatchNormShape, BatchNormState, NormGrads};
+
+pub use elementwise::erf;
+
+/// Buffer storage: one `Vec` per owning buffer (views share their base's). i32 buffers keep
+/// their bits in f32 slots, as a GPU buffer would.
+struct Storage {
+    data: Vec<Vec<f32>>,
+    /// For each buffer id, the index of its storage.
+    slot: Vec<usize>,
+}
+
+impl Storage {
+    fn get(&self, id: BufferId) -> &[f32] {
+        &self.data[self.slot[id]]
+    }
+
+    /// Moves a buffer out so it can be written while others are read; `put` returns it.
+    fn take(&mut self, id: BufferId) -> Vec<f32> {
+        std::mem::take(&mut self.data[self.slot[id]])
+    }
+
+    fn put(&mut self, id: BufferId, v: Vec<f32>) {
+        self.data[self.slot[id]] = v;
+    }
+}
+
+pub struct CpuBackend {
+    program: Arc<Program>,
+    storage: Storage,
+    /// im2col scratch, sized for the largest convolution.
+    cols: Vec<f32>,
+    threads: usize,
+}
+
+impl CpuBackend {
+    /// Allocates every buffer of `program`. `threads` caps the threads a single op may use.
+    pub fn new(program: Arc<Program>, threads: usize) -> Self {
+        let mut slot = vec![0; program.buffers.len()];
+        let mut data = Vec::new();
+        for (id, buffer) in program.buffers.iter().enumerate() {
+            if buffer.alias_of.is_none() {
+                slot[id] = data.len();
+                data.push(vec![0.0; buffer.len(program.batch_capacity)]);
+            }
+        }
+        for id in 0..program.buffers.len() {
+            slot[id] = slot[program.storage_of(id)];
+        }
+        let cols_len = program
+            .steps
+            .iter()
+            .filter_map(|s| match &s.op {
+                Op::Conv2d { window, .. }
+                | Op::Conv2dBackwardInput { window, .. }
+                | Op::Conv2dBackwardWeight { window, .. } => {
+                    Some(conv::patch_len(window) * window.out_plane())
+                }
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        Self {
+            program,
+            storage: Storage { data, slot },
+            cols: vec![0.0; cols_len],
+            threads: threads.max(1),
+        }
+    }
+
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    fn check_len(&self, buffer: BufferId, given: usize) -> Result<(), EngineError> {
+        let capacity = self.storage.get(buffer).len();
+        if given > capacity {
+            return Err(EngineError::WrongLength {
+                buffer,
+                name: self.program.buffers[buffer].name.clone(),
+                capacity,
+                given,
+            });
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, op: &Op, rows: usize, s: &StepScalars) {
+        let program = &*self.program;
+        let st = &mut self.storage;
+        let len = |id: BufferId| program.buffers[id].len(rows);
+        let threads = self.threads;
+        match *op {
+            Op::MatMul {
+                a,
+                b,
+                out,
+                trans_a,
+                trans_b,
+                m,
+                n,
+                k,
+            } => {
+                let (m, n, k) = (m.at(rows), n.at(rows), k.at(rows));
+                let mut o = st.take(out);
+                let av = View {
+                    data: st.get(a),
+                    cols: if trans_a { m } else { k },
+                    transposed: trans_a,
+                };
+                let bv = View {
+                    data: st.get(b),
+                    cols: if trans_b { k } else { n },
+                    transposed: trans_b,
+                };
+                matmul::matmul(&mut o, av, bv, (m, n, k), false, threads);
+                st.put(out, o);
+            }
+            Op::BiasAdd {
+                x,
+                bias,
+                out,
+                channels,
+                inner,
+            } => {
+                let mut o = st.take(out);
+                let n = len(out);
+                elementwise::bias_add(&st.get(x)[..n], st.get(bias), &mut o[..n], channels, inner);
+                st.put(out, o);
+            }
+            Op::BiasGrad {
+                dy,
+                out,
+                channels,
+                inner,
+            } => {
+                let mut o = st.take(out);
+                elementwise::bias_grad(&st.get(dy)[..len(dy)], &mut o, channels, inner);
+                st.put(out, o);
+            }
+            Op::Unary { f, x, out } => {
+                let mut o = st.take(out);
+                let n = len(out);
+                elementwise::unary(f, &st.get(x)[..n], &mut o[..n]);
+                st.put(out, o);
+            }
+            Op::UnaryBackward { f, x, y, dy, dx } => {
+                let mut o = st.take(dx);
+                let n = len(dx);
+                elementwise::unary_backward(f, st.get(x), st.get(y), st.get(dy), &mut o[..n]);
+                st.put(dx, o);
+            }
+            Op::Softmax { x, out, width } => {
+                let mut o = st.take(out);
+                let n = len(out);
+                elementwise::softmax(&st.get(x)[..n], &mut o[..n], width);
+                st.put(out, o);
+            }
+            Op::SoftmaxBackward { y, dy, dx, width } => {
+                let mut o = st.take(dx);
+                let n = len(dx);
+                elementwise::softmax_backward(
+                    &st.get(y)[..n],
+                    &st.get(dy)[..n],
+                    &mut o[..n],
+                    width,
+                );
+                st.put(dx, o);
+            }
+            Op::Add { a, b, out } => {
+                let mut o = st.take(out);
+                let n = len(out);
+                elementwise::add(&st.get(a)[..n], &st.get(b)[..n], &mut o[..n]);
+                st.put(out, o);
+            }
+            Op::Mul { a, b, out } => {
+                let mut o = st.take(out);
+                let n = len(out);
+                elementwise::mul(&st.get(a)[..n], &st.get(b)[..n], &mut o[..n]);
+                st.put(out, o);
+            }
+            Op::Reshape { .. } => {}
+            Op::Concat {
+                ref inputs,
+                out,
+                ref widths,
+                inner,
+            } => {
+                let mut o = st.take(out);
+                let total: usize = widths.iter().sum();
+                let mut start = 0;
+                for (&input, &width) in inputs.iter().zip(widths) {
+                    let src = st.get(input);
+                    elementwise::copy_blocks(
+                        len(out),
+                        total,
+                        start,
+                        width,
+                        inner,
+                        |whole, part, n| {
+                            o[whole..whole + n].copy_from_slice(&src[part..part + n]);
+                        },
+                    );
+                    start += width;
+                }
+                st.put(out, o);
+            }
+            Op::Slice {
+                x,
+                out,
+                total,
+                start,
+                width,
+                inner,
+            } => {
+                let mut o = st.take(out);
+                let src = st.get(x);
+                elementwise::copy_blocks(len(x), total, start, width, inner, |whole, part, n| {
+                    o[part..part + n].copy_from_slice(&src[whole..whole + n]);
+                });
+                st.put(out, o);
+            }
+            Op::Conv2d {
+                x,
+                w,
+                out,
+                ref window,
+                filters,
+            } => {
+                let mut o = st.take(out);
+                let args = ConvArgs {
+                    window,
+                    filters,
+                    rows,
+                    threads,
+                };
+                conv::conv2d(&args, st.get(x), st.get(w), &mut o, &mut self.cols);
+                st.put(out, o);
+            }
+            Op::Conv2dBackwardInput {
+                dy,
+                w,
+                dx,
+                ref window,
+                filters,
+            } => {
+                let mut o = st.take(dx);
+                let args = ConvArgs {
+                    window,
+                    filters,
+                    rows,
+                    threads,
+                };
+                conv::conv2d_backward_input(&args, st.get(dy), st.get(w), &mut o, &mut self.cols);
+                st.put(dx, o);
+            }
+            Op::Conv2dBackwardWeight {
+                x,
+                dy,
+                dw,
+                ref window,
+                filters,
+            } => {
+                let mut o = st.take(dw);
+                let args = ConvArgs {
+                    window,
+                    filters,
+                    rows,
+                    threads,
+                };
+                conv::conv2d_backward_weight(&args, st.get(x), st.get(dy), &mut o, &mut self.cols);
+                st.put(dw, o);
+            }
+            Op::MaxPool2d {
+                x,
+                out,
+                argmax,
+                ref window,
+            } => {
+                let mut o = st.take(out);
+                let mut am = argmax.map(|a| st.take(a));
+                let am_i32 = am.as_mut().map(|a| bytemuck::cast_slice_mut::<f32, i32>(a));
+                conv::max_pool(window, rows, st.get(x), &mut o, am_i32);
+                st.put(out, o);
+                if let (Some(a), Some(v)) = (argmax, am) {
+                    st.put(a, v);
+                }
+            }
+            Op::MaxPool2dBackward {
+                dy,
+                argmax,
+                dx,
+                ref window,
+            } => {
+                let mut o = st.take(dx);
+                let am = bytemuck::cast_slice::<f32, i32>(st.get(argmax));
+                conv::max_pool_backward(window, rows, st.get(dy), am, &mut o);
+                st.put(dx, o);
+            }
+            Op::AvgPool2d { x, out, ref window } => {
+                let mut o = st.take(out);
+                conv::avg_pool(window, rows, st.get(x), &mut o);
+                st.put(out, o);
+            }
+            Op::AvgPool2dBackward { dy, dx, ref window } => {
+                let mut o = st.take(dx);
+                conv::avg_pool_backward(window, rows, st.get(dy), &mut o);
+                st.put(dx, o);
+            }
+            Op::DropoutMask { out, rate, stream } => {
+                let mut o = st.take(out);
+                let keep = 1.0 / (1.0 - rate);
+                for (i, v) in o[..len(out)].iter_mut().enumerate() {
+                    *v = if dropout_keeps(s.seed, s.step, stream, i as u32, rate) {
+                        keep
+                    } else {
+                        0.0
+                    };
+                }
+                st.put(out, o);
+            }
+            Op::BatchNormTrain {
+                x,
+                gamma,
+                beta,
+                out,
+                mean,
+                inv_std,
+                running_mean,
+                running_var,
+                channels,
+                inner,
+                momentum,
+                epsilon,
+            } => {
+                let (mut o, mut m, mut is, mut rm, mut rv) = (
+                    st.take(out),
+                    st.take(mean),
+                    st.take(inv_std),
+                    st.take(running_mean),
+                    st.take(running_var),
+                );
+                let shape = BatchNormShape {
+                    rows,
+                    channels,
+                    inner,
+                };
+                let state = BatchNormState {
+                    mean: &mut m,
+                    inv_std: &mut is,
+                    running_mean: &mut rm,
+                    running_var: &mut rv,
+                };
+                norm::batch_norm_train(
+                    &shape,
+                    st.get(x),
+                    st.get(gamma),
+                    st.get(beta),
+                    &mut o,
+                    state,
+                    momentum,
+                    epsilon,
+                );
+                st.put(out, o);
+                st.put(mean, m);
+                st.put(inv_std, is);
+                st.put(running_mean, rm);
+                st.put(running_var, rv);
+            }
+            Op::BatchNormEval {
+                x,
+                gamma,
+                beta,
+                out,
+                running_mean,
+                running_var,
+                channels,
+                inner,
+                epsilon,
+            } => {
+                let mut o = st.take(out);
+                let shape = BatchNormShape {
+                    rows,
+                    channels,
+                    inner,
+                };
+                norm::batch_norm_eval(
+                    &shape,
+                    st.get(x),
+                    st.get(gamma),
+                    st.get(beta),
+                    &mut o,
+                    st.get(running_mean),
+                    st.get(running_var),
+                    epsilon,
+                );
+                st.put(out, o);
+            }
+            Op::BatchNormBackward {
+                x,
+                gamma,
+                mean,
+                inv_std,
+                dy,
+                dx,
+                dgamma,
+                dbeta,
+                channels,
+                inner,
+            } => {
+                let (mut a, mut b, mut c) = (st.take(dx), st.take(dgamma), st.take(dbeta));
+                let shape = BatchNormShape {
+                    rows,
+                    channels,
+                    inner,
+                };
+                let grads = NormGrads {
+                    dx: &mut a,
+                    dgamma: &mut b,
+                    dbeta: &mut c,
+                };
+                norm::batch_norm_backward(
+                    &shape,
+                    st.get(x),
+                    st.get(gamma),
+                    st.get(mean),
+                    st.get(inv_std),
+                    st.get(dy),
+                    grads,
+                );
+                st.put(dx, a);
+                st.put(dgamma, b);
+                st.put(dbeta, c);
+            }
+            Op::LayerNorm {
+                x,
+                gamma,
+                beta,
+                out,
+                mean,
+                inv_std,
+                width,
+                epsilon,
+            } => {
+                let (mut o, mut m, mut is) = (st.take(out), st.take(mean), st.take(inv_std));
+                let n = len(out);
+                norm::layer_norm(
+                    &st.get(x)[..n],
+                    st.get(gamma),
+                    st.get(beta),
+                    &mut o[..n],
+                    &mut m,
+                    &mut is,
+                    width,
+                    epsilon,
+                );
+                st.put(out, o);
+                st.put(mean, m);
+                st.put(inv_std, is);
+            }
+            Op::LayerNormBackward {
+                x,
+                gamma,
+                mean,
+                inv_std,
+                dy,
+                dx,
+                dgamma,
+                dbeta,
+                width,
+            } => {
+                let (mut a, mut b, mut c) = (st.take(dx), st.take(dgamma), st.take(dbeta));
+                let n = len(dx);
+                let grads = NormGrads {
+                    dx: &mut a[..n],
+                    dgamma: &mut b,
+                    dbeta: &mut c,
+                };
+                norm::layer_norm_backward(
+                    st.get(x),
+                    st.get(gamma),
+                    st.get(mean),
+                    st.get(inv_std),
+                    st.get(dy),
+                    grads,
+                    width,
+                );
+                st.put(dx, a);
+                st.put(dgamma, b);
+                st.put(dbeta, c);
+            }
+            Op::Loss {
+                kind,
+                pred,
+                target,
+                out,
+                width,
+            } => {
+                let value = loss::loss(kind, st.get(pred), st.get(target), rows, width);
+                let mut o = st.take(out);
+                o[0] = value;
+                st.put(out, o);
+            }
+            Op::LossBackward {
+                kind,
+                pred,
+                target,
+                dpred,
+                width,
+            } => {
+                let mut o = st.take(dpred);
+                loss::loss_backward(kind, st.get(pred), st.get(target), &mut o, rows, width);
+                st.put(dpred, o);
+            }
+            Op::GradNormSq { ref grads, out } => {
+                let value = update::norm_sq(grads.iter().map(|&g| st.get(g)));
+                let mut o = st.take(out);
+                o[0] = value;
+                st.put(out, o);
+            }
+            Op::Update {
+                rule,
+                param,
+                grad,
+                state,
+                norm_sq,
+            } => {
+                let norm = st.get(norm_sq)[0];
+                let mut p = st.take(param);
+                let mut taken = state.map(|b| b.map(|b| st.take(b)));
+                let [first, second] = &mut taken;
+                update::update(
+                    rule,
+                    s,
+                    norm,
+                    &mut p,
+                    st.get(grad),
+                    [first.as_deref_mut(), second.as_deref_mut()],
+                );
+                st.put(param, p);
+                for (b, v) in state.iter().zip(taken) {
+                    if let (Some(b), Some(v)) = (b, v) {
+                        st.put(*b, v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> String {
+        format!(
+            "CPU ({} thread{})",
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        )
+    }
+
+    fn write(&mut self, buffer: BufferId, data: &[f32]) -> Result<(), EngineError> {
+        self.check_len(buffer, data.len())?;
+        let slot = self.storage.slot[buffer];
+        self.storage.data[slot][..data.len()].copy_from_slice(data);
+        Ok(())
+    }
+
+    fn write_i32(&mut self, buffer: BufferId, data: &[i32]) -> Result<(), EngineError> {
+        self.check_len(buffer, data.len())?;
+        let slot = self.storage.slot[buffer];
+        let dst = bytemuck::cast_slice_mut::<f32, i32>(&mut self.storage.data[slot][..data.len()]);
+        dst.copy_from_slice(data);
+        Ok(())
+    }
+
+    fn read(
+        &mut self,
+        buffer: BufferId,
+        len: usize,
+        out: &mut Vec<f32>,
+    ) -> Result<(), EngineError> {
+        self.check_len(buffer, len)?;
+        out.clear();
+        out.extend_from_slice(&self.storage.get(buffer)[..len]);
+        Ok(())
+    }
+
+    fn run(
+        &mut self,
+        steps: Range<usize>,
+        rows: usize,
+        scalars: &StepScalars,
+    ) -> Result<(), EngineError> {
+        let capacity = self.program.batch_capacity;
+        if rows > capacity {
+            return Err(EngineError::BatchTooLarge { rows, capacity });
+        }
+        let program = Arc::clone(&self.program);
+        for step in &program.steps[steps] {
+            self.execute(&step.op, rows, scalars);
+        }
+        Ok(())
+    }
+
+    fn first_non_finite(
+        &mut self,
+        steps: Range<usize>,
+        rows: usize,
+        scalars: &StepScalars,
+    ) -> Result<Option<usize>, EngineError> {
+        let program = Arc::clone(&self.program);
+        for index in steps {
+            self.run(index..index + 1, rows, scalars)?;
+            let bad = program.steps[index].op.writes().iter().any(|&b| {
+                let buffer = &program.buffers[b];
+                buffer.dtype == DType::F32
+                    && self.storage.get(b)[..buffer.len(rows)]
+                        .iter()
+                        .any(|v| !v.is_finite())
+            });
+            if bad {
+                return Ok(Some(index));
+            }
+        }
+        Ok(None)
+    }
+}

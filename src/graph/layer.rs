@@ -1,0 +1,245 @@
+//! The layer kinds a user can place, with their settings. Plain data: what each layer computes lives
+//! in `compile`, never here.
+
+use serde::{Deserialize, Serialize};
+
+/// A layer and its settings. Serialised with a `"type"` tag, e.g. `{"type": "dense", "units": 16}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Layer {
+    /// Where samples enter. `shape` is one sample's shape, without the batch axis.
+    Input {
+        shape: Vec<usize>,
+    },
+    Dense {
+        units: usize,
+        #[serde(default = "yes")]
+        bias: bool,
+        #[serde(default)]
+        activation: Activation,
+        #[serde(default)]
+        init: Init,
+    },
+    Conv2d {
+        filters: usize,
+        kernel: usize,
+        #[serde(default = "one")]
+        stride: usize,
+        #[serde(default)]
+        padding: usize,
+        #[serde(default = "yes")]
+        bias: bool,
+        #[serde(default)]
+        activation: Activation,
+        #[serde(default)]
+        init: Init,
+    },
+    MaxPool2d {
+        kernel: usize,
+        /// Defaults to the kernel size, as in PyTorch.
+        #[serde(default)]
+        stride: Option<usize>,
+    },
+    AvgPool2d {
+        kernel: usize,
+        #[serde(default)]
+        stride: Option<usize>,
+    },
+    GlobalAvgPool,
+    Flatten,
+    /// Reinterprets one sample as `shape` (same number of values).
+    Reshape {
+        shape: Vec<usize>,
+    },
+    Dropout {
+        rate: f32,
+    },
+    BatchNorm {
+        #[serde(default = "default_bn_momentum")]
+        momentum: f32,
+        #[serde(default = "default_epsilon")]
+        epsilon: f32,
+    },
+    /// Normalises each sample over its last axis.
+    LayerNorm {
+        #[serde(default = "default_epsilon")]
+        epsilon: f32,
+    },
+    Activation {
+        function: Activation,
+    },
+    /// Element-wise sum of its inputs (residual connections).
+    Add {
+        #[serde(default = "two")]
+        inputs: usize,
+    },
+    /// Joins its inputs along `axis` of the sample (0 is the first axis after the batch).
+    Concat {
+        #[serde(default = "two")]
+        inputs: usize,
+        #[serde(default)]
+        axis: usize,
+    },
+    /// Compares the prediction on its input with the dataset's target. Every trainable graph has one.
+    Loss {
+        kind: LossKind,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> usize {
+    1
+}
+fn two() -> usize {
+    2
+}
+fn default_bn_momentum() -> f32 {
+    0.1
+}
+fn default_epsilon() -> f32 {
+    1e-5
+}
+
+/// Element-wise (or, for softmax, per-row) non-linearities.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    #[default]
+    Identity,
+    Relu,
+    LeakyRelu {
+        #[serde(default = "default_leaky_slope")]
+        slope: f32,
+    },
+    Elu {
+        #[serde(default = "default_elu_alpha")]
+        alpha: f32,
+    },
+    Sigmoid,
+    Tanh,
+    Gelu,
+    /// Over the last axis of each sample.
+    Softmax,
+}
+
+fn default_leaky_slope() -> f32 {
+    0.01
+}
+fn default_elu_alpha() -> f32 {
+    1.0
+}
+
+impl Activation {
+    pub const ALL: [Activation; 8] = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::LeakyRelu { slope: 0.01 },
+        Activation::Elu { alpha: 1.0 },
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Gelu,
+        Activation::Softmax,
+    ];
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            Activation::Identity => "Identity",
+            Activation::Relu => "ReLU",
+            Activation::LeakyRelu { .. } => "LeakyReLU",
+            Activation::Elu { .. } => "ELU",
+            Activation::Sigmoid => "Sigmoid",
+            Activation::Tanh => "Tanh",
+            Activation::Gelu => "GELU",
+            Activation::Softmax => "Softmax",
+        }
+    }
+}
+
+/// How a weight tensor starts. Biases start at zero.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    #[default]
+    GlorotUniform,
+    GlorotNormal,
+    HeUniform,
+    HeNormal,
+    LecunNormal,
+    Zeros,
+    Constant {
+        value: f32,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// Mean squared error, for regression.
+    MeanSquaredError,
+    /// Mean absolute error, for regression robust to outliers.
+    MeanAbsoluteError,
+    /// Softmax then cross-entropy against a class index: multi-class classification.
+    SoftmaxCrossEntropy,
+    /// Sigmoid then binary cross-entropy against 0/1 targets: two classes (or several independent labels).
+    BinaryCrossEntropy,
+}
+
+impl LossKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            LossKind::MeanSquaredError => "Mean squared error",
+            LossKind::MeanAbsoluteError => "Mean absolute error",
+            LossKind::SoftmaxCrossEntropy => "Softmax cross-entropy",
+            LossKind::BinaryCrossEntropy => "Binary cross-entropy",
+        }
+    }
+
+    pub fn is_classification(&self) -> bool {
+        matches!(
+            self,
+            LossKind::SoftmaxCrossEntropy | LossKind::BinaryCrossEntropy
+        )
+    }
+}
+
+impl Layer {
+    /// The word a user sees for this kind of layer.
+    pub fn kind_label(&self) -> &'static str {
+        match self {
+            Layer::Input { .. } => "Input",
+            Layer::Dense { .. } => "Dense",
+            Layer::Conv2d { .. } => "Conv2d",
+            Layer::MaxPool2d { .. } => "MaxPool2d",
+            Layer::AvgPool2d { .. } => "AvgPool2d",
+            Layer::GlobalAvgPool => "GlobalAvgPool",
+            Layer::Flatten => "Flatten",
+            Layer::Reshape { .. } => "Reshape",
+            Layer::Dropout { .. } => "Dropout",
+            Layer::BatchNorm { .. } => "BatchNorm",
+            Layer::LayerNorm { .. } => "LayerNorm",
+            Layer::Activation { function } => function.label(),
+            Layer::Add { .. } => "Add",
+            Layer::Concat { .. } => "Concat",
+            Layer::Loss { kind } => kind.label(),
+        }
+    }
+
+    /// How many input ports the layer has.
+    pub fn input_count(&self) -> usize {
+        match self {
+            Layer::Input { .. } => 0,
+            Layer::Add { inputs } | Layer::Concat { inputs, .. } => *inputs,
+            _ => 1,
+        }
+    }
+
+    /// How many output ports the layer has (a loss ends the graph).
+    pub fn output_count(&self) -> usize {
+        match self {
+            Layer::Loss { .. } => 0,
+            _ => 1,
+        }
+    }
+}

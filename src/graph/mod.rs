@@ -1,0 +1,122 @@
+//! The document the user edits: layers placed as nodes, wired by edges from an output port to an
+//! input port, inside a project that also names the dataset and the training settings.
+//! Plain data (serde, cheap to clone); no math and no knowledge of backends.
+
+mod layer;
+mod project;
+
+pub use layer::{Activation, Init, Layer, LossKind};
+pub use project::{
+    BackendChoice, EarlyStopping, FORMAT_VERSION, LoadError, Optimizer, Project, Schedule,
+    TrainingSettings, ViewState,
+};
+
+use serde::{Deserialize, Serialize};
+
+/// A node's identity; stable across edits (positions in `Graph::nodes` are not).
+pub type NodeId = u32;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    pub id: NodeId,
+    /// Display name; also the prefix of the node's weights (`<name>.weight`), so it must be unique.
+    pub name: String,
+    pub layer: Layer,
+    /// Canvas position of the node's top-left corner, in canvas units.
+    #[serde(default)]
+    pub position: [f32; 2],
+}
+
+/// One end of an edge: a node and one of its ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortRef {
+    pub node: NodeId,
+    #[serde(default)]
+    pub port: usize,
+}
+
+/// A wire from an output port to an input port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edge {
+    pub from: PortRef,
+    pub to: PortRef,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+impl Graph {
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    pub fn node_index(&self, id: NodeId) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id == id)
+    }
+
+    /// Adds a node with a fresh id and a name made unique from `base_name`; returns its id.
+    pub fn add_node(&mut self, layer: Layer, position: [f32; 2]) -> NodeId {
+        let id = self.nodes.iter().map(|n| n.id + 1).max().unwrap_or(0);
+        let name = self.unique_name(&default_name(&layer));
+        self.nodes.push(Node {
+            id,
+            name,
+            layer,
+            position,
+        });
+        id
+    }
+
+    /// Connects output port 0 of `from` to input `port` of `to`.
+    pub fn connect(&mut self, from: NodeId, to: NodeId, port: usize) {
+        self.edges.push(Edge {
+            from: PortRef {
+                node: from,
+                port: 0,
+            },
+            to: PortRef { node: to, port },
+        });
+    }
+
+    /// `base` if no node has that name, else `base2`, `base3`, ...
+    pub fn unique_name(&self, base: &str) -> String {
+        let taken = |name: &str| self.nodes.iter().any(|n| n.name == name);
+        if !taken(base) {
+            return base.to_string();
+        }
+        (2..)
+            .map(|i| format!("{base}{i}"))
+            .find(|name| !taken(name))
+            .unwrap_or_else(|| base.to_string())
+    }
+
+    /// A graph of layers wired one after another, laid out left to right; used by examples and tests.
+    pub fn chain(layers: impl IntoIterator<Item = Layer>) -> Graph {
+        let mut graph = Graph::default();
+        let mut previous = None;
+        for (i, layer) in layers.into_iter().enumerate() {
+            let id = graph.add_node(layer, [i as f32 * 180.0, 0.0]);
+            if let Some(prev) = previous {
+                graph.connect(prev, id, 0);
+            }
+            previous = Some(id);
+        }
+        graph
+    }
+}
+
+/// A name usable as a Python identifier, so exported code and weight names line up.
+fn default_name(layer: &Layer) -> String {
+    match layer {
+        Layer::Activation { function } => function.label().to_lowercase(),
+        Layer::Loss { .. } => "loss".to_string(),
+        other => other.kind_label().to_lowercase(),
+    }
+}

@@ -1,0 +1,80 @@
+//! Training: a `Session` runs steps and evaluations; the `Trainer` runs a session on its own thread
+//! and speaks to the UI (or the CLI) only through `Command`s in and `Event`s out.
+
+mod metrics;
+mod schedule;
+mod session;
+mod trainer;
+
+pub use metrics::{Accumulator, Metrics, predicted_class};
+pub use schedule::{Progress, learning_rate};
+pub use session::{NamedTensor, NonFinite, Part, Session, StepReport};
+pub use trainer::{Command, EpochReport, Event, FinishReason, Limits, Trainer};
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::compile::{self, CompileError, DataInfo, Model, Program};
+use crate::data::{self, DataError, Dataset};
+use crate::engine::EngineError;
+use crate::engine::cpu::CpuBackend;
+use crate::graph::Project;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("dataset: {0}")]
+    Data(#[from] DataError),
+    #[error("{0}")]
+    Compile(#[from] CompileError),
+    #[error("engine: {0}")]
+    Engine(#[from] EngineError),
+    #[error("weights: {0}")]
+    Weights(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Everything a session is made from, ready before any step runs.
+pub struct Prepared {
+    pub model: Model,
+    pub program: Arc<Program>,
+    pub dataset: Arc<dyn Dataset>,
+}
+
+/// Loads the project's dataset (paths relative to `base_dir`), checks the graph against it and
+/// compiles it.
+pub fn prepare(project: &Project, base_dir: &Path) -> Result<Prepared, TrainError> {
+    let dataset: Arc<dyn Dataset> = Arc::from(data::load(&project.dataset, base_dir)?);
+    let info = DataInfo {
+        feature_shape: dataset.feature_shape().to_vec(),
+        task: dataset.task(),
+    };
+    let model = compile::check(&project.graph, Some(&info));
+    let program = Arc::new(compile::compile(&model, &project.training)?);
+    Ok(Prepared {
+        model,
+        program,
+        dataset,
+    })
+}
+
+/// A session on the CPU backend with `threads` threads, split as the project says.
+pub fn cpu_session(
+    project: &Project,
+    prepared: &Prepared,
+    threads: usize,
+) -> Result<Session, TrainError> {
+    let backend = Box::new(CpuBackend::new(Arc::clone(&prepared.program), threads));
+    let splits = data::split(
+        prepared.dataset.len(),
+        &project.split,
+        project.training.seed,
+    );
+    Session::new(
+        Arc::clone(&prepared.program),
+        backend,
+        Arc::clone(&prepared.dataset),
+        splits,
+        project.training.clone(),
+    )
+}

@@ -1,0 +1,291 @@
+//! The trainer thread. It owns a session and reacts to commands between steps, so pausing,
+//! stepping one batch and changing settings never wait for more than one step.
+
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use super::metrics::Metrics;
+use super::session::{NonFinite, Part, Session, StepReport};
+use crate::graph::{EarlyStopping, TrainingSettings};
+
+pub enum Command {
+    Play,
+    Pause,
+    /// Exactly one optimizer step, then pause.
+    Step,
+    /// Steps to the end of the current epoch, then pause.
+    StepEpoch,
+    SetLearningRate(f32),
+    /// Replaces the settings that do not change the program (learning rate, schedule, optimizer
+    /// constants, regularisation, clipping, epochs, early stopping); the rest are ignored.
+    SetSettings(Box<TrainingSettings>),
+    /// Fresh weights from the seed, back to step 0, paused.
+    Reset,
+    Stop,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub train: Metrics,
+    pub validation: Option<Metrics>,
+    pub elapsed_secs: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinishReason {
+    EpochsDone,
+    StepLimit,
+    EarlyStopped,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Step(StepReport),
+    Epoch(EpochReport),
+    /// Training stopped by itself; the test metrics are measured then.
+    Finished {
+        reason: FinishReason,
+        test: Option<Metrics>,
+    },
+    /// A NaN or infinity appeared; training is paused and the weights are as before that step.
+    NonFinite(NonFinite),
+    Paused,
+    Running,
+    Error(String),
+}
+
+/// Optional stopping points beyond the settings' epochs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    pub max_steps: Option<u64>,
+}
+
+pub struct Trainer {
+    pub commands: Sender<Command>,
+    pub events: Receiver<Event>,
+    thread: Option<JoinHandle<Session>>,
+}
+
+impl Trainer {
+    /// Starts the thread, paused unless `start_running`.
+    pub fn spawn(session: Session, limits: Limits, start_running: bool) -> Self {
+        let (commands, command_rx) = channel();
+        let (event_tx, events) = channel();
+        let thread = std::thread::Builder::new()
+            .name("netloom-trainer".into())
+            .spawn(move || {
+                let mut looper = Loop {
+                    session,
+                    limits,
+                    events: event_tx,
+                    running: start_running,
+                    pause_at_epoch_end: false,
+                    best_validation: f32::INFINITY,
+                    epochs_without_gain: 0,
+                    epoch_started: Instant::now(),
+                };
+                looper.run(command_rx);
+                looper.session
+            })
+            .ok();
+        Self {
+            commands,
+            events,
+            thread,
+        }
+    }
+
+    /// Stops the thread and hands back the session (for its weights).
+    pub fn join(mut self) -> Option<Session> {
+        let _ = self.commands.send(Command::Stop);
+        self.thread.take().and_then(|t| t.join().ok())
+    }
+}
+
+struct Loop {
+    session: Session,
+    limits: Limits,
+    events: Sender<Event>,
+    running: bool,
+    pause_at_epoch_end: bool,
+    best_validation: f32,
+    epochs_without_gain: usize,
+    epoch_started: Instant,
+}
+
+impl Loop {
+    fn send(&self, event: Event) {
+        // The receiver going away just means nobody is watching.
+        let _ = self.events.send(event);
+    }
+
+    fn run(&mut self, commands: Receiver<Command>) {
+        loop {
+            let command = if self.running {
+                match commands.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            } else {
+                match commands.recv() {
+                    Ok(c) => Some(c),
+                    Err(_) => return,
+                }
+            };
+            match command {
+                Some(Command::Stop) => return,
+                Some(command) => self.apply(command),
+                None => {}
+            }
+            if self.running {
+                self.advance();
+            }
+        }
+    }
+
+    fn set_running(&mut self, running: bool) {
+        if self.running != running {
+            self.running = running;
+            self.send(if running {
+                Event::Running
+            } else {
+                Event::Paused
+            });
+        }
+    }
+
+    fn apply(&mut self, command: Command) {
+        match command {
+            Command::Play => {
+                self.pause_at_epoch_end = false;
+                self.set_running(true);
+            }
+            Command::Pause => self.set_running(false),
+            Command::Step => {
+                self.set_running(false);
+                self.advance();
+            }
+            Command::StepEpoch => {
+                self.pause_at_epoch_end = true;
+                self.set_running(true);
+            }
+            Command::SetLearningRate(lr) => self.session.settings.learning_rate = lr,
+            Command::SetSettings(new) => {
+                let s = &mut self.session.settings;
+                // The optimizer kind and batch size shape the program; only their constants change here.
+                if std::mem::discriminant(&s.optimizer) == std::mem::discriminant(&new.optimizer) {
+                    s.optimizer = new.optimizer;
+                }
+                s.learning_rate = new.learning_rate;
+                s.schedule = new.schedule;
+                s.warmup_steps = new.warmup_steps;
+                s.epochs = new.epochs;
+                s.weight_decay = new.weight_decay;
+                s.l1 = new.l1;
+                s.clip_norm = new.clip_norm;
+                s.early_stopping = new.early_stopping;
+            }
+            Command::Reset => {
+                self.set_running(false);
+                self.best_validation = f32::INFINITY;
+                self.epochs_without_gain = 0;
+                if let Err(e) = self.session.reset() {
+                    self.send(Event::Error(e.to_string()));
+                }
+            }
+            Command::Stop => {}
+        }
+    }
+
+    /// One step, and the epoch's end when it comes.
+    fn advance(&mut self) {
+        if self.session.steps_taken() == 0 || self.session.epoch_metrics().samples == 0 {
+            self.epoch_started = Instant::now();
+        }
+        let report = match self.session.step() {
+            Ok(Ok(report)) => report,
+            Ok(Err(non_finite)) => {
+                self.set_running(false);
+                self.send(Event::NonFinite(non_finite));
+                return;
+            }
+            Err(e) => {
+                self.set_running(false);
+                self.send(Event::Error(e.to_string()));
+                return;
+            }
+        };
+        self.send(Event::Step(report));
+        if self.limits.max_steps.is_some_and(|max| report.step >= max) {
+            self.finish(FinishReason::StepLimit);
+            return;
+        }
+        if report.epoch_done {
+            self.end_epoch(report.epoch);
+        }
+    }
+
+    fn end_epoch(&mut self, epoch: usize) {
+        let train = self.session.epoch_metrics();
+        let validation = if self.session.split_sizes().1 > 0 {
+            match self.session.evaluate(Part::Validation) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    self.send(Event::Error(e.to_string()));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let stop_early = match (&validation, self.session.settings.early_stopping) {
+            (
+                Some(v),
+                Some(EarlyStopping {
+                    patience,
+                    min_delta,
+                }),
+            ) => {
+                if v.loss < self.best_validation - min_delta {
+                    self.best_validation = v.loss;
+                    self.epochs_without_gain = 0;
+                } else {
+                    self.epochs_without_gain += 1;
+                }
+                self.epochs_without_gain >= patience.max(1)
+            }
+            _ => false,
+        };
+        self.send(Event::Epoch(EpochReport {
+            epoch,
+            train,
+            validation,
+            elapsed_secs: self.epoch_started.elapsed().as_secs_f64(),
+        }));
+        self.epoch_started = Instant::now();
+        if stop_early {
+            self.finish(FinishReason::EarlyStopped);
+        } else if epoch + 1 >= self.session.settings.epochs {
+            self.finish(FinishReason::EpochsDone);
+        } else if self.pause_at_epoch_end {
+            self.pause_at_epoch_end = false;
+            self.set_running(false);
+        }
+    }
+
+    fn finish(&mut self, reason: FinishReason) {
+        let test = if self.session.split_sizes().2 > 0 {
+            self.session
+                .evaluate(Part::Test)
+                .map_err(|e| self.send(Event::Error(e.to_string())))
+                .ok()
+        } else {
+            None
+        };
+        self.running = false;
+        self.send(Event::Finished { reason, test });
+    }
+}
