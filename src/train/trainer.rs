@@ -208,13 +208,13 @@ impl Loop {
         let report = match self.session.step() {
             Ok(Ok(report)) => report,
             Ok(Err(non_finite)) => {
-                self.set_running(false);
                 self.send(Event::NonFinite(non_finite));
+                self.set_running(false);
                 return;
             }
             Err(e) => {
-                self.set_running(false);
                 self.send(Event::Error(e.to_string()));
+                self.set_running(false);
                 return;
             }
         };

@@ -1,0 +1,190 @@
+//! The CLI end to end: train an example, check a broken project, export, and the step limit.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn netloom() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_netloom"))
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/examples")
+        .join(name)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netloom-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn train_spiral_end_to_end() {
+    let dir = temp_dir("spiral");
+    let (metrics, weights) = (dir.join("metrics.jsonl"), dir.join("spiral.safetensors"));
+    let out = netloom()
+        .args([
+            "train",
+            example("spiral.json").to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--metrics-out",
+        ])
+        .arg(&metrics)
+        .arg("--save-weights")
+        .arg(&weights)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&metrics);
+    let steps: Vec<_> = lines.iter().filter(|l| l["kind"] == "step").collect();
+    let epochs: Vec<_> = lines.iter().filter(|l| l["kind"] == "epoch").collect();
+    assert_eq!(epochs.len(), 150);
+    assert_eq!(steps[0]["step"], 1);
+    assert_eq!(steps[0]["epoch"], 1);
+    assert!(steps.iter().all(|s| s["loss"].as_f64().is_some()));
+    let last_epoch = epochs.last().unwrap();
+    for key in ["train_loss", "train_accuracy", "val_loss", "val_accuracy"] {
+        assert!(
+            last_epoch[key].as_f64().is_some(),
+            "{key} missing in {last_epoch}"
+        );
+    }
+    let test = lines.last().unwrap();
+    assert_eq!(test["kind"], "test");
+    assert!(test["accuracy"].as_f64().unwrap() >= 0.95, "{test}");
+    let tensors = netloom::io::load_weights(&weights).unwrap();
+    let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "hidden1.bias",
+            "hidden1.weight",
+            "hidden2.bias",
+            "hidden2.weight",
+            "scores.bias",
+            "scores.weight"
+        ]
+    );
+    assert_eq!(tensors[1].shape, [64, 2], "Linear weights are [out, in]");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn steps_stop_exactly_and_regression_reports_no_accuracy() {
+    let dir = temp_dir("steps");
+    let metrics = dir.join("m.jsonl");
+    let out = netloom()
+        .args([
+            "train",
+            example("regression.json").to_str().unwrap(),
+            "--steps",
+            "7",
+            "--batch-size",
+            "5",
+            "--metrics-out",
+        ])
+        .arg(&metrics)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&metrics);
+    assert_eq!(lines.iter().filter(|l| l["kind"] == "step").count(), 7);
+    let test = lines.last().unwrap();
+    assert_eq!(test["kind"], "test");
+    assert!(test["accuracy"].is_null());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_reports_a_broken_project_and_fails() {
+    let dir = temp_dir("broken");
+    let path = dir.join("broken.json");
+    let text = std::fs::read_to_string(example("mnist_cnn.json")).unwrap();
+    // Drop the Flatten: the dense layer now receives an image.
+    let mut project: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let edges = project["graph"]["edges"].as_array_mut().unwrap();
+    edges.retain(|e| e["from"]["node"] != 5 && e["to"]["node"] != 5);
+    edges.push(serde_json::json!({"from": {"node": 4}, "to": {"node": 6}}));
+    std::fs::write(&path, project.to_string()).unwrap();
+    let out = netloom()
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("Dense expects a flat input; got [32, 7, 7]. Add a Flatten before it."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("scores"), "{stdout}");
+
+    let good = netloom()
+        .args(["check", example("mnist_cnn.json").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&good.stdout);
+    assert!(good.status.success(), "{table}");
+    assert!(
+        table.contains("conv2") && table.contains("[32, 14, 14]") && table.contains("4640"),
+        "{table}"
+    );
+
+    std::fs::write(&path, "{ \"format_version\": 1, \"graph\": ").unwrap();
+    let out = netloom()
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1, column"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn export_pytorch_names_match_the_weights() {
+    let dir = temp_dir("export");
+    let path = dir.join("model.py");
+    let out = netloom()
+        .args([
+            "export",
+            "pytorch",
+            example("batchnorm_dropout.json").to_str().unwrap(),
+            "-o",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = std::fs::read_to_string(&path).unwrap();
+    for line in [
+        "self.hidden = nn.Linear(64, 128, bias=True)",
+        "self.norm = nn.BatchNorm1d(128, eps=1e-5, momentum=0.1)",
+        "self.dropout = nn.Dropout(0.3)",
+        "self.scores = nn.Linear(128, 10, bias=True)",
+        "loss_fn = nn.CrossEntropyLoss()",
+    ] {
+        assert!(code.contains(line), "missing `{line}` in:\n{code}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,202 @@
+//! Training: determinism, the trainer's Command/Event protocol, and the non-finite guard.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use netloom::graph::Project;
+use netloom::train::{self, Command, Event, Limits, Session, Trainer};
+
+fn example(name: &str) -> Project {
+    netloom::io::load_project(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/examples")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn session(project: &Project, threads: usize) -> Session {
+    let prepared = train::prepare(project, Path::new(".")).unwrap();
+    train::cpu_session(project, &prepared, threads).unwrap()
+}
+
+fn losses(session: &mut Session, steps: usize) -> Vec<u32> {
+    (0..steps)
+        .map(|_| session.step().unwrap().unwrap().loss.to_bits())
+        .collect()
+}
+
+#[test]
+fn same_seed_same_losses_bit_for_bit() {
+    // Dropout, batch norm and shuffling all draw from the seed.
+    let project = example("batchnorm_dropout.json");
+    let first = losses(&mut session(&project, 2), 120);
+    assert_eq!(first, losses(&mut session(&project, 2), 120));
+    let mut other = project.clone();
+    other.training.seed = 1;
+    assert_ne!(first, losses(&mut session(&other, 2), 120));
+}
+
+#[test]
+fn reset_starts_the_same_run_again() {
+    let project = example("xor.json");
+    let mut s = session(&project, 1);
+    let first = losses(&mut s, 30);
+    s.reset().unwrap();
+    assert_eq!(first, losses(&mut s, 30));
+}
+
+#[test]
+fn a_short_last_batch_is_trained_on() {
+    let mut project = example("xor.json");
+    project.training.batch_size = 64;
+    let mut s = session(&project, 1);
+    let (train, _, _) = s.split_sizes();
+    assert_eq!(train, 400);
+    let rows: Vec<usize> = (0..7).map(|_| s.step().unwrap().unwrap().rows).collect();
+    assert_eq!(rows, [64, 64, 64, 64, 64, 64, 16]);
+    assert_eq!(s.steps_per_epoch(), 7);
+}
+
+fn next_event(trainer: &Trainer) -> Event {
+    trainer
+        .events
+        .recv_timeout(Duration::from_secs(30))
+        .expect("an event within 30 s")
+}
+
+fn steps_until_quiet(trainer: &Trainer) -> Vec<u64> {
+    let mut steps = Vec::new();
+    while let Ok(event) = trainer.events.recv_timeout(Duration::from_millis(300)) {
+        if let Event::Step(s) = event {
+            steps.push(s.step);
+        }
+    }
+    steps
+}
+
+#[test]
+fn the_trainer_plays_pauses_steps_and_resets() {
+    let mut project = example("spiral.json");
+    project.training.epochs = 1000;
+    let trainer = Trainer::spawn(session(&project, 1), Limits::default(), false);
+
+    trainer.commands.send(Command::Step).unwrap();
+    assert!(matches!(next_event(&trainer), Event::Step(s) if s.step == 1));
+    assert!(
+        steps_until_quiet(&trainer).is_empty(),
+        "Step takes exactly one step"
+    );
+
+    trainer
+        .commands
+        .send(Command::SetLearningRate(0.5))
+        .unwrap();
+    trainer.commands.send(Command::Step).unwrap();
+    match next_event(&trainer) {
+        Event::Step(s) => {
+            assert_eq!(s.step, 2);
+            assert_eq!(s.learning_rate, 0.5);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    trainer.commands.send(Command::Play).unwrap();
+    assert_eq!(next_event(&trainer), Event::Running);
+    std::thread::sleep(Duration::from_millis(50));
+    trainer.commands.send(Command::Pause).unwrap();
+    let played = steps_until_quiet(&trainer);
+    assert!(played.len() > 1, "playing runs steps");
+    assert!(played.windows(2).all(|w| w[1] == w[0] + 1));
+
+    trainer.commands.send(Command::Reset).unwrap();
+    trainer.commands.send(Command::Step).unwrap();
+    let after_reset = steps_until_quiet(&trainer);
+    assert_eq!(after_reset, [1]);
+
+    trainer.commands.send(Command::StepEpoch).unwrap();
+    let mut saw_epoch = false;
+    while let Ok(event) = trainer.events.recv_timeout(Duration::from_millis(500)) {
+        if let Event::Epoch(e) = event {
+            assert_eq!(e.epoch, 0);
+            assert!(e.validation.is_some());
+            saw_epoch = true;
+        }
+    }
+    assert!(saw_epoch);
+    let session = trainer.join().unwrap();
+    assert_eq!(
+        session.steps_taken(),
+        27,
+        "one epoch of 420 samples in batches of 16"
+    );
+}
+
+#[test]
+fn early_stopping_ends_training_when_validation_stalls() {
+    let mut project = example("xor.json");
+    project.training.epochs = 500;
+    project.training.learning_rate = 0.0;
+    project.training.early_stopping = Some(netloom::graph::EarlyStopping {
+        patience: 3,
+        min_delta: 0.0,
+    });
+    let trainer = Trainer::spawn(session(&project, 1), Limits::default(), true);
+    let mut epochs = 0;
+    loop {
+        match next_event(&trainer) {
+            Event::Epoch(_) => epochs += 1,
+            Event::Finished { reason, test } => {
+                assert_eq!(reason, train::FinishReason::EarlyStopped);
+                assert!(test.is_some());
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        epochs, 4,
+        "the first epoch sets the best loss, three more without gain stop it"
+    );
+}
+
+#[test]
+fn a_huge_learning_rate_pauses_on_the_first_non_finite_op() {
+    let mut project = example("spiral.json");
+    project.training.learning_rate = 1e30;
+    project.training.optimizer = netloom::graph::Optimizer::Sgd {
+        momentum: 0.0,
+        nesterov: false,
+    };
+    let prepared = train::prepare(&project, Path::new(".")).unwrap();
+    let program = Arc::clone(&prepared.program);
+    let trainer = Trainer::spawn(
+        train::cpu_session(&project, &prepared, 1).unwrap(),
+        Limits::default(),
+        true,
+    );
+    let non_finite = loop {
+        match next_event(&trainer) {
+            Event::NonFinite(nf) => break nf,
+            Event::Step(_) | Event::Running => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(next_event(&trainer), Event::Paused);
+    let node = non_finite
+        .node
+        .and_then(|id| project.graph.node(id))
+        .expect("names a node");
+    assert!(!node.name.is_empty() && !non_finite.op.is_empty());
+    // The weights from before the bad step are kept: all finite.
+    let mut session = trainer.join().unwrap();
+    assert!(
+        session
+            .weights()
+            .unwrap()
+            .iter()
+            .all(|t| t.values.iter().all(|v| v.is_finite()))
+    );
+    assert!(program.params.iter().all(|p| p.grad.is_some()));
+}
