@@ -188,3 +188,66 @@ fn export_pytorch_names_match_the_weights() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_csv_dataset_is_found_next_to_the_project() {
+    let dir = temp_dir("csv");
+    let mut csv = String::from("width,height,kind\n");
+    for i in 0..120 {
+        let (w, h) = ((i % 10) as f32, (i / 10) as f32);
+        csv += &format!("{w},{h},{}\n", if w > h { "wide" } else { "tall" });
+    }
+    std::fs::write(dir.join("shapes.csv"), csv).unwrap();
+    let project = serde_json::json!({
+        "format_version": 1,
+        "graph": {
+            "nodes": [
+                {"id": 0, "name": "input", "layer": {"type": "input", "shape": [2]}},
+                {"id": 1, "name": "hidden", "layer": {"type": "dense", "units": 8, "activation": "relu"}},
+                {"id": 2, "name": "scores", "layer": {"type": "dense", "units": 2}},
+                {"id": 3, "name": "loss", "layer": {"type": "loss", "kind": "softmax_cross_entropy"}}
+            ],
+            "edges": [
+                {"from": {"node": 0}, "to": {"node": 1}},
+                {"from": {"node": 1}, "to": {"node": 2}},
+                {"from": {"node": 2}, "to": {"node": 3}}
+            ]
+        },
+        "dataset": {"kind": "csv", "path": "shapes.csv", "target_column": "kind", "task": "classification", "standardize": true},
+        "training": {"learning_rate": 0.05, "batch_size": 8, "epochs": 30}
+    });
+    let path = dir.join("shapes.json");
+    std::fs::write(&path, project.to_string()).unwrap();
+    // Run from elsewhere: the CSV path is relative to the project file, not the working directory.
+    let out = netloom()
+        .current_dir(std::env::temp_dir())
+        .args(["train", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let accuracy: f32 = stdout
+        .split("accuracy ")
+        .nth(1)
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(accuracy >= 0.8, "{stdout}");
+
+    std::fs::write(
+        dir.join("shapes.csv"),
+        "width,height,kind\n1,2,wide\n3,x,tall\n",
+    )
+    .unwrap();
+    let out = netloom()
+        .args(["train", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("line 3"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -64,6 +64,8 @@ struct Report {
     /// one-sided slopes disagree and no derivative exists to compare against.
     at_kinks: usize,
     mismatches: usize,
+    /// The first few mismatches, for the failure message.
+    worst: Vec<String>,
     /// ‖numeric − analytic‖ / (‖numeric‖ + ‖analytic‖) over all checked elements.
     relative_error: f64,
 }
@@ -146,6 +148,7 @@ fn gradient_check(program: Program, task: &Task, seed: u64) -> Report {
         .unwrap();
     let centre = loss(&mut backend);
     let (mut diff_sq, mut norm_sq, mut checked, mut at_kinks, mut mismatches) = (0.0, 0.0, 0, 0, 0);
+    let mut worst = Vec::new();
     let eps: f32 = std::env::var("GRADCHECK_EPS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -178,8 +181,11 @@ fn gradient_check(program: Program, task: &Task, seed: u64) -> Report {
             norm_sq += (numeric.abs() + a.abs()).powi(2);
             checked += 1;
             if (numeric - a).abs() > 2e-3 + 2e-2 * a.abs().max(numeric.abs()) {
-                if std::env::var("GRADCHECK_DEBUG").is_ok() {
-                    eprintln!("{} [{i}]: numeric {numeric} analytic {a}", p.name);
+                if worst.len() < 5 {
+                    worst.push(format!(
+                        "{}[{i}]: numeric {numeric:.5}, analytic {a:.5}",
+                        p.name
+                    ));
                 }
                 mismatches += 1;
             }
@@ -189,6 +195,7 @@ fn gradient_check(program: Program, task: &Task, seed: u64) -> Report {
         checked,
         at_kinks,
         mismatches,
+        worst,
         relative_error: (diff_sq / norm_sq.max(1e-30)).sqrt(),
     }
 }

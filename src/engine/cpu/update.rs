@@ -99,3 +99,193 @@ pub fn update(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Five steps on L = ½·Σ aᵢpᵢ² + Σ bᵢpᵢ from p = [0.5, -1, 2], against PyTorch 2.15's
+    /// optimizers (with `clip_grad_norm_(0.5)` before each step in the clipped runs).
+    fn run(rule: UpdateRule, s: StepScalars, clip: f32) -> Vec<f32> {
+        let (a, b) = ([1.0f32, 2.0, 0.5], [0.3f32, -0.2, 0.1]);
+        let mut p = vec![0.5f32, -1.0, 2.0];
+        let (mut s1, mut s2) = (vec![0.0f32; 3], vec![0.0f32; 3]);
+        for step in 1..=5 {
+            let grad: Vec<f32> = (0..3).map(|i| a[i] * p[i] + b[i]).collect();
+            let scalars = StepScalars {
+                step,
+                clip_norm: clip,
+                ..s
+            };
+            update(
+                rule,
+                &scalars,
+                norm_sq([grad.as_slice()].into_iter()),
+                &mut p,
+                &grad,
+                [Some(&mut s1), Some(&mut s2)],
+            );
+        }
+        p
+    }
+
+    fn close(got: &[f32], expected: [f32; 3]) -> bool {
+        got.iter().zip(expected).all(|(g, e)| (g - e).abs() < 2e-5)
+    }
+
+    #[test]
+    fn optimizers_match_pytorch() {
+        let base = StepScalars::default();
+        let sgd = UpdateRule::Sgd { nesterov: false };
+        let adam = UpdateRule::Adam {
+            decoupled_decay: false,
+        };
+        let cases: [(&str, UpdateRule, StepScalars, [[f32; 3]; 2]); 8] = [
+            (
+                "sgd",
+                sgd,
+                StepScalars {
+                    learning_rate: 0.1,
+                    ..base
+                },
+                [
+                    [0.172392, -0.260448, 1.502318],
+                    [0.4206923, -0.7907244, 1.8886769],
+                ],
+            ),
+            (
+                "sgd momentum",
+                sgd,
+                StepScalars {
+                    learning_rate: 0.1,
+                    momentum: 0.9,
+                    ..base
+                },
+                [
+                    [-0.323328, 0.7384619, 0.717743],
+                    [0.2901034, -0.4528995, 1.7036487],
+                ],
+            ),
+            (
+                "sgd nesterov + L2",
+                UpdateRule::Sgd { nesterov: true },
+                StepScalars {
+                    learning_rate: 0.1,
+                    momentum: 0.9,
+                    weight_decay: 0.01,
+                    ..base
+                },
+                [
+                    [-0.3853331, 0.5572914, 0.4741541],
+                    [0.2167889, -0.3002967, 1.5700302],
+                ],
+            ),
+            (
+                "adam",
+                adam,
+                StepScalars {
+                    learning_rate: 0.1,
+                    ..base
+                },
+                [
+                    [0.0115043, -0.5068637, 1.5026137],
+                    [0.0033896, -0.5003839, 1.498351],
+                ],
+            ),
+            (
+                "adam + L2",
+                adam,
+                StepScalars {
+                    learning_rate: 0.1,
+                    weight_decay: 0.05,
+                    ..base
+                },
+                [
+                    [0.0118667, -0.5068871, 1.5026416],
+                    [0.0051913, -0.5008758, 1.4992038],
+                ],
+            ),
+            (
+                "adamw",
+                UpdateRule::Adam {
+                    decoupled_decay: true,
+                },
+                StepScalars {
+                    learning_rate: 0.1,
+                    weight_decay: 0.05,
+                    ..base
+                },
+                [
+                    [0.0044519, -0.4875382, 1.4583964],
+                    [-0.0041117, -0.4806201, 1.4538205],
+                ],
+            ),
+            (
+                "rmsprop",
+                UpdateRule::RmsProp,
+                StepScalars {
+                    learning_rate: 0.01,
+                    alpha: 0.99,
+                    ..base
+                },
+                [
+                    [0.2023559, -0.6943897, 1.6845354],
+                    [0.1851977, -0.6769136, 1.6668538],
+                ],
+            ),
+            (
+                "adagrad",
+                UpdateRule::Adagrad,
+                StepScalars {
+                    learning_rate: 0.1,
+                    epsilon: 1e-10,
+                    ..base
+                },
+                [
+                    [0.2035817, -0.6956459, 1.6858172],
+                    [0.1864656, -0.6782033, 1.668156],
+                ],
+            ),
+        ];
+        for (name, rule, scalars, [plain, clipped]) in cases {
+            let got = run(rule, scalars, 0.0);
+            assert!(close(&got, plain), "{name}: {got:?} vs PyTorch {plain:?}");
+            let got = run(rule, scalars, 0.5);
+            assert!(
+                close(&got, clipped),
+                "{name} clipped: {got:?} vs PyTorch {clipped:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn l1_pulls_towards_zero_and_bad_norms_change_nothing() {
+        let s = StepScalars {
+            learning_rate: 0.1,
+            l1: 0.5,
+            ..StepScalars::default()
+        };
+        let mut p = vec![1.0f32, -1.0, 0.0];
+        let mut v = vec![0.0f32; 3];
+        update(
+            UpdateRule::Sgd { nesterov: false },
+            &s,
+            0.0,
+            &mut p,
+            &[0.0; 3],
+            [Some(&mut v), None],
+        );
+        assert_eq!(p, [0.95, -0.95, 0.0]);
+        for bad in [f32::NAN, f32::INFINITY] {
+            update(
+                UpdateRule::Sgd { nesterov: false },
+                &s,
+                bad,
+                &mut p,
+                &[1.0; 3],
+                [Some(&mut v), None],
+            );
+            assert_eq!(p, [0.95, -0.95, 0.0]);
+        }
+    }
+}
