@@ -57,7 +57,6 @@ fn compile(graph: &Graph, task: Task, input: Vec<usize>) -> Program {
 }
 
 /// How far the analytic gradients are from the numeric ones.
-#[derive(Debug)]
 struct Report {
     checked: usize,
     /// Elements whose step crossed a kink (a ReLU at 0, a max-pool winner changing): there the
@@ -68,6 +67,16 @@ struct Report {
     worst: Vec<String>,
     /// ‖numeric − analytic‖ / (‖numeric‖ + ‖analytic‖) over all checked elements.
     relative_error: f64,
+}
+
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "{} checked, {} at kinks, {} mismatched (relative error {:.2e}); first mismatches: {:?}",
+            self.checked, self.at_kinks, self.mismatches, self.relative_error, self.worst
+        )
+    }
 }
 
 impl Report {
