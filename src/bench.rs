@@ -32,6 +32,9 @@ pub struct BenchArgs {
     pub steps: String,
     #[arg(long, default_value_t = 50)]
     pub warmup: usize,
+    /// Also print, per workload, the kinds of op that take the most time per step.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 /// One reference workload: its network, data, batch size and optimizer.
@@ -231,6 +234,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
                 losses.1 = step_loss(&mut session)?;
             }
             per_run.push(steps as f64 / started.elapsed().as_secs_f64());
+            if args.profile {
+                println!("{}", profile(&mut session, name, steps)?);
+            }
         }
         let runs_rounded: Vec<f64> = per_run.iter().map(|s| (s * 10.0).round() / 10.0).collect();
         let steps_per_s = median(&mut per_run);
@@ -241,6 +247,35 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
         );
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Times each op over `steps` more steps and sums the time by op kind.
+fn profile(session: &mut Session, name: &str, steps: usize) -> anyhow::Result<serde_json::Value> {
+    session.backend_mut().set_profiling(true);
+    for _ in 0..steps {
+        step_loss(session)?;
+    }
+    let program = Arc::clone(session.program());
+    let seconds = session
+        .backend_mut()
+        .op_seconds()
+        .map(<[f64]>::to_vec)
+        .unwrap_or_default();
+    session.backend_mut().set_profiling(false);
+    let mut by_kind: Vec<(String, f64)> = Vec::new();
+    for (step, secs) in program.steps.iter().zip(seconds) {
+        let kind = step.op.label();
+        match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, total)) => *total += secs,
+            None => by_kind.push((kind, secs)),
+        }
+    }
+    by_kind.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let us_per_step: serde_json::Map<String, serde_json::Value> = by_kind
+        .into_iter()
+        .map(|(k, s)| (k, json!((s * 1e6 / steps as f64 * 10.0).round() / 10.0)))
+        .collect();
+    Ok(json!({"workload": name, "profile_us_per_step": us_per_step}))
 }
 
 fn step_loss(session: &mut Session) -> anyhow::Result<f32> {

@@ -89,6 +89,14 @@ pub trait Backend: Send {
         scalars: &StepScalars,
     ) -> Result<(), EngineError>;
 
+    /// Starts (and zeroes) or stops timing each op; for `netloom bench --profile`.
+    fn set_profiling(&mut self, _on: bool) {}
+
+    /// Time spent in each op of the program since profiling started, where the backend measures it.
+    fn op_seconds(&self) -> Option<&[f64]> {
+        None
+    }
+
     /// Runs the ops in `steps` one at a time and returns the index of the first whose output holds a
     /// NaN or an infinity: how a non-finite loss is traced to the layer that produced it.
     fn first_non_finite(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::TrainError;
 use super::metrics::{Accumulator, Metrics};
 use super::schedule::{Progress, learning_rate};
-use crate::compile::{BufferKind, DType, Program, initial_values};
+use crate::compile::{BufferId, BufferKind, DType, Program, initial_values};
 use crate::data::{Dataset, Splits, Task};
 use crate::engine::{Backend, StepScalars};
 use crate::graph::{NodeId, Optimizer, TrainingSettings};
@@ -112,6 +112,11 @@ impl Session {
 
     pub fn program(&self) -> &Arc<Program> {
         &self.program
+    }
+
+    /// The backend, for profiling and inspection.
+    pub fn backend_mut(&mut self) -> &mut dyn Backend {
+        self.backend.as_mut()
     }
 
     pub fn backend_name(&self) -> String {
@@ -288,20 +293,7 @@ impl Session {
                 node: step.and_then(|s| s.node),
             }));
         }
-        let prediction_len = self.program.buffers[self.program.train.prediction].len(rows);
-        self.backend.read(
-            self.program.train.prediction,
-            prediction_len,
-            &mut self.prediction,
-        )?;
-        let target_len = self.program.buffers[self.program.target].len(rows);
-        let values = if self.task_is_regression() {
-            &self.target_values[..target_len]
-        } else {
-            &[]
-        };
-        self.epoch_metrics
-            .add(loss, rows, &self.prediction, &self.classes[..rows], values);
+        self.record(self.program.train.prediction, loss, rows, false)?;
         self.cursor += rows;
         self.step += 1;
         Ok(Ok(StepReport {
@@ -323,8 +315,30 @@ impl Session {
         }
     }
 
-    fn task_is_regression(&self) -> bool {
-        matches!(self.task, Task::Regression { .. })
+    /// Reads the batch's predictions and adds them, with its loss, to the epoch's training
+    /// metrics or to the evaluation's.
+    fn record(
+        &mut self,
+        prediction: BufferId,
+        loss: f32,
+        rows: usize,
+        eval: bool,
+    ) -> Result<(), TrainError> {
+        let prediction_len = self.program.buffers[prediction].len(rows);
+        self.backend
+            .read(prediction, prediction_len, &mut self.prediction)?;
+        let target_len = self.program.buffers[self.program.target].len(rows);
+        let values = match self.task {
+            Task::Regression { .. } => &self.target_values[..target_len],
+            Task::Classification { .. } => &[],
+        };
+        let metrics = if eval {
+            &mut self.eval_metrics
+        } else {
+            &mut self.epoch_metrics
+        };
+        metrics.add(loss, rows, &self.prediction, &self.classes[..rows], values);
+        Ok(())
     }
 
     /// Loss and accuracy over the epoch so far, from the training steps themselves.
@@ -347,20 +361,7 @@ impl Session {
             self.backend
                 .read(self.program.eval.loss, 1, &mut self.readback)?;
             let loss = self.readback[0];
-            let prediction_len = self.program.buffers[self.program.eval.prediction].len(rows);
-            self.backend.read(
-                self.program.eval.prediction,
-                prediction_len,
-                &mut self.prediction,
-            )?;
-            let target_len = self.program.buffers[self.program.target].len(rows);
-            let values = if self.task_is_regression() {
-                &self.target_values[..target_len]
-            } else {
-                &[]
-            };
-            self.eval_metrics
-                .add(loss, rows, &self.prediction, &self.classes[..rows], values);
+            self.record(self.program.eval.prediction, loss, rows, true)?;
             start += rows;
         }
         Ok(self.eval_metrics.finish())

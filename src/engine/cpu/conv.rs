@@ -1,6 +1,11 @@
 //! Convolution (im2col + GEMM) and pooling over NCHW images.
 
-use super::matmul::{View, matmul};
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::sync::{Mutex, PoisonError};
+
+use super::gemm::{Gemm, View};
+use super::pool::Pool;
 use crate::compile::Window;
 
 /// Rows of the column matrix: one per (channel, kernel row, kernel column).
@@ -8,145 +13,276 @@ pub fn patch_len(w: &Window) -> usize {
     w.channels * w.kernel_h * w.kernel_w
 }
 
+/// The output positions `o` whose input position `o * stride + offset` lies in `0..input`: the
+/// window positions that do not hang over the padding along one axis.
+fn inside(outputs: usize, input: usize, stride: usize, offset: isize) -> Range<usize> {
+    let first = if offset >= 0 {
+        0
+    } else {
+        offset.unsigned_abs().div_ceil(stride)
+    };
+    let last_input = input as isize - 1 - offset;
+    let end = if last_input < 0 {
+        0
+    } else {
+        last_input as usize / stride + 1
+    };
+    let (first, end) = (first.min(outputs), end.min(outputs));
+    first..end.max(first)
+}
+
+/// Calls `row(c, ki, kj, ys, xs, iy0, ix0)` for every kernel position: `ys` and `xs` are the
+/// output rows and columns whose inputs lie inside the image, and the input position of output
+/// (oy, ox) is (oy·stride + iy0, ox·stride + ix0).
+fn for_each_kernel_position(
+    w: &Window,
+    mut row: impl FnMut(usize, Range<usize>, Range<usize>, isize, isize),
+) {
+    let pad = w.padding as isize;
+    for c in 0..w.channels {
+        for ki in 0..w.kernel_h {
+            let iy0 = ki as isize - pad;
+            let ys = inside(w.out_h, w.in_h, w.stride, iy0);
+            for kj in 0..w.kernel_w {
+                let ix0 = kj as isize - pad;
+                let xs = inside(w.out_w, w.in_w, w.stride, ix0);
+                row(
+                    (c * w.kernel_h + ki) * w.kernel_w + kj,
+                    ys.clone(),
+                    xs,
+                    iy0,
+                    ix0,
+                );
+            }
+        }
+    }
+}
+
 /// Unfolds one image `[C, H, W]` into `cols [C·kh·kw, oh·ow]`, zero where the window hangs over
 /// the padding.
 fn im2col(w: &Window, image: &[f32], cols: &mut [f32]) {
     let plane = w.out_plane();
-    for c in 0..w.channels {
-        for ki in 0..w.kernel_h {
-            for kj in 0..w.kernel_w {
-                let row = &mut cols[((c * w.kernel_h + ki) * w.kernel_w + kj) * plane..][..plane];
-                for oy in 0..w.out_h {
-                    let iy = (oy * w.stride + ki) as isize - w.padding as isize;
-                    let dst = &mut row[oy * w.out_w..(oy + 1) * w.out_w];
-                    if iy < 0 || iy >= w.in_h as isize {
-                        dst.fill(0.0);
-                        continue;
-                    }
-                    let src = &image[c * w.in_plane() + iy as usize * w.in_w..][..w.in_w];
-                    for (ox, d) in dst.iter_mut().enumerate() {
-                        let ix = (ox * w.stride + kj) as isize - w.padding as isize;
-                        *d = if ix >= 0 && ix < w.in_w as isize {
-                            src[ix as usize]
-                        } else {
-                            0.0
-                        };
-                    }
+    let channel_of = |r: usize| r / (w.kernel_h * w.kernel_w);
+    for_each_kernel_position(w, |r, ys, xs, iy0, ix0| {
+        let dst_rows = &mut cols[r * plane..][..plane];
+        dst_rows[..ys.start * w.out_w].fill(0.0);
+        dst_rows[ys.end * w.out_w..].fill(0.0);
+        let src_plane = &image[channel_of(r) * w.in_plane()..][..w.in_plane()];
+        for oy in ys {
+            let src = &src_plane[(oy * w.stride).wrapping_add_signed(iy0) * w.in_w..][..w.in_w];
+            let dst = &mut dst_rows[oy * w.out_w..][..w.out_w];
+            dst[..xs.start].fill(0.0);
+            dst[xs.end..].fill(0.0);
+            let first = (xs.start * w.stride).wrapping_add_signed(ix0);
+            if w.stride == 1 {
+                dst[xs.clone()].copy_from_slice(&src[first..first + xs.len()]);
+            } else {
+                for (d, &v) in dst[xs.clone()]
+                    .iter_mut()
+                    .zip(src[first..].iter().step_by(w.stride))
+                {
+                    *d = v;
                 }
             }
         }
-    }
+    });
 }
 
 /// Folds `cols` back onto an image, adding overlapping contributions.
 fn col2im(w: &Window, cols: &[f32], image: &mut [f32]) {
     let plane = w.out_plane();
     image.fill(0.0);
-    for c in 0..w.channels {
-        for ki in 0..w.kernel_h {
-            for kj in 0..w.kernel_w {
-                let row = &cols[((c * w.kernel_h + ki) * w.kernel_w + kj) * plane..][..plane];
-                for oy in 0..w.out_h {
-                    let iy = (oy * w.stride + ki) as isize - w.padding as isize;
-                    if iy < 0 || iy >= w.in_h as isize {
-                        continue;
-                    }
-                    let dst = &mut image[c * w.in_plane() + iy as usize * w.in_w..][..w.in_w];
-                    for ox in 0..w.out_w {
-                        let ix = (ox * w.stride + kj) as isize - w.padding as isize;
-                        if ix >= 0 && ix < w.in_w as isize {
-                            dst[ix as usize] += row[oy * w.out_w + ox];
-                        }
-                    }
+    let channel_of = |r: usize| r / (w.kernel_h * w.kernel_w);
+    for_each_kernel_position(w, |r, ys, xs, iy0, ix0| {
+        let src_rows = &cols[r * plane..][..plane];
+        let dst_plane = &mut image[channel_of(r) * w.in_plane()..][..w.in_plane()];
+        for oy in ys {
+            let dst = &mut dst_plane[(oy * w.stride).wrapping_add_signed(iy0) * w.in_w..][..w.in_w];
+            let src = &src_rows[oy * w.out_w..][..w.out_w];
+            let first = (xs.start * w.stride).wrapping_add_signed(ix0);
+            if w.stride == 1 {
+                for (d, &v) in dst[first..first + xs.len()]
+                    .iter_mut()
+                    .zip(&src[xs.clone()])
+                {
+                    *d += v;
+                }
+            } else {
+                for (d, &v) in dst[first..]
+                    .iter_mut()
+                    .step_by(w.stride)
+                    .zip(&src[xs.clone()])
+                {
+                    *d += v;
                 }
             }
         }
+    });
+}
+
+/// Per-thread working memory for convolutions: a GEMM with its packing buffers, the unfolded
+/// patches of one image, and a private weight-gradient accumulator.
+pub struct ConvScratch {
+    pub gemm: Gemm,
+    pub cols: Vec<f32>,
+    pub dw: Vec<f32>,
+}
+
+/// The backend's threads and their scratch, one entry per pool thread.
+pub struct Workers<'a> {
+    pub pool: &'a Pool,
+    pub scratch: &'a [Mutex<ConvScratch>],
+}
+
+/// A slice that pool threads write in disjoint parts.
+struct Disjoint<'a> {
+    ptr: *mut f32,
+    len: usize,
+    _borrow: PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: threads only reach the data through `part`, whose callers take disjoint ranges.
+unsafe impl Sync for Disjoint<'_> {}
+
+impl<'a> Disjoint<'a> {
+    fn new(data: &'a mut [f32]) -> Self {
+        Self {
+            ptr: data.as_mut_ptr(),
+            len: data.len(),
+            _borrow: PhantomData,
+        }
     }
+
+    /// # Safety
+    /// No two live results may overlap.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn part(&self, range: Range<usize>) -> &mut [f32] {
+        assert!(range.start <= range.end && range.end <= self.len);
+        // SAFETY: in bounds (asserted); exclusive by the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
+    }
+}
+
+/// Splits the batch's samples into one contiguous range per thread and runs `job` on each, with
+/// that thread's scratch. Returns how many threads took part.
+fn for_samples(
+    workers: &Workers,
+    rows: usize,
+    job: impl Fn(&mut ConvScratch, Range<usize>) + Sync,
+) -> usize {
+    let threads = workers
+        .pool
+        .threads()
+        .min(rows)
+        .min(workers.scratch.len())
+        .max(1);
+    workers.pool.run(&|t| {
+        if t < threads {
+            let mut scratch = workers.scratch[t]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            job(&mut scratch, t * rows / threads..(t + 1) * rows / threads);
+        }
+    });
+    threads
 }
 
 pub struct ConvArgs<'a> {
     pub window: &'a Window,
     pub filters: usize,
     pub rows: usize,
-    pub threads: usize,
 }
 
-pub fn conv2d(a: &ConvArgs, x: &[f32], weight: &[f32], out: &mut [f32], cols: &mut [f32]) {
+pub fn conv2d(a: &ConvArgs, workers: &Workers, x: &[f32], weight: &[f32], out: &mut [f32]) {
     let w = a.window;
-    let (k, plane) = (patch_len(w), w.out_plane());
-    let wv = View {
-        data: weight,
-        cols: k,
-        transposed: false,
-    };
-    for n in 0..a.rows {
-        im2col(w, &x[n * w.channels * w.in_plane()..], cols);
-        let cv = View {
-            data: cols,
-            cols: plane,
-            transposed: false,
-        };
-        matmul(
-            &mut out[n * a.filters * plane..][..a.filters * plane],
-            wv,
-            cv,
-            (a.filters, plane, k),
-            false,
-            a.threads,
-        );
-    }
+    let (k, plane, image) = (patch_len(w), w.out_plane(), w.channels * w.in_plane());
+    let per_sample = a.filters * plane;
+    let out = Disjoint::new(&mut out[..a.rows * per_sample]);
+    for_samples(workers, a.rows, |s, samples| {
+        for n in samples {
+            im2col(w, &x[n * image..], &mut s.cols);
+            let wv = View {
+                data: weight,
+                cols: k,
+                transposed: false,
+            };
+            let cv = View {
+                data: &s.cols,
+                cols: plane,
+                transposed: false,
+            };
+            // SAFETY: sample ranges of different threads are disjoint.
+            let dst = unsafe { out.part(n * per_sample..(n + 1) * per_sample) };
+            s.gemm.matmul(dst, wv, cv, (a.filters, plane, k), false);
+        }
+    });
 }
 
 pub fn conv2d_backward_input(
     a: &ConvArgs,
+    workers: &Workers,
     dy: &[f32],
     weight: &[f32],
     dx: &mut [f32],
-    cols: &mut [f32],
 ) {
     let w = a.window;
     let (k, plane, image) = (patch_len(w), w.out_plane(), w.channels * w.in_plane());
-    let wt = View {
-        data: weight,
-        cols: k,
-        transposed: true,
-    };
-    for n in 0..a.rows {
-        let dyv = View {
-            data: &dy[n * a.filters * plane..],
-            cols: plane,
-            transposed: false,
-        };
-        matmul(cols, wt, dyv, (k, plane, a.filters), false, a.threads);
-        col2im(w, cols, &mut dx[n * image..][..image]);
-    }
+    let dx = Disjoint::new(&mut dx[..a.rows * image]);
+    for_samples(workers, a.rows, |s, samples| {
+        for n in samples {
+            let wt = View {
+                data: weight,
+                cols: k,
+                transposed: true,
+            };
+            let dyv = View {
+                data: &dy[n * a.filters * plane..],
+                cols: plane,
+                transposed: false,
+            };
+            s.gemm
+                .matmul(&mut s.cols, wt, dyv, (k, plane, a.filters), false);
+            // SAFETY: sample ranges of different threads are disjoint.
+            col2im(w, &s.cols, unsafe { dx.part(n * image..(n + 1) * image) });
+        }
+    });
 }
 
 pub fn conv2d_backward_weight(
     a: &ConvArgs,
+    workers: &Workers,
     x: &[f32],
     dy: &[f32],
     dw: &mut [f32],
-    cols: &mut [f32],
 ) {
     let w = a.window;
-    let (k, plane) = (patch_len(w), w.out_plane());
-    for n in 0..a.rows {
-        im2col(w, &x[n * w.channels * w.in_plane()..], cols);
-        let dyv = View {
-            data: &dy[n * a.filters * plane..],
-            cols: plane,
-            transposed: false,
-        };
-        let ct = View {
-            data: cols,
-            cols: plane,
-            transposed: true,
-        };
-        matmul(dw, dyv, ct, (a.filters, k, plane), n > 0, a.threads);
-    }
-    if a.rows == 0 {
-        dw.fill(0.0);
+    let (k, plane, image) = (patch_len(w), w.out_plane(), w.channels * w.in_plane());
+    let len = a.filters * k;
+    // Each thread sums its samples' gradients privately; the partial sums are added at the end.
+    let threads = for_samples(workers, a.rows, |s, samples| {
+        s.dw[..len].fill(0.0);
+        for n in samples {
+            im2col(w, &x[n * image..], &mut s.cols);
+            let dyv = View {
+                data: &dy[n * a.filters * plane..],
+                cols: plane,
+                transposed: false,
+            };
+            let ct = View {
+                data: &s.cols,
+                cols: plane,
+                transposed: true,
+            };
+            s.gemm
+                .matmul(&mut s.dw[..len], dyv, ct, (a.filters, k, plane), true);
+        }
+    });
+    dw[..len].fill(0.0);
+    for scratch in &workers.scratch[..threads] {
+        let partial = scratch.lock().unwrap_or_else(PoisonError::into_inner);
+        for (d, p) in dw[..len].iter_mut().zip(&partial.dw[..len]) {
+            *d += p;
+        }
     }
 }
 
@@ -165,6 +301,18 @@ fn for_each_window(w: &Window, mut visit: impl FnMut(usize, usize)) {
     }
 }
 
+/// Takes `v` (at `index`) over the running maximum when strictly greater, as PyTorch keeps the
+/// first maximum, or NaN, so that it propagates. Bit masks, not a branch: the comparison is a
+/// coin flip the branch predictor loses half the time.
+#[inline(always)]
+fn keep_max((best, at): (f32, u32), v: f32, index: u32) -> (f32, u32) {
+    let mask = 0u32.wrapping_sub(u32::from(v > best || v.is_nan()));
+    (
+        f32::from_bits((v.to_bits() & mask) | (best.to_bits() & !mask)),
+        (index & mask) | (at & !mask),
+    )
+}
+
 pub fn max_pool(
     w: &Window,
     rows: usize,
@@ -173,26 +321,43 @@ pub fn max_pool(
     mut argmax: Option<&mut [i32]>,
 ) {
     let (ip, op) = (w.in_plane(), w.out_plane());
+    let (in_w, out_w, stride) = (w.in_w, w.out_w, w.stride);
     for plane in 0..rows * w.channels {
         let src = &x[plane * ip..][..ip];
         let dst = &mut out[plane * op..][..op];
-        dst.fill(f32::NEG_INFINITY);
         let mut am = argmax.as_deref_mut().map(|a| &mut a[plane * op..][..op]);
-        for_each_window(w, |o, i| {
-            // Strictly greater keeps the first maximum, as PyTorch does; NaN wins so it propagates.
-            if src[i] > dst[o] || src[i].is_nan() {
-                dst[o] = src[i];
+        for oy in 0..w.out_h {
+            for ox in 0..out_w {
+                let first = oy * stride * in_w + ox * stride;
+                let mut best = (f32::NEG_INFINITY, first as u32);
+                if w.kernel_h == 2 && w.kernel_w == 2 {
+                    // The common 2x2 window, unrolled.
+                    let (top, bottom) =
+                        (&src[first..first + 2], &src[first + in_w..first + in_w + 2]);
+                    best = keep_max(best, top[0], first as u32);
+                    best = keep_max(best, top[1], first as u32 + 1);
+                    best = keep_max(best, bottom[0], (first + in_w) as u32);
+                    best = keep_max(best, bottom[1], (first + in_w) as u32 + 1);
+                } else {
+                    for ki in 0..w.kernel_h {
+                        let row = first + ki * in_w;
+                        for (kj, &v) in src[row..row + w.kernel_w].iter().enumerate() {
+                            best = keep_max(best, v, (row + kj) as u32);
+                        }
+                    }
+                }
+                dst[oy * out_w + ox] = best.0;
                 if let Some(am) = am.as_deref_mut() {
-                    am[o] = i as i32;
+                    am[oy * out_w + ox] = best.1 as i32;
                 }
             }
-        });
+        }
     }
 }
 
 pub fn max_pool_backward(w: &Window, rows: usize, dy: &[f32], argmax: &[i32], dx: &mut [f32]) {
     let (ip, op) = (w.in_plane(), w.out_plane());
-    dx.fill(0.0);
+    dx[..rows * w.channels * ip].fill(0.0);
     for plane in 0..rows * w.channels {
         for o in 0..op {
             dx[plane * ip + argmax[plane * op + o] as usize] += dy[plane * op + o];

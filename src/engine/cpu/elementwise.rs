@@ -31,31 +31,45 @@ pub fn unary(f: UnaryFn, x: &[f32], out: &mut [f32]) {
 pub fn unary_backward(f: UnaryFn, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     let n = dx.len();
     let (x, y, dy) = (&x[..n], &y[..n], &dy[..n]);
-    for i in 0..n {
-        let (xv, yv) = (x[i], y[i]);
-        let slope = match f {
-            UnaryFn::Relu => (xv > 0.0) as u8 as f32,
-            UnaryFn::LeakyRelu(s) => {
-                if xv > 0.0 {
-                    1.0
-                } else {
-                    s
-                }
+    // One loop per function (not a match per element) so each can vectorise.
+    match f {
+        // Both sides are computed and one is selected: no branch to mispredict, and it vectorises.
+        UnaryFn::Relu => {
+            for i in 0..n {
+                let g = dy[i];
+                dx[i] = if x[i] > 0.0 { g } else { 0.0 };
             }
-            UnaryFn::Elu(a) => {
-                if xv > 0.0 {
-                    1.0
-                } else {
-                    yv + a
-                }
+        }
+        UnaryFn::LeakyRelu(s) => {
+            for i in 0..n {
+                let g = dy[i];
+                dx[i] = if x[i] > 0.0 { g } else { s * g };
             }
-            UnaryFn::Sigmoid => yv * (1.0 - yv),
-            UnaryFn::Tanh => 1.0 - yv * yv,
-            UnaryFn::Gelu => {
-                0.5 * (1.0 + erf(xv * FRAC_1_SQRT_2)) + xv * INV_SQRT_TAU * (-0.5 * xv * xv).exp()
+        }
+        UnaryFn::Elu(a) => {
+            for i in 0..n {
+                let (g, yv) = (dy[i], y[i]);
+                dx[i] = if x[i] > 0.0 { g } else { (yv + a) * g };
             }
-        };
-        dx[i] = slope * dy[i];
+        }
+        UnaryFn::Sigmoid => {
+            for i in 0..n {
+                dx[i] = y[i] * (1.0 - y[i]) * dy[i];
+            }
+        }
+        UnaryFn::Tanh => {
+            for i in 0..n {
+                dx[i] = (1.0 - y[i] * y[i]) * dy[i];
+            }
+        }
+        UnaryFn::Gelu => {
+            for i in 0..n {
+                let xv = x[i];
+                let slope = 0.5 * (1.0 + erf(xv * FRAC_1_SQRT_2))
+                    + xv * INV_SQRT_TAU * (-0.5 * xv * xv).exp();
+                dx[i] = slope * dy[i];
+            }
+        }
     }
 }
 
@@ -94,12 +108,45 @@ pub fn softmax_backward(y: &[f32], dy: &[f32], dx: &mut [f32], width: usize) {
     }
 }
 
+/// Sum with eight independent accumulators, so the loop vectorises (a single running sum
+/// cannot be reordered).
+pub fn sum(xs: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (l, v) in lanes.iter_mut().zip(chunk) {
+            *l += v;
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
+/// Sum of squares, as `sum`.
+pub fn sum_sq(xs: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().map(|v| v * v).sum();
+    for chunk in chunks {
+        for (l, v) in lanes.iter_mut().zip(chunk) {
+            *l += v * v;
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
 /// `x` and `out` viewed as `[outer, channels, inner]`.
 pub fn bias_add(x: &[f32], bias: &[f32], out: &mut [f32], channels: usize, inner: usize) {
     for (xs, os) in x
         .chunks_exact(channels * inner)
         .zip(out.chunks_exact_mut(channels * inner))
     {
+        if inner == 1 {
+            for ((o, &v), &b) in os.iter_mut().zip(xs).zip(bias) {
+                *o = v + b;
+            }
+            continue;
+        }
         for (c, &b) in bias.iter().enumerate().take(channels) {
             let range = c * inner..(c + 1) * inner;
             for (o, &v) in os[range.clone()].iter_mut().zip(&xs[range]) {
@@ -112,8 +159,14 @@ pub fn bias_add(x: &[f32], bias: &[f32], out: &mut [f32], channels: usize, inner
 pub fn bias_grad(dy: &[f32], out: &mut [f32], channels: usize, inner: usize) {
     out.fill(0.0);
     for block in dy.chunks_exact(channels * inner) {
+        if inner == 1 {
+            for (o, &g) in out.iter_mut().zip(block) {
+                *o += g;
+            }
+            continue;
+        }
         for (c, o) in out.iter_mut().enumerate() {
-            *o += block[c * inner..(c + 1) * inner].iter().sum::<f32>();
+            *o += sum(&block[c * inner..(c + 1) * inner]);
         }
     }
 }

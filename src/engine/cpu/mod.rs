@@ -3,19 +3,21 @@
 
 mod conv;
 mod elementwise;
+mod gemm;
 mod loss;
-mod matmul;
 mod norm;
+pub mod pool;
 mod update;
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::{Backend, EngineError, StepScalars, dropout_keeps};
 use crate::compile::{BufferId, DType, Op, Program};
-use conv::ConvArgs;
-use matmul::View;
+use conv::{ConvArgs, ConvScratch, Workers};
+use gemm::{Gemm, View};
 use norm::{BatchNormShape, BatchNormState, NormGrads};
+use pool::Pool;
 
 pub use elementwise::erf;
 
@@ -45,9 +47,13 @@ impl Storage {
 pub struct CpuBackend {
     program: Arc<Program>,
     storage: Storage,
-    /// im2col scratch, sized for the largest convolution.
-    cols: Vec<f32>,
-    threads: usize,
+    pool: Arc<Pool>,
+    /// For the program's matrix products, which split across the pool when large.
+    gemm: Gemm,
+    /// One per pool thread: convolutions split the batch across threads.
+    conv: Vec<Mutex<ConvScratch>>,
+    /// Seconds spent in each op of the program, when profiling.
+    op_seconds: Option<Vec<f64>>,
 }
 
 impl CpuBackend {
@@ -64,24 +70,43 @@ impl CpuBackend {
         for id in 0..program.buffers.len() {
             slot[id] = slot[program.storage_of(id)];
         }
-        let cols_len = program
+        // Scratch sized for the largest convolution: its unfolded image and its weight gradient.
+        let (cols_len, dw_len) = program
             .steps
             .iter()
             .filter_map(|s| match &s.op {
-                Op::Conv2d { window, .. }
-                | Op::Conv2dBackwardInput { window, .. }
-                | Op::Conv2dBackwardWeight { window, .. } => {
-                    Some(conv::patch_len(window) * window.out_plane())
+                Op::Conv2d {
+                    window, filters, ..
+                }
+                | Op::Conv2dBackwardInput {
+                    window, filters, ..
+                }
+                | Op::Conv2dBackwardWeight {
+                    window, filters, ..
+                } => {
+                    let k = conv::patch_len(window);
+                    Some((k * window.out_plane(), k * filters))
                 }
                 _ => None,
             })
-            .max()
-            .unwrap_or(0);
+            .fold((0, 0), |(c, d), (c2, d2)| (c.max(c2), d.max(d2)));
+        let pool = Pool::new(threads.max(1));
+        let conv = (0..pool.threads())
+            .map(|_| {
+                Mutex::new(ConvScratch {
+                    gemm: Gemm::new(Arc::clone(&pool)),
+                    cols: vec![0.0; cols_len],
+                    dw: vec![0.0; dw_len],
+                })
+            })
+            .collect();
         Self {
             program,
             storage: Storage { data, slot },
-            cols: vec![0.0; cols_len],
-            threads: threads.max(1),
+            gemm: Gemm::new(Arc::clone(&pool)),
+            pool,
+            conv,
+            op_seconds: None,
         }
     }
 
@@ -106,7 +131,10 @@ impl CpuBackend {
         let program = &*self.program;
         let st = &mut self.storage;
         let len = |id: BufferId| program.buffers[id].len(rows);
-        let threads = self.threads;
+        let workers = Workers {
+            pool: &self.pool,
+            scratch: &self.conv,
+        };
         match *op {
             Op::MatMul {
                 a,
@@ -130,7 +158,7 @@ impl CpuBackend {
                     cols: if trans_b { k } else { n },
                     transposed: trans_b,
                 };
-                matmul::matmul(&mut o, av, bv, (m, n, k), false, threads);
+                self.gemm.matmul(&mut o, av, bv, (m, n, k), false);
                 st.put(out, o);
             }
             Op::BiasAdd {
@@ -249,9 +277,8 @@ impl CpuBackend {
                     window,
                     filters,
                     rows,
-                    threads,
                 };
-                conv::conv2d(&args, st.get(x), st.get(w), &mut o, &mut self.cols);
+                conv::conv2d(&args, &workers, st.get(x), st.get(w), &mut o);
                 st.put(out, o);
             }
             Op::Conv2dBackwardInput {
@@ -266,9 +293,8 @@ impl CpuBackend {
                     window,
                     filters,
                     rows,
-                    threads,
                 };
-                conv::conv2d_backward_input(&args, st.get(dy), st.get(w), &mut o, &mut self.cols);
+                conv::conv2d_backward_input(&args, &workers, st.get(dy), st.get(w), &mut o);
                 st.put(dx, o);
             }
             Op::Conv2dBackwardWeight {
@@ -283,9 +309,8 @@ impl CpuBackend {
                     window,
                     filters,
                     rows,
-                    threads,
                 };
-                conv::conv2d_backward_weight(&args, st.get(x), st.get(dy), &mut o, &mut self.cols);
+                conv::conv2d_backward_weight(&args, &workers, st.get(x), st.get(dy), &mut o);
                 st.put(dw, o);
             }
             Op::MaxPool2d {
@@ -567,10 +592,10 @@ impl CpuBackend {
 
 impl Backend for CpuBackend {
     fn name(&self) -> String {
+        let threads = self.pool.threads();
         format!(
-            "CPU ({} thread{})",
-            self.threads,
-            if self.threads == 1 { "" } else { "s" }
+            "CPU ({threads} thread{})",
+            if threads == 1 { "" } else { "s" }
         )
     }
 
@@ -612,10 +637,22 @@ impl Backend for CpuBackend {
             return Err(EngineError::BatchTooLarge { rows, capacity });
         }
         let program = Arc::clone(&self.program);
-        for step in &program.steps[steps] {
-            self.execute(&step.op, rows, scalars);
+        for index in steps {
+            let started = self.op_seconds.is_some().then(std::time::Instant::now);
+            self.execute(&program.steps[index].op, rows, scalars);
+            if let (Some(times), Some(started)) = (&mut self.op_seconds, started) {
+                times[index] += started.elapsed().as_secs_f64();
+            }
         }
         Ok(())
+    }
+
+    fn set_profiling(&mut self, on: bool) {
+        self.op_seconds = on.then(|| vec![0.0; self.program.steps.len()]);
+    }
+
+    fn op_seconds(&self) -> Option<&[f64]> {
+        self.op_seconds.as_deref()
     }
 
     fn first_non_finite(

@@ -4,8 +4,9 @@ use crate::compile::UpdateRule;
 use crate::engine::StepScalars;
 
 pub fn norm_sq<'a>(grads: impl Iterator<Item = &'a [f32]>) -> f32 {
+    // f32 lanes within a tensor (fast), f64 across tensors (many of them may be summed).
     grads
-        .map(|g| g.iter().map(|&v| v as f64 * v as f64).sum::<f64>())
+        .map(|g| super::elementwise::sum_sq(g) as f64)
         .sum::<f64>() as f32
 }
 
