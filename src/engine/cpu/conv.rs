@@ -1,9 +1,9 @@
 //! Convolution (im2col + GEMM) and pooling over NCHW images.
 
-use std::marker::PhantomData;
 use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
+use super::disjoint::Disjoint;
 use super::gemm::{Gemm, View};
 use super::pool::Pool;
 use crate::compile::Window;
@@ -132,35 +132,6 @@ pub struct ConvScratch {
 pub struct Workers<'a> {
     pub pool: &'a Pool,
     pub scratch: &'a [Mutex<ConvScratch>],
-}
-
-/// A slice that pool threads write in disjoint parts.
-struct Disjoint<'a> {
-    ptr: *mut f32,
-    len: usize,
-    _borrow: PhantomData<&'a mut [f32]>,
-}
-
-// SAFETY: threads only reach the data through `part`, whose callers take disjoint ranges.
-unsafe impl Sync for Disjoint<'_> {}
-
-impl<'a> Disjoint<'a> {
-    fn new(data: &'a mut [f32]) -> Self {
-        Self {
-            ptr: data.as_mut_ptr(),
-            len: data.len(),
-            _borrow: PhantomData,
-        }
-    }
-
-    /// # Safety
-    /// No two live results may overlap.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn part(&self, range: Range<usize>) -> &mut [f32] {
-        assert!(range.start <= range.end && range.end <= self.len);
-        // SAFETY: in bounds (asserted); exclusive by the caller's promise.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
-    }
 }
 
 /// Splits the batch's samples into one contiguous range per thread and runs `job` on each, with
@@ -313,13 +284,37 @@ fn keep_max((best, at): (f32, u32), v: f32, index: u32) -> (f32, u32) {
     )
 }
 
-pub fn max_pool(
+/// `max_pool` with the batch split across the pool's threads.
+pub fn max_pool_batch(
+    workers: &Workers,
     w: &Window,
     rows: usize,
     x: &[f32],
     out: &mut [f32],
-    mut argmax: Option<&mut [i32]>,
+    argmax: Option<&mut [f32]>,
 ) {
+    let (per_in, per_out) = (w.channels * w.in_plane(), w.channels * w.out_plane());
+    let out = Disjoint::new(&mut out[..rows * per_out]);
+    let argmax = argmax.map(|a| Disjoint::new(&mut a[..rows * per_out]));
+    for_samples(workers, rows, |_, samples| {
+        let outputs = samples.start * per_out..samples.end * per_out;
+        // SAFETY: sample ranges of different threads are disjoint.
+        let dst = unsafe { out.part(outputs.clone()) };
+        // SAFETY: as above.
+        let am = argmax.as_ref().map(|a| unsafe { a.part(outputs) });
+        // Argmax indices live in 4-byte slots of f32 storage, as on a GPU.
+        let am = am.map(bytemuck::cast_slice_mut::<f32, i32>);
+        max_pool(
+            w,
+            samples.len(),
+            &x[samples.start * per_in..samples.end * per_in],
+            dst,
+            am,
+        );
+    });
+}
+
+fn max_pool(w: &Window, rows: usize, x: &[f32], out: &mut [f32], mut argmax: Option<&mut [i32]>) {
     let (ip, op) = (w.in_plane(), w.out_plane());
     let (in_w, out_w, stride) = (w.in_w, w.out_w, w.stride);
     for plane in 0..rows * w.channels {

@@ -2,6 +2,7 @@
 //! program, a real GEMM underneath products and convolutions, and no allocation per step.
 
 mod conv;
+mod disjoint;
 mod elementwise;
 mod gemm;
 mod loss;
@@ -321,8 +322,7 @@ impl CpuBackend {
             } => {
                 let mut o = st.take(out);
                 let mut am = argmax.map(|a| st.take(a));
-                let am_i32 = am.as_mut().map(|a| bytemuck::cast_slice_mut::<f32, i32>(a));
-                conv::max_pool(window, rows, st.get(x), &mut o, am_i32);
+                conv::max_pool_batch(&workers, window, rows, st.get(x), &mut o, am.as_deref_mut());
                 st.put(out, o);
                 if let (Some(a), Some(v)) = (argmax, am) {
                     st.put(a, v);
@@ -571,7 +571,8 @@ impl CpuBackend {
                 let mut p = st.take(param);
                 let mut taken = state.map(|b| b.map(|b| st.take(b)));
                 let [first, second] = &mut taken;
-                update::update(
+                update::update_in_parallel(
+                    &self.pool,
                     rule,
                     s,
                     norm,

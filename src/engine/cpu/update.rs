@@ -1,7 +1,47 @@
 //! Optimizer updates, element by element, with weight decay and clipping folded in.
 
+use super::disjoint::Disjoint;
+use super::pool::Pool;
 use crate::compile::UpdateRule;
 use crate::engine::StepScalars;
+
+/// Below this many values per thread, splitting an update costs more than it saves.
+const PER_THREAD: usize = 16 * 1024;
+
+/// `update`, split across the pool's threads for large parameters.
+pub fn update_in_parallel(
+    pool: &Pool,
+    rule: UpdateRule,
+    s: &StepScalars,
+    norm_sq: f32,
+    param: &mut [f32],
+    grad: &[f32],
+    state: [Option<&mut [f32]>; 2],
+) {
+    let n = param.len();
+    let threads = pool.threads().min(n / PER_THREAD).max(1);
+    if threads == 1 {
+        return update(rule, s, norm_sq, param, grad, state);
+    }
+    let param = Disjoint::new(param);
+    let state = state.map(|b| b.map(Disjoint::new));
+    pool.run(&|t| {
+        if t >= threads {
+            return;
+        }
+        let range = t * n / threads..(t + 1) * n / threads;
+        let [first, second] = &state;
+        // SAFETY: each index takes its own range of every buffer.
+        let (p, m, v) = unsafe {
+            (
+                param.part(range.clone()),
+                first.as_ref().map(|d| d.part(range.clone())),
+                second.as_ref().map(|d| d.part(range.clone())),
+            )
+        };
+        update(rule, s, norm_sq, p, &grad[range], [m, v]);
+    });
+}
 
 pub fn norm_sq<'a>(grads: impl Iterator<Item = &'a [f32]>) -> f32 {
     // f32 lanes within a tensor (fast), f64 across tensors (many of them may be summed).
@@ -21,7 +61,58 @@ fn clip_scale(norm_sq: f32, clip_norm: f32) -> f32 {
     }
 }
 
+/// One optimizer step over a parameter (or a part of one), compiled for the widest vector unit
+/// the CPU has. Vector width does not change the results: no operation is fused or reordered.
 pub fn update(
+    rule: UpdateRule,
+    s: &StepScalars,
+    norm_sq: f32,
+    param: &mut [f32],
+    grad: &[f32],
+    state: [Option<&mut [f32]>; 2],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the feature the function is compiled for.
+            return unsafe { update_avx512(rule, s, norm_sq, param, grad, state) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { update_avx2(rule, s, norm_sq, param, grad, state) };
+        }
+    }
+    update_body(rule, s, norm_sq, param, grad, state)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn update_avx512(
+    rule: UpdateRule,
+    s: &StepScalars,
+    norm_sq: f32,
+    param: &mut [f32],
+    grad: &[f32],
+    state: [Option<&mut [f32]>; 2],
+) {
+    update_body(rule, s, norm_sq, param, grad, state)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn update_avx2(
+    rule: UpdateRule,
+    s: &StepScalars,
+    norm_sq: f32,
+    param: &mut [f32],
+    grad: &[f32],
+    state: [Option<&mut [f32]>; 2],
+) {
+    update_body(rule, s, norm_sq, param, grad, state)
+}
+
+#[inline(always)]
+fn update_body(
     rule: UpdateRule,
     s: &StepScalars,
     norm_sq: f32,
@@ -62,7 +153,7 @@ pub fn update(
             };
             let t = s.step.max(1) as i32;
             let bias1 = 1.0 - s.beta1.powi(t);
-            let bias2_sqrt = (1.0 - s.beta2.powi(t)).sqrt();
+            let inv_bias2_sqrt = 1.0 / (1.0 - s.beta2.powi(t)).sqrt();
             let step_size = lr / bias1;
             let shrink = if decoupled {
                 1.0 - lr * s.weight_decay
@@ -79,7 +170,7 @@ pub fn update(
                 *p *= shrink;
                 *m = s.beta1 * *m + (1.0 - s.beta1) * d;
                 *v = s.beta2 * *v + (1.0 - s.beta2) * d * d;
-                *p -= step_size * *m / (v.sqrt() / bias2_sqrt + s.epsilon);
+                *p -= step_size * *m / (v.sqrt() * inv_bias2_sqrt + s.epsilon);
             }
         }
         UpdateRule::RmsProp => {
