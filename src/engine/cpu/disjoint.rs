@@ -1,8 +1,10 @@
-//! A slice that pool threads write in disjoint parts: how one op's output is shared out to the
-//! threads of a parallel kernel without locks or copies.
+//! Sharing one op's work out to the pool's threads: a slice written in disjoint parts, without
+//! locks or copies, and the split of an index range into per-thread parts.
 
 use std::marker::PhantomData;
 use std::ops::Range;
+
+use super::pool::Pool;
 
 pub struct Disjoint<'a> {
     ptr: *mut f32,
@@ -30,4 +32,27 @@ impl<'a> Disjoint<'a> {
         // SAFETY: in bounds (asserted); exclusive by the caller's promise.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len()) }
     }
+}
+
+/// Below this many values per thread, handing work to another thread costs more than it saves.
+const MIN_PER_THREAD: usize = 32 * 1024;
+
+/// Runs `job` over `0..n` split into one range per thread, each a multiple of `unit` long (so a
+/// row of `unit` values is never cut), or over the whole range on this thread when `n` is small.
+pub fn for_ranges(pool: &Pool, n: usize, unit: usize, job: impl Fn(Range<usize>) + Sync) {
+    let units = n / unit.max(1);
+    let threads = pool.threads().min(n / MIN_PER_THREAD).min(units).max(1);
+    if threads == 1 {
+        return job(0..n);
+    }
+    pool.run(&|t| {
+        if t < threads {
+            let end = if t + 1 == threads {
+                n
+            } else {
+                (t + 1) * units / threads * unit
+            };
+            job(t * units / threads * unit..end);
+        }
+    });
 }

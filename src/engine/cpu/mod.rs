@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use super::{Backend, EngineError, StepScalars, dropout_keeps};
 use crate::compile::{BufferId, DType, Op, Program};
 use conv::{ConvArgs, ConvScratch, Workers};
+use disjoint::{Disjoint, for_ranges};
 use gemm::{Gemm, View};
 use norm::{BatchNormShape, BatchNormState, NormGrads};
 use pool::Pool;
@@ -170,8 +171,13 @@ impl CpuBackend {
                 inner,
             } => {
                 let mut o = st.take(out);
-                let n = len(out);
-                elementwise::bias_add(&st.get(x)[..n], st.get(bias), &mut o[..n], channels, inner);
+                let (x, bias) = (st.get(x), st.get(bias));
+                let dst = Disjoint::new(&mut o);
+                for_ranges(&self.pool, len(out), channels * inner, |r| {
+                    // SAFETY: the ranges are disjoint.
+                    let dst = unsafe { dst.part(r.clone()) };
+                    elementwise::bias_add(&x[r], bias, dst, channels, inner);
+                });
                 st.put(out, o);
             }
             Op::BiasGrad {
@@ -186,14 +192,22 @@ impl CpuBackend {
             }
             Op::Unary { f, x, out } => {
                 let mut o = st.take(out);
-                let n = len(out);
-                elementwise::unary(f, &st.get(x)[..n], &mut o[..n]);
+                let (x, dst) = (st.get(x), Disjoint::new(&mut o));
+                for_ranges(&self.pool, len(out), 1, |r| {
+                    // SAFETY: the ranges are disjoint.
+                    let dst = unsafe { dst.part(r.clone()) };
+                    elementwise::unary(f, &x[r], dst);
+                });
                 st.put(out, o);
             }
             Op::UnaryBackward { f, x, y, dy, dx } => {
                 let mut o = st.take(dx);
-                let n = len(dx);
-                elementwise::unary_backward(f, st.get(x), st.get(y), st.get(dy), &mut o[..n]);
+                let (x, y, dy, dst) = (st.get(x), st.get(y), st.get(dy), Disjoint::new(&mut o));
+                for_ranges(&self.pool, len(dx), 1, |r| {
+                    // SAFETY: the ranges are disjoint.
+                    let dst = unsafe { dst.part(r.clone()) };
+                    elementwise::unary_backward(f, &x[r.clone()], &y[r.clone()], &dy[r], dst);
+                });
                 st.put(dx, o);
             }
             Op::Softmax { x, out, width } => {
@@ -336,7 +350,25 @@ impl CpuBackend {
             } => {
                 let mut o = st.take(dx);
                 let am = bytemuck::cast_slice::<f32, i32>(st.get(argmax));
-                conv::max_pool_backward(window, rows, st.get(dy), am, &mut o);
+                let (per_in, per_out) = (
+                    window.channels * window.in_plane(),
+                    window.channels * window.out_plane(),
+                );
+                let (dy, dst) = (st.get(dy), Disjoint::new(&mut o));
+                // Whole samples per thread: a window's gradient lands inside its own sample.
+                for_ranges(&self.pool, rows * per_in, per_in, |ins| {
+                    let samples = ins.start / per_in..ins.end / per_in;
+                    let outs = samples.start * per_out..samples.end * per_out;
+                    // SAFETY: the sample ranges are disjoint.
+                    let dst = unsafe { dst.part(ins) };
+                    conv::max_pool_backward(
+                        window,
+                        samples.len(),
+                        &dy[outs.clone()],
+                        &am[outs],
+                        dst,
+                    );
+                });
                 st.put(dx, o);
             }
             Op::AvgPool2d { x, out, ref window } => {
