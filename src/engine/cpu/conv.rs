@@ -277,7 +277,7 @@ fn for_each_window(w: &Window, mut visit: impl FnMut(usize, usize)) {
 /// coin flip the branch predictor loses half the time.
 #[inline(always)]
 fn keep_max((best, at): (f32, u32), v: f32, index: u32) -> (f32, u32) {
-    let mask = 0u32.wrapping_sub(u32::from(v > best || v.is_nan()));
+    let mask = 0u32.wrapping_sub(u32::from((v > best) | v.is_nan()));
     (
         f32::from_bits((v.to_bits() & mask) | (best.to_bits() & !mask)),
         (index & mask) | (at & !mask),
