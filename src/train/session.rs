@@ -26,6 +26,8 @@ pub struct StepReport {
     pub grad_norm: f32,
     pub learning_rate: f32,
     pub rows: usize,
+    /// Wall time of the step, data staging included.
+    pub step_secs: f32,
     /// Whether this step finished the epoch.
     pub epoch_done: bool,
 }
@@ -260,6 +262,7 @@ impl Session {
     /// One optimizer step on the next mini-batch. A non-finite loss or gradient leaves the weights
     /// untouched and names the first op that produced it.
     pub fn step(&mut self) -> Result<Result<StepReport, NonFinite>, TrainError> {
+        let started = std::time::Instant::now();
         if self.cursor >= self.order.len() {
             self.epoch += 1;
             self.start_epoch();
@@ -303,6 +306,7 @@ impl Session {
             grad_norm: norm_sq.sqrt(),
             learning_rate: scalars.learning_rate,
             rows,
+            step_secs: started.elapsed().as_secs_f32(),
             epoch_done: self.cursor >= self.order.len(),
         }))
     }
