@@ -434,10 +434,6 @@ impl Program {
         }
         id
     }
-
-    pub fn param(&self, name: &str) -> Option<&Param> {
-        self.params.iter().find(|p| p.name == name)
-    }
 }
 
 impl Op {

@@ -195,13 +195,6 @@ impl LossKind {
             LossKind::BinaryCrossEntropy => "Binary cross-entropy",
         }
     }
-
-    pub fn is_classification(&self) -> bool {
-        matches!(
-            self,
-            LossKind::SoftmaxCrossEntropy | LossKind::BinaryCrossEntropy
-        )
-    }
 }
 
 impl Layer {

@@ -125,14 +125,6 @@ impl Session {
         self.backend.name()
     }
 
-    pub fn task(&self) -> &Task {
-        &self.task
-    }
-
-    pub fn epoch(&self) -> usize {
-        self.epoch
-    }
-
     pub fn steps_taken(&self) -> u64 {
         self.step
     }

@@ -112,10 +112,6 @@ impl CpuBackend {
         }
     }
 
-    pub fn program(&self) -> &Arc<Program> {
-        &self.program
-    }
-
     fn check_len(&self, buffer: BufferId, given: usize) -> Result<(), EngineError> {
         let capacity = self.storage.get(buffer).len();
         if given > capacity {
