@@ -251,3 +251,47 @@ fn a_csv_dataset_is_found_next_to_the_project() {
     assert!(stderr.contains("line 3"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn training_matches_pytorch_step_by_step() {
+    // Fixture from tests/fixtures/pytorch_parity/make.py: the same data, initial weights and
+    // settings in PyTorch, and the losses it reported.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_parity");
+    let dir = temp_dir("parity");
+    let metrics = dir.join("m.jsonl");
+    let out = netloom()
+        .args([
+            "train",
+            fixture.join("parity.json").to_str().unwrap(),
+            "--steps",
+            "30",
+            "--init-weights",
+        ])
+        .arg(fixture.join("init.safetensors"))
+        .arg("--metrics-out")
+        .arg(&metrics)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: Vec<f64> =
+        serde_json::from_str(&std::fs::read_to_string(fixture.join("torch_losses.json")).unwrap())
+            .unwrap();
+    let ours: Vec<f64> = json_lines(&metrics)
+        .iter()
+        .filter(|l| l["kind"] == "step")
+        .map(|l| l["loss"].as_f64().unwrap())
+        .collect();
+    assert_eq!(ours.len(), expected.len());
+    for (step, (a, b)) in ours.iter().zip(&expected).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs(),
+            "step {}: Netloom {a}, PyTorch {b}",
+            step + 1
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
