@@ -39,6 +39,8 @@ pub enum Command {
     },
     /// Measure training throughput on the reference workloads.
     Bench(crate::bench::BenchArgs),
+    /// List the GPU adapters with their backend, type and compute limits.
+    Devices,
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,6 +104,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format: ExportFormat::Pytorch { project, output },
         }) => export_pytorch(&project, &output),
         Some(Command::Bench(args)) => crate::bench::run(&args),
+        Some(Command::Devices) => {
+            print!("{}", devices_report(&crate::engine::gpu::list_adapters()));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -205,6 +211,27 @@ pub fn check_report(model: &Model) -> String {
             out.push_str(&format!(" (fix: {})", fix.description));
         }
         out.push('\n');
+    }
+    out
+}
+
+fn devices_report(adapters: &[crate::engine::gpu::AdapterSummary]) -> String {
+    if adapters.is_empty() {
+        return "no GPU adapters found; training runs on the CPU\n".into();
+    }
+    let mut out = String::new();
+    for a in adapters {
+        out += &format!(
+            "{}\n  {} via {}; max buffer {} MiB, max storage binding {} MiB, {} invocations per workgroup, {} workgroups per dimension, {} storage buffers per stage\n",
+            a.name,
+            a.device_type,
+            a.backend,
+            a.max_buffer_size_bytes >> 20,
+            a.max_storage_buffer_binding_size_bytes >> 20,
+            a.max_compute_invocations_per_workgroup,
+            a.max_compute_workgroups_per_dimension,
+            a.max_storage_buffers_per_shader_stage
+        );
     }
     out
 }

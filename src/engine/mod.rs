@@ -1,6 +1,7 @@
 //! Program execution. `Backend` is what every executor offers; `cpu` is the reference executor.
 
 pub mod cpu;
+pub mod gpu;
 
 use std::ops::Range;
 
