@@ -31,3 +31,217 @@ fn a_device_opens_with_the_adapters_own_limits() {
     let listed = gpu::list_adapters();
     assert!(listed.iter().any(|a| a.name == gpu.info.name), "{listed:?}");
 }
+
+mod parity {
+    //! Each op with a GPU kernel, on seeded random inputs, against the CPU backend.
+
+    use std::sync::Arc;
+
+    use netloom::compile::{Buffer, BufferKind, DType, Extent, Op, Program, Step, UnaryFn};
+    use netloom::engine::cpu::CpuBackend;
+    use netloom::engine::gpu::{self, GpuBackend};
+    use netloom::engine::{Backend, StepScalars};
+    use netloom::rng::Rng;
+
+    fn buffer(name: &str, shape: Vec<usize>, batched: bool) -> Buffer {
+        Buffer {
+            name: name.into(),
+            shape,
+            batched,
+            dtype: DType::F32,
+            kind: BufferKind::Value,
+            alias_of: None,
+        }
+    }
+
+    /// Runs `op` over `buffers` (the last one is its output) on both backends with `rows` live rows
+    /// and returns (cpu, gpu) outputs; `None` when there is no GPU and none is required.
+    fn both(
+        buffers: Vec<Buffer>,
+        op: Op,
+        capacity: usize,
+        rows: usize,
+    ) -> Option<(Vec<f32>, Vec<f32>)> {
+        let gpu = match gpu::open(true) {
+            Ok(gpu) => gpu,
+            Err(e) if !super::required() => {
+                eprintln!("no GPU here, nothing to compare: {e}");
+                return None;
+            }
+            Err(e) => panic!("NETLOOM_REQUIRE_GPU=1 but {e}"),
+        };
+        let out = buffers.len() - 1;
+        let program = Arc::new(Program {
+            buffers,
+            steps: vec![Step { op, node: None }],
+            batch_capacity: capacity,
+            ..Program::default()
+        });
+        let mut cpu = CpuBackend::new(Arc::clone(&program), 1);
+        let mut gpu = GpuBackend::new(gpu, Arc::clone(&program)).expect("the op has a kernel");
+        let mut rng = Rng::new(out as u64 + 17);
+        for (id, b) in program.buffers.iter().enumerate().take(out) {
+            let values: Vec<f32> = (0..b.len(rows))
+                .map(|_| rng.uniform(-2.0, 2.0) as f32)
+                .collect();
+            cpu.write(id, &values).unwrap();
+            gpu.write(id, &values).unwrap();
+        }
+        let scalars = StepScalars::default();
+        cpu.run(0..1, rows, &scalars).unwrap();
+        gpu.run(0..1, rows, &scalars).unwrap();
+        let len = program.buffers[out].len(rows);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        cpu.read(out, len, &mut a).unwrap();
+        gpu.read(out, len, &mut b).unwrap();
+        Some((a, b))
+    }
+
+    fn assert_close(what: &str, (cpu, gpu): (Vec<f32>, Vec<f32>)) {
+        assert_eq!(cpu.len(), gpu.len(), "{what}");
+        for (i, (c, g)) in cpu.iter().zip(&gpu).enumerate() {
+            assert!(
+                (c - g).abs() <= 1e-4 * c.abs().max(1.0),
+                "{what}[{i}]: CPU {c}, GPU {g}"
+            );
+        }
+    }
+
+    const FUNCTIONS: [UnaryFn; 6] = [
+        UnaryFn::Relu,
+        UnaryFn::LeakyRelu(0.1),
+        UnaryFn::Elu(1.0),
+        UnaryFn::Sigmoid,
+        UnaryFn::Tanh,
+        UnaryFn::Gelu,
+    ];
+
+    #[test]
+    fn activations_and_their_gradients() {
+        for f in FUNCTIONS {
+            let forward = both(
+                vec![buffer("x", vec![37], true), buffer("y", vec![37], true)],
+                Op::Unary { f, x: 0, out: 1 },
+                9,
+                7,
+            );
+            let Some(result) = forward else { return };
+            assert_close(&format!("{f:?}"), result);
+            let shape = || vec![5, 3];
+            let backward = Op::UnaryBackward {
+                f,
+                x: 0,
+                y: 1,
+                dy: 2,
+                dx: 3,
+            };
+            let buffers = vec![
+                buffer("x", shape(), true),
+                buffer("y", shape(), true),
+                buffer("dy", shape(), true),
+                buffer("dx", shape(), true),
+            ];
+            assert_close(
+                &format!("{f:?} gradient"),
+                both(buffers, backward, 4, 4).unwrap(),
+            );
+        }
+    }
+
+    #[test]
+    fn sums_products_and_bias() {
+        let three = || {
+            vec![
+                buffer("a", vec![3, 2, 5], true),
+                buffer("b", vec![3, 2, 5], true),
+                buffer("out", vec![3, 2, 5], true),
+            ]
+        };
+        let Some(sum) = both(three(), Op::Add { a: 0, b: 1, out: 2 }, 6, 5) else {
+            return;
+        };
+        assert_close("add", sum);
+        assert_close(
+            "mul",
+            both(three(), Op::Mul { a: 0, b: 1, out: 2 }, 6, 6).unwrap(),
+        );
+        for (shape, channels, inner) in [(vec![7], 7, 1), (vec![3, 4, 5], 3, 20)] {
+            let buffers = vec![
+                buffer("x", shape.clone(), true),
+                buffer("bias", vec![channels], false),
+                buffer("out", shape, true),
+            ];
+            let op = Op::BiasAdd {
+                x: 0,
+                bias: 1,
+                out: 2,
+                channels,
+                inner,
+            };
+            assert_close(
+                &format!("bias {channels}x{inner}"),
+                both(buffers, op, 5, 3).unwrap(),
+            );
+        }
+    }
+
+    #[test]
+    fn matrix_products_of_every_shape_and_transpose() {
+        // (m per row and batched?, n, k): a dense layer's forward, input and weight gradients,
+        // and odd sizes that are not multiples of the tile.
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (5, 7, 3),
+            (17, 33, 9),
+            (40, 18, 70),
+            (64, 10, 33),
+        ] {
+            for trans_a in [false, true] {
+                for trans_b in [false, true] {
+                    let a_shape = if trans_a { vec![k, m] } else { vec![m, k] };
+                    let b_shape = if trans_b { vec![n, k] } else { vec![k, n] };
+                    let buffers = vec![
+                        buffer("a", a_shape, false),
+                        buffer("b", b_shape, false),
+                        buffer("out", vec![m, n], false),
+                    ];
+                    let op = Op::MatMul {
+                        a: 0,
+                        b: 1,
+                        out: 2,
+                        trans_a,
+                        trans_b,
+                        m: Extent::fixed(m),
+                        n: Extent::fixed(n),
+                        k: Extent::fixed(k),
+                    };
+                    let Some(result) = both(buffers, op, 1, 1) else {
+                        return;
+                    };
+                    assert_close(&format!("{m}x{n}x{k} ta={trans_a} tb={trans_b}"), result);
+                }
+            }
+        }
+        // Rows that scale with the batch: x [rows, 6] · wᵀ with w [4, 6], 5 of 8 rows live.
+        let buffers = vec![
+            buffer("x", vec![6], true),
+            buffer("w", vec![4, 6], false),
+            buffer("y", vec![4], true),
+        ];
+        let batched = Extent {
+            per_row: 1,
+            batched: true,
+        };
+        let op = Op::MatMul {
+            a: 0,
+            b: 1,
+            out: 2,
+            trans_a: false,
+            trans_b: true,
+            m: batched,
+            n: Extent::fixed(4),
+            k: Extent::fixed(6),
+        };
+        assert_close("batched dense", both(buffers, op, 8, 5).unwrap());
+    }
+}

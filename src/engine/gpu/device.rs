@@ -11,6 +11,16 @@ pub enum GpuError {
     NoAdapter(&'static str),
     #[error("the GPU adapter {name} could not open a device: {reason}")]
     Device { name: String, reason: String },
+    #[error("the {0} has no GPU kernel yet")]
+    Unsupported(String),
+    #[error(
+        "{name} needs {size_bytes} bytes, more than the GPU's limit of {limit_bytes} for one buffer"
+    )]
+    TooLarge {
+        name: String,
+        size_bytes: u64,
+        limit_bytes: u64,
+    },
 }
 
 /// What `netloom devices` shows of an adapter.
@@ -34,16 +44,15 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
 }
 
-fn instance() -> wgpu::Instance {
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-    if desc.backends.is_empty() {
-        desc.backends = Backends::all();
-    }
-    wgpu::Instance::new(desc)
+/// Vulkan, Metal or DX12 (compute on GL is limited), unless `WGPU_BACKEND` says otherwise.
+fn backends() -> Backends {
+    Backends::from_env().unwrap_or(Backends::PRIMARY)
 }
 
 fn adapters() -> Vec<wgpu::Adapter> {
-    pollster::block_on(instance().enumerate_adapters(Backends::all()))
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = backends();
+    pollster::block_on(wgpu::Instance::new(desc).enumerate_adapters(backends()))
 }
 
 /// Lower is better; `None` when the adapter is not to be used.

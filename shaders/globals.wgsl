@@ -1,0 +1,32 @@
+// Shared by every kernel: the per-step scalars (engine::StepScalars, then the live row count)
+// in binding 0 and the op's own constants in binding 1.
+struct Globals {
+    learning_rate: f32,
+    momentum: f32,
+    beta1: f32,
+    beta2: f32,
+    epsilon: f32,
+    alpha: f32,
+    weight_decay: f32,
+    l1: f32,
+    clip_norm: f32,
+    step: u32,
+    seed: u32,
+    padding: u32,
+    rows: u32,
+    padding2: u32,
+    padding3: u32,
+    padding4: u32,
+}
+
+@group(0) @binding(0) var<uniform> globals: Globals;
+
+// A size that may scale with the live rows (compile::Extent).
+fn extent(per_row: u32, batched: u32) -> u32 {
+    return select(per_row, per_row * globals.rows, batched != 0u);
+}
+
+// Flat thread index of a 1D launch that may spill into y when it has over 65,535 workgroups.
+fn flat_index(id: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return id.x + id.y * groups.x * 256u;
+}
