@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::compile::{self, DataInfo, Location, Model, Severity, shape_text};
 use crate::data;
-use crate::graph::Layer;
+use crate::graph::{BackendChoice, Layer};
 use crate::io;
 use crate::train::{self, Event, FinishReason, Limits, Metrics, Trainer};
 
@@ -268,9 +268,6 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if args.no_shuffle {
         settings.shuffle = false;
     }
-    if args.backend == BackendArg::Gpu {
-        bail!("the GPU backend is not part of this build yet; use --backend cpu");
-    }
     let prepared = match train::prepare(&project, &io::project_dir(&args.project)) {
         Ok(p) => p,
         Err(train::TrainError::Compile(e)) => {
@@ -281,7 +278,16 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let threads = args.threads.unwrap_or_else(default_threads);
-    let mut session = train::cpu_session(&project, &prepared, threads)?;
+    let choice = match args.backend {
+        BackendArg::Auto => project.training.backend,
+        BackendArg::Gpu => BackendChoice::Gpu,
+        BackendArg::Cpu => BackendChoice::Cpu,
+    };
+    let (backend, notice) = train::choose_backend(choice, &prepared.program, threads);
+    if let Some(notice) = notice {
+        eprintln!("{notice}");
+    }
+    let mut session = train::session_on(&project, &prepared, backend)?;
     if let Some(path) = &args.init_weights {
         let tensors = io::load_weights(path)?;
         session

@@ -16,9 +16,11 @@ use std::sync::Arc;
 
 use crate::compile::{self, CompileError, DataInfo, Model, Program};
 use crate::data::{self, DataError, Dataset};
+use crate::engine::Backend;
 use crate::engine::EngineError;
 use crate::engine::cpu::CpuBackend;
-use crate::graph::Project;
+use crate::engine::gpu::{self, GpuBackend};
+use crate::graph::{BackendChoice, Project};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -65,6 +67,15 @@ pub fn cpu_session(
     threads: usize,
 ) -> Result<Session, TrainError> {
     let backend = Box::new(CpuBackend::new(Arc::clone(&prepared.program), threads));
+    session_on(project, prepared, backend)
+}
+
+/// A session on `backend`, split as the project says.
+pub fn session_on(
+    project: &Project,
+    prepared: &Prepared,
+    backend: Box<dyn Backend>,
+) -> Result<Session, TrainError> {
     let splits = data::split(
         prepared.dataset.len(),
         &project.split,
@@ -77,4 +88,23 @@ pub fn cpu_session(
         splits,
         project.training.clone(),
     )
+}
+
+/// The backend `choice` asks for: `Auto` takes a hardware GPU when there is one that can run the
+/// whole program, `Gpu` also a software one; otherwise the CPU, with the reason as a notice.
+pub fn choose_backend(
+    choice: BackendChoice,
+    program: &Arc<Program>,
+    threads: usize,
+) -> (Box<dyn Backend>, Option<String>) {
+    let cpu = || Box::new(CpuBackend::new(Arc::clone(program), threads)) as Box<dyn Backend>;
+    if choice == BackendChoice::Cpu {
+        return (cpu(), None);
+    }
+    let gpu = gpu::open(choice == BackendChoice::Gpu)
+        .and_then(|device| GpuBackend::new(device, Arc::clone(program)));
+    match gpu {
+        Ok(backend) => (Box::new(backend), None),
+        Err(e) => (cpu(), Some(format!("training on the CPU: {e}"))),
+    }
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
 use super::device::{Gpu, GpuError};
-use super::kernels::{self, Family, Grid};
-use crate::compile::{DType, Op, Program};
+use super::kernels::{self, Family, Grid, Plan};
+use crate::compile::{DType, Program};
 use crate::engine::{Backend, EngineError, StepScalars};
 
 /// The uniform block every kernel reads: the step's scalars, then the live rows (`Globals` in
@@ -36,13 +36,120 @@ pub struct GpuBackend {
     storage: Vec<wgpu::Buffer>,
     slot: Vec<usize>,
     globals: wgpu::Buffer,
-    /// Per op of the program; `None` for views, which need no work.
-    dispatches: Vec<Option<Dispatch>>,
+    /// Per op of the program, its dispatches (none for views).
+    dispatches: Vec<Vec<Dispatch>>,
     staging: wgpu::Buffer,
 }
 
 fn size_bytes(values: usize) -> u64 {
     (values.max(1) * 4) as u64
+}
+
+/// Shader modules and pipelines, made once per kernel family and entry point.
+#[derive(Default)]
+struct Pipelines {
+    modules: HashMap<Family, wgpu::ShaderModule>,
+    pipelines: HashMap<(Family, &'static str), wgpu::ComputePipeline>,
+}
+
+impl Pipelines {
+    fn dispatch(
+        &mut self,
+        device: &wgpu::Device,
+        plan: &Plan,
+        globals: &wgpu::Buffer,
+        storage: &[(u32, &wgpu::Buffer)],
+    ) -> Dispatch {
+        let module = self.modules.entry(plan.family).or_insert_with(|| {
+            device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&format!("{:?}", plan.family)),
+                source: wgpu::ShaderSource::Wgsl(kernels::family_source(plan.family).into()),
+            })
+        });
+        // An explicit layout: automatic ones drop the bindings an entry point does not read,
+        // which would make the shared globals binding an error in some kernels.
+        let pipeline = self
+            .pipelines
+            .entry((plan.family, plan.entry))
+            .or_insert_with(|| {
+                let buffer_entry =
+                    |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
+                        binding,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty,
+                            has_dynamic_offset: false,
+                            min_binding_size: None,
+                        },
+                        count: None,
+                    };
+                let uniform = wgpu::BufferBindingType::Uniform;
+                let mut entries = vec![buffer_entry(0, uniform), buffer_entry(1, uniform)];
+                entries.extend(plan.bindings.iter().map(|&(binding, _, written)| {
+                    buffer_entry(
+                        binding,
+                        wgpu::BufferBindingType::Storage {
+                            read_only: !written,
+                        },
+                    )
+                }));
+                let bind_group_layout =
+                    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                        label: Some(plan.entry),
+                        entries: &entries,
+                    });
+                let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: Some(plan.entry),
+                    bind_group_layouts: &[Some(&bind_group_layout)],
+                    immediate_size: 0,
+                });
+                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(plan.entry),
+                    layout: Some(&layout),
+                    module,
+                    entry_point: Some(plan.entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
+            })
+            .clone();
+        // Uniform blocks are read in 16-byte rows.
+        let mut words = plan.params.clone();
+        words.resize(words.len().div_ceil(4).max(1) * 4, 0);
+        let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: bytemuck::cast_slice(&words),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut entries = vec![
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: globals.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: params.as_entire_binding(),
+            },
+        ];
+        entries.extend(
+            storage
+                .iter()
+                .map(|&(binding, buffer)| wgpu::BindGroupEntry {
+                    binding,
+                    resource: buffer.as_entire_binding(),
+                }),
+        );
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(plan.entry),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        Dispatch {
+            pipeline,
+            bind_group,
+            grid: plan.grid,
+        }
+    }
 }
 
 impl GpuBackend {
@@ -93,68 +200,22 @@ impl GpuBackend {
             mapped_at_creation: false,
         });
 
-        let mut modules: HashMap<Family, wgpu::ShaderModule> = HashMap::new();
-        let mut pipelines: HashMap<(Family, &'static str), wgpu::ComputePipeline> = HashMap::new();
         let mut dispatches = Vec::with_capacity(program.steps.len());
+        let mut pipelines = Pipelines::default();
         for step in &program.steps {
-            if matches!(step.op, Op::Reshape { .. }) {
-                dispatches.push(None);
-                continue;
-            }
-            let plan = kernels::plan(&step.op, &program.buffers)
+            let plans = kernels::plan(&step.op, &program.buffers)
                 .ok_or_else(|| GpuError::Unsupported(step.op.label()))?;
-            let module = modules.entry(plan.family).or_insert_with(|| {
-                device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(&format!("{:?}", plan.family)),
-                    source: wgpu::ShaderSource::Wgsl(kernels::family_source(plan.family).into()),
-                })
-            });
-            let pipeline = pipelines
-                .entry((plan.family, plan.entry))
-                .or_insert_with(|| {
-                    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                        label: Some(plan.entry),
-                        layout: None,
-                        module,
-                        entry_point: Some(plan.entry),
-                        compilation_options: Default::default(),
-                        cache: None,
-                    })
-                })
-                .clone();
-            let mut words = plan.params.clone();
-            words.resize(words.len().div_ceil(4).max(1) * 4, 0);
-            let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: bytemuck::cast_slice(&words),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-            let mut entries = vec![
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: globals.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: params.as_entire_binding(),
-                },
-            ];
-            for &(binding, buffer, _) in &plan.bindings {
-                entries.push(wgpu::BindGroupEntry {
-                    binding,
-                    resource: storage[slot[buffer]].as_entire_binding(),
-                });
-            }
-            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(plan.entry),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
-            dispatches.push(Some(Dispatch {
-                pipeline,
-                bind_group,
-                grid: plan.grid,
-            }));
+            let bound = |plan: &Plan| -> Vec<(u32, &wgpu::Buffer)> {
+                plan.bindings
+                    .iter()
+                    .map(|&(binding, buffer, _)| (binding, &storage[slot[buffer]]))
+                    .collect()
+            };
+            let op_dispatches = plans
+                .iter()
+                .map(|plan| pipelines.dispatch(device, plan, &globals, &bound(plan)))
+                .collect();
+            dispatches.push(op_dispatches);
         }
         Ok(Self {
             gpu,

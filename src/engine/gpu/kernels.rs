@@ -2,13 +2,18 @@
 //! buffers in which bindings, and how many threads. Ops without a kernel yet are reported, so
 //! a program that needs them stays on the CPU.
 
-use crate::compile::{Buffer, Extent, Op, UnaryFn};
+use crate::compile::{Buffer, Extent, Op, UnaryFn, UpdateRule};
+use crate::graph::LossKind;
 
 /// A WGSL source: the shared globals, then one kernel family.
 pub fn family_source(family: Family) -> String {
     let body = match family {
         Family::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
         Family::Matmul => include_str!("../../../shaders/matmul.wgsl"),
+        Family::Loss => include_str!("../../../shaders/loss.wgsl"),
+        Family::Softmax => include_str!("../../../shaders/softmax.wgsl"),
+        Family::Reduce => include_str!("../../../shaders/reduce.wgsl"),
+        Family::Update => include_str!("../../../shaders/update.wgsl"),
     };
     format!("{}\n{body}", include_str!("../../../shaders/globals.wgsl"))
 }
@@ -17,6 +22,10 @@ pub fn family_source(family: Family) -> String {
 pub enum Family {
     Elementwise,
     Matmul,
+    Loss,
+    Softmax,
+    Reduce,
+    Update,
 }
 
 /// How many workgroups a dispatch needs once the live rows are known.
@@ -26,6 +35,10 @@ pub enum Grid {
     Elements(Extent),
     /// 16x16 output tiles of an `m` by `n` result.
     Tiles { m: Extent, n: Extent },
+    /// `count` threads in workgroups of `group`, in one dimension.
+    Threads { count: usize, group: usize },
+    /// One workgroup that reduces on its own.
+    Single,
 }
 
 impl Grid {
@@ -44,6 +57,8 @@ impl Grid {
                 (m.at(rows).div_ceil(16) as u32).max(1),
                 1,
             ),
+            Grid::Threads { count, group } => ((count.div_ceil(group) as u32).max(1), 1, 1),
+            Grid::Single => (1, 1, 1),
         }
     }
 }
@@ -110,11 +125,163 @@ fn elementwise(
     }
 }
 
-/// The dispatch for `op`, or `None` when it has no kernel yet. `Reshape` needs none (views share
-/// storage) and is planned as an empty dispatch list by the caller.
-pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Plan> {
+fn loss_code(kind: LossKind) -> u32 {
+    match kind {
+        LossKind::MeanSquaredError => 0,
+        LossKind::MeanAbsoluteError => 1,
+        LossKind::SoftmaxCrossEntropy => 2,
+        LossKind::BinaryCrossEntropy => 3,
+    }
+}
+
+/// The dispatches for `op` (none for a view, which shares its base's storage), or `None` when it
+/// has no kernel yet.
+pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
     let none = (0, 0.0);
-    Some(match *op {
+    let one = |plan| Some(vec![plan]);
+    let rows_of = |b: &Buffer, width: usize| Extent {
+        per_row: b.per_sample_len() / width.max(1),
+        batched: b.batched,
+    };
+    match *op {
+        Op::Reshape { .. } => Some(vec![]),
+        Op::GradNormSq { ref grads, out } => Some(
+            grads
+                .iter()
+                .enumerate()
+                .map(|(i, &g)| Plan {
+                    family: Family::Reduce,
+                    entry: "norm_sq",
+                    params: vec![
+                        0,
+                        0,
+                        0,
+                        0,
+                        buffers[g].per_sample_len() as u32,
+                        (i == 0) as u32,
+                        0,
+                        0,
+                    ],
+                    bindings: vec![(2, g, false), (3, out, true)],
+                    grid: Grid::Single,
+                })
+                .collect(),
+        ),
+        Op::BiasGrad {
+            dy,
+            out,
+            channels,
+            inner,
+        } => {
+            let len = extent_of(&buffers[dy]);
+            one(Plan {
+                family: Family::Reduce,
+                entry: "bias_grad",
+                params: vec![
+                    len.per_row as u32,
+                    len.batched as u32,
+                    channels as u32,
+                    inner as u32,
+                    0,
+                    0,
+                    0,
+                    0,
+                ],
+                bindings: vec![(2, dy, false), (3, out, true)],
+                grid: Grid::Threads {
+                    count: channels,
+                    group: 64,
+                },
+            })
+        }
+        Op::Loss {
+            kind,
+            pred,
+            target,
+            out,
+            width,
+        } => one(Plan {
+            family: Family::Loss,
+            entry: "loss",
+            params: vec![loss_code(kind), width as u32, 0, 0],
+            bindings: vec![(2, pred, false), (3, target, false), (4, out, true)],
+            grid: Grid::Single,
+        }),
+        Op::LossBackward {
+            kind,
+            pred,
+            target,
+            dpred,
+            width,
+        } => one(Plan {
+            family: Family::Loss,
+            entry: "loss_backward",
+            params: vec![loss_code(kind), width as u32, 0, 0],
+            bindings: vec![(2, pred, false), (3, target, false), (4, dpred, true)],
+            grid: Grid::Elements(extent_of(&buffers[pred])),
+        }),
+        Op::Softmax { x, out, width } => one(Plan {
+            family: Family::Softmax,
+            entry: "softmax",
+            params: vec![
+                rows_of(&buffers[x], width).per_row as u32,
+                width as u32,
+                0,
+                0,
+            ],
+            bindings: vec![(2, x, false), (4, out, true)],
+            grid: Grid::Elements(rows_of(&buffers[x], width)),
+        }),
+        Op::SoftmaxBackward { y, dy, dx, width } => one(Plan {
+            family: Family::Softmax,
+            entry: "softmax_backward",
+            params: vec![
+                rows_of(&buffers[y], width).per_row as u32,
+                width as u32,
+                0,
+                0,
+            ],
+            bindings: vec![(2, y, false), (3, dy, false), (4, dx, true)],
+            grid: Grid::Elements(rows_of(&buffers[y], width)),
+        }),
+        Op::Update {
+            rule,
+            param,
+            grad,
+            state,
+            norm_sq,
+        } => {
+            let (entry, flag) = match rule {
+                UpdateRule::Sgd { nesterov } => ("sgd", nesterov),
+                UpdateRule::Adam { decoupled_decay } => ("adam", decoupled_decay),
+                UpdateRule::RmsProp => ("rmsprop", false),
+                UpdateRule::Adagrad => ("adagrad", false),
+            };
+            let len = buffers[param].per_sample_len();
+            let mut bindings = vec![(2, grad, false), (3, norm_sq, false), (4, param, true)];
+            bindings.extend(
+                state
+                    .iter()
+                    .zip([5, 6])
+                    .filter_map(|(s, binding)| s.map(|s| (binding, s, true))),
+            );
+            if entry != "adam" {
+                bindings.truncate(4);
+            }
+            one(Plan {
+                family: Family::Update,
+                entry,
+                params: vec![len as u32, flag as u32, 0, 0],
+                bindings,
+                grid: Grid::Elements(Extent::fixed(len)),
+            })
+        }
+        _ => plan_elementwise_or_product(op, buffers, none),
+    }
+}
+
+fn plan_elementwise_or_product(op: &Op, buffers: &[Buffer], none: (u32, f32)) -> Option<Vec<Plan>> {
+    Some(vec![match *op {
         Op::Unary { f, x, out } => {
             elementwise("unary", &buffers[out], unary_code(f), (1, 1), &[x], out)
         }
@@ -163,5 +330,5 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Plan> {
             grid: Grid::Tiles { m, n },
         },
         _ => return None,
-    })
+    }])
 }

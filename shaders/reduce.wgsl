@@ -1,0 +1,57 @@
+// Reductions: the bias gradient (a sum per channel) and the squared norm of the gradients.
+
+struct Params {
+    // Bias: dy viewed as [outer, channels, inner]; `per_row`/`batched` size dy.
+    per_row: u32,
+    batched: u32,
+    channels: u32,
+    inner: u32,
+    // Norm: values in this gradient, and whether it is the first of the list (which overwrites).
+    len: u32,
+    first: u32,
+    padding: vec2<u32>,
+}
+
+@group(0) @binding(1) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read> in0: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+var<workgroup> partial: array<f32, 256>;
+
+// One thread per channel.
+@compute @workgroup_size(64)
+fn bias_grad(@builtin(global_invocation_id) id: vec3<u32>) {
+    let c = id.x;
+    if c >= params.channels {
+        return;
+    }
+    let block = params.channels * params.inner;
+    let outer = extent(params.per_row, params.batched) / block;
+    var sum = 0.0;
+    for (var o = 0u; o < outer; o++) {
+        for (var i = 0u; i < params.inner; i++) {
+            sum += in0[o * block + c * params.inner + i];
+        }
+    }
+    out[c] = sum;
+}
+
+// One workgroup per gradient, dispatched one after another, each adding to out[0].
+@compute @workgroup_size(256)
+fn norm_sq(@builtin(local_invocation_id) local: vec3<u32>) {
+    var sum = 0.0;
+    for (var i = local.x; i < params.len; i += 256u) {
+        sum += in0[i] * in0[i];
+    }
+    partial[local.x] = sum;
+    workgroupBarrier();
+    for (var stride = 128u; stride > 0u; stride /= 2u) {
+        if local.x < stride {
+            partial[local.x] += partial[local.x + stride];
+        }
+        workgroupBarrier();
+    }
+    if local.x == 0u {
+        out[0] = select(out[0], 0.0, params.first != 0u) + partial[0];
+    }
+}
