@@ -9,8 +9,9 @@ use serde_json::json;
 
 use crate::compile;
 use crate::data::{Dataset, InMemoryDataset, Splits, Targets, Task};
-use crate::engine::cpu::CpuBackend;
-use crate::graph::{Activation, Graph, Layer, LossKind, Optimizer, TrainingSettings};
+use crate::graph::{
+    Activation, BackendChoice, Graph, Layer, LossKind, Optimizer, TrainingSettings,
+};
 use crate::rng::Rng;
 use crate::train::Session;
 
@@ -160,8 +161,13 @@ pub fn workload(name: &str) -> Option<Workload> {
     })
 }
 
-/// A CPU session over the whole workload set, in data order.
-pub fn workload_session(w: Workload, threads: usize) -> anyhow::Result<Session> {
+/// A session over the whole workload set, in data order, on the backend `choice` gives (a GPU
+/// that lacks a kernel for the workload falls back to the CPU, and says so).
+pub fn workload_session(
+    w: Workload,
+    choice: BackendChoice,
+    threads: usize,
+) -> anyhow::Result<Session> {
     let info = compile::DataInfo {
         feature_shape: w.dataset.feature_shape().to_vec(),
         task: w.dataset.task(),
@@ -181,7 +187,10 @@ pub fn workload_session(w: Workload, threads: usize) -> anyhow::Result<Session> 
         validation: vec![],
         test: vec![],
     };
-    let backend = Box::new(CpuBackend::new(Arc::clone(&program), threads));
+    let (backend, notice) = crate::train::choose_backend(choice, &program, threads);
+    if let (Some(notice), BackendChoice::Gpu) = (notice, choice) {
+        eprintln!("{notice}");
+    }
     Ok(Session::new(
         program,
         backend,
@@ -205,9 +214,11 @@ fn steps_for(spec: &str, name: &str) -> usize {
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
-    if args.backend == crate::cli::BackendArg::Gpu {
-        bail!("the GPU backend is not part of this build yet; use --backend cpu");
-    }
+    let choice = match args.backend {
+        crate::cli::BackendArg::Auto => BackendChoice::Auto,
+        crate::cli::BackendArg::Gpu => BackendChoice::Gpu,
+        crate::cli::BackendArg::Cpu => BackendChoice::Cpu,
+    };
     let threads = args.threads.unwrap_or_else(crate::cli::default_threads);
     let runs = args.runs.max(1);
     for name in args.workload.split(',').map(str::trim) {
@@ -218,11 +229,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
         let steps = steps_for(&args.steps, name);
         let mut per_run = Vec::new();
         let mut losses = (f32::NAN, f32::NAN);
+        let mut device = String::new();
         for _ in 0..runs {
             let Some(w) = workload(name) else {
                 bail!("unknown workload \"{name}\" (tiny, mlp, cnn, check)")
             };
-            let mut session = workload_session(w, threads)?;
+            let mut session = workload_session(w, choice, threads)?;
+            device = session.backend_name();
             for i in 0..args.warmup {
                 let loss = step_loss(&mut session)?;
                 if i == 0 {
@@ -242,7 +255,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
         let steps_per_s = median(&mut per_run);
         println!(
             "{}",
-            json!({"workload": name, "backend": "cpu", "threads": threads, "steps_per_s": (steps_per_s * 10.0).round() / 10.0,
+            json!({"workload": name, "backend": if device.starts_with("GPU") { "gpu" } else { "cpu" }, "device": device, "threads": threads, "steps_per_s": (steps_per_s * 10.0).round() / 10.0,
                    "runs": runs_rounded, "steps_timed": steps, "loss_first_last": [losses.0, losses.1]})
         );
     }
