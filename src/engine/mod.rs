@@ -108,6 +108,15 @@ pub trait Backend: Send {
     ) -> Result<Option<usize>, EngineError>;
 }
 
+/// Refuses a run on more rows than the program's buffers hold.
+pub fn check_rows(program: &crate::compile::Program, rows: usize) -> Result<(), EngineError> {
+    let capacity = program.batch_capacity;
+    if rows > capacity {
+        return Err(EngineError::BatchTooLarge { rows, capacity });
+    }
+    Ok(())
+}
+
 /// Whether dropout keeps element `index` of mask `stream` at `step`: a counter-based hash, so any
 /// backend draws the same mask without sharing generator state.
 pub fn dropout_keeps(seed: u32, step: u32, stream: u32, index: u32, rate: f32) -> bool {

@@ -13,7 +13,7 @@ mod update;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
-use super::{Backend, EngineError, StepScalars, dropout_keeps};
+use super::{Backend, EngineError, StepScalars, check_rows, dropout_keeps};
 use crate::compile::{BufferId, DType, Op, Program};
 use conv::{ConvArgs, ConvScratch, Workers};
 use disjoint::{Disjoint, for_ranges};
@@ -661,10 +661,7 @@ impl Backend for CpuBackend {
         rows: usize,
         scalars: &StepScalars,
     ) -> Result<(), EngineError> {
-        let capacity = self.program.batch_capacity;
-        if rows > capacity {
-            return Err(EngineError::BatchTooLarge { rows, capacity });
-        }
+        check_rows(&self.program, rows)?;
         let program = Arc::clone(&self.program);
         for index in steps {
             let started = self.op_seconds.is_some().then(std::time::Instant::now);

@@ -11,7 +11,7 @@ use wgpu::util::DeviceExt;
 use super::device::{Gpu, GpuError};
 use super::kernels::{self, Family, Grid, Plan};
 use crate::compile::{DType, Program};
-use crate::engine::{Backend, EngineError, StepScalars};
+use crate::engine::{Backend, EngineError, StepScalars, check_rows};
 
 /// The uniform block every kernel reads: the step's scalars, then the live rows (`Globals` in
 /// shaders/globals.wgsl).
@@ -292,12 +292,10 @@ impl Backend for GpuBackend {
             .recv()
             .map_err(|e| lost(e.to_string()))?
             .map_err(|e| lost(e.to_string()))?;
-        let dtype = self.program.buffers[buffer].dtype;
         {
+            // i32 buffers come back as their bits, as the CPU backend keeps them.
             let mapped = slice.get_mapped_range().map_err(|e| lost(e.to_string()))?;
-            let words: &[f32] = bytemuck::cast_slice(&mapped);
-            debug_assert!(dtype == DType::F32 || dtype == DType::I32);
-            out.extend_from_slice(&words[..len]);
+            out.extend_from_slice(&bytemuck::cast_slice::<u8, f32>(&mapped)[..len]);
         }
         self.staging.unmap();
         Ok(())
@@ -309,10 +307,7 @@ impl Backend for GpuBackend {
         rows: usize,
         scalars: &StepScalars,
     ) -> Result<(), EngineError> {
-        let capacity = self.program.batch_capacity;
-        if rows > capacity {
-            return Err(EngineError::BatchTooLarge { rows, capacity });
-        }
+        check_rows(&self.program, rows)?;
         let globals = Globals {
             scalars: *scalars,
             rows: rows as u32,
