@@ -195,6 +195,8 @@ mod parity {
             (17, 33, 9),
             (40, 18, 70),
             (64, 10, 33),
+            (33, 65, 40),
+            (70, 97, 129),
         ] {
             for trans_a in [false, true] {
                 for trans_b in [false, true] {

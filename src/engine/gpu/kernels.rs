@@ -33,7 +33,7 @@ pub enum Family {
 pub enum Grid {
     /// One thread per element of a buffer holding `len` values, 256 to a workgroup.
     Elements(Extent),
-    /// 16x16 output tiles of an `m` by `n` result.
+    /// 32x32 output tiles of an `m` by `n` result.
     Tiles { m: Extent, n: Extent },
     /// `count` threads in workgroups of `group`, in one dimension.
     Threads { count: usize, group: usize },
@@ -53,8 +53,8 @@ impl Grid {
                 }
             }
             Grid::Tiles { m, n } => (
-                (n.at(rows).div_ceil(16) as u32).max(1),
-                (m.at(rows).div_ceil(16) as u32).max(1),
+                (n.at(rows).div_ceil(32) as u32).max(1),
+                (m.at(rows).div_ceil(32) as u32).max(1),
                 1,
             ),
             Grid::Threads { count, group } => ((count.div_ceil(group) as u32).max(1), 1, 1),
