@@ -37,7 +37,7 @@ mod parity {
 
     use std::sync::Arc;
 
-    use netloom::compile::{Buffer, BufferKind, DType, Extent, Op, Program, Step, UnaryFn};
+    use netloom::compile::{Buffer, BufferKind, DType, Extent, Op, Program, Step, UnaryFn, Window};
     use netloom::engine::cpu::CpuBackend;
     use netloom::engine::gpu::{self, GpuBackend};
     use netloom::engine::{Backend, StepScalars};
@@ -62,6 +62,21 @@ mod parity {
         capacity: usize,
         rows: usize,
     ) -> Option<(Vec<f32>, Vec<f32>)> {
+        let out = buffers.len() - 1;
+        let inputs: Vec<usize> = (0..out).collect();
+        both_ops(buffers, vec![op], capacity, rows, &inputs, out)
+    }
+
+    /// Runs `ops` on both backends after writing seeded random values into `inputs`, and returns
+    /// buffer `output` from each.
+    fn both_ops(
+        buffers: Vec<Buffer>,
+        ops: Vec<Op>,
+        capacity: usize,
+        rows: usize,
+        inputs: &[usize],
+        output: usize,
+    ) -> Option<(Vec<f32>, Vec<f32>)> {
         let gpu = match gpu::open(true) {
             Ok(gpu) => gpu,
             Err(e) if !super::required() => {
@@ -70,30 +85,34 @@ mod parity {
             }
             Err(e) => panic!("NETLOOM_REQUIRE_GPU=1 but {e}"),
         };
-        let out = buffers.len() - 1;
+        let steps = ops.len();
         let program = Arc::new(Program {
             buffers,
-            steps: vec![Step { op, node: None }],
+            steps: ops.into_iter().map(|op| Step { op, node: None }).collect(),
             batch_capacity: capacity,
             ..Program::default()
         });
         let mut cpu = CpuBackend::new(Arc::clone(&program), 1);
-        let mut gpu = GpuBackend::new(gpu, Arc::clone(&program)).expect("the op has a kernel");
-        let mut rng = Rng::new(out as u64 + 17);
-        for (id, b) in program.buffers.iter().enumerate().take(out) {
-            let values: Vec<f32> = (0..b.len(rows))
+        let mut gpu = GpuBackend::new(gpu, Arc::clone(&program)).expect("the ops have kernels");
+        let mut rng = Rng::new(output as u64 + 17);
+        for &id in inputs {
+            let values: Vec<f32> = (0..program.buffers[id].len(rows))
                 .map(|_| rng.uniform(-2.0, 2.0) as f32)
                 .collect();
             cpu.write(id, &values).unwrap();
             gpu.write(id, &values).unwrap();
         }
-        let scalars = StepScalars::default();
-        cpu.run(0..1, rows, &scalars).unwrap();
-        gpu.run(0..1, rows, &scalars).unwrap();
-        let len = program.buffers[out].len(rows);
+        let scalars = StepScalars {
+            seed: 12345,
+            step: 7,
+            ..StepScalars::default()
+        };
+        cpu.run(0..steps, rows, &scalars).unwrap();
+        gpu.run(0..steps, rows, &scalars).unwrap();
+        let len = program.buffers[output].len(rows);
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        cpu.read(out, len, &mut a).unwrap();
-        gpu.read(out, len, &mut b).unwrap();
+        cpu.read(output, len, &mut a).unwrap();
+        gpu.read(output, len, &mut b).unwrap();
         Some((a, b))
     }
 
@@ -183,6 +202,129 @@ mod parity {
                 both(buffers, op, 5, 3).unwrap(),
             );
         }
+    }
+
+    #[test]
+    fn pooling_and_its_gradients() {
+        for (kernel, stride) in [(2, 2), (3, 2), (3, 1)] {
+            let (c, h, w) = (2, 7, 6);
+            let (oh, ow) = ((h - kernel) / stride + 1, (w - kernel) / stride + 1);
+            let window = Window {
+                channels: c,
+                in_h: h,
+                in_w: w,
+                kernel_h: kernel,
+                kernel_w: kernel,
+                stride,
+                padding: 0,
+                out_h: oh,
+                out_w: ow,
+            };
+            let mut argmax = buffer("argmax", vec![c, oh, ow], true);
+            argmax.dtype = DType::I32;
+            let buffers = || {
+                vec![
+                    buffer("x", vec![c, h, w], true),
+                    buffer("out", vec![c, oh, ow], true),
+                    argmax.clone(),
+                    buffer("dy", vec![c, oh, ow], true),
+                    buffer("dx", vec![c, h, w], true),
+                ]
+            };
+            let max = vec![
+                Op::MaxPool2d {
+                    x: 0,
+                    out: 1,
+                    argmax: Some(2),
+                    window,
+                },
+                Op::MaxPool2dBackward {
+                    dy: 3,
+                    argmax: 2,
+                    dx: 4,
+                    window,
+                },
+            ];
+            let Some(forward) = both_ops(buffers(), max.clone(), 4, 3, &[0, 3], 1) else {
+                return;
+            };
+            assert_close(&format!("max pool {kernel}/{stride}"), forward);
+            assert_close(
+                &format!("max pool gradient {kernel}/{stride}"),
+                both_ops(buffers(), max, 4, 3, &[0, 3], 4).unwrap(),
+            );
+            let avg = vec![
+                Op::AvgPool2d {
+                    x: 0,
+                    out: 1,
+                    window,
+                },
+                Op::AvgPool2dBackward {
+                    dy: 3,
+                    dx: 4,
+                    window,
+                },
+            ];
+            assert_close(
+                &format!("avg pool {kernel}/{stride}"),
+                both_ops(buffers(), avg.clone(), 4, 3, &[0, 3], 1).unwrap(),
+            );
+            assert_close(
+                &format!("avg pool gradient {kernel}/{stride}"),
+                both_ops(buffers(), avg, 4, 3, &[0, 3], 4).unwrap(),
+            );
+        }
+    }
+
+    #[test]
+    fn dropout_masks_and_concatenation() {
+        let mask = vec![buffer("mask", vec![300], true)];
+        let Some(masks) = both_ops(
+            mask,
+            vec![Op::DropoutMask {
+                out: 0,
+                rate: 0.4,
+                stream: 3,
+            }],
+            5,
+            5,
+            &[],
+            0,
+        ) else {
+            return;
+        };
+        assert!(masks.0.contains(&0.0) && masks.0.iter().any(|&v| v > 1.0));
+        assert_eq!(masks.0, masks.1, "both backends draw the same mask");
+        // [2, 3] and [5, 3] joined along axis 0 into [7, 3], then the second part taken back out.
+        let buffers = || {
+            vec![
+                buffer("a", vec![2, 3], true),
+                buffer("b", vec![5, 3], true),
+                buffer("joined", vec![7, 3], true),
+                buffer("part", vec![5, 3], true),
+            ]
+        };
+        let ops = vec![
+            Op::Concat {
+                inputs: vec![0, 1],
+                out: 2,
+                widths: vec![2, 5],
+                inner: 3,
+            },
+            Op::Slice {
+                x: 2,
+                out: 3,
+                total: 7,
+                start: 2,
+                width: 5,
+                inner: 3,
+            },
+        ];
+        assert_close(
+            "concat",
+            both_ops(buffers(), ops.clone(), 4, 3, &[0, 1], 2).unwrap(),
+        );
+        assert_close("slice", both_ops(buffers(), ops, 4, 3, &[0, 1], 3).unwrap());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! buffers in which bindings, and how many threads. Ops without a kernel yet are reported, so
 //! a program that needs them stays on the CPU.
 
-use crate::compile::{Buffer, Extent, Op, UnaryFn, UpdateRule};
+use crate::compile::{Buffer, Extent, Op, UnaryFn, UpdateRule, Window};
 use crate::graph::LossKind;
 
 /// A WGSL source: the shared globals, then one kernel family.
@@ -14,6 +14,8 @@ pub fn family_source(family: Family) -> String {
         Family::Softmax => include_str!("../../../shaders/softmax.wgsl"),
         Family::Reduce => include_str!("../../../shaders/reduce.wgsl"),
         Family::Update => include_str!("../../../shaders/update.wgsl"),
+        Family::Pool => include_str!("../../../shaders/pool.wgsl"),
+        Family::Copy => include_str!("../../../shaders/copy.wgsl"),
     };
     format!("{}\n{body}", include_str!("../../../shaders/globals.wgsl"))
 }
@@ -26,6 +28,8 @@ pub enum Family {
     Softmax,
     Reduce,
     Update,
+    Pool,
+    Copy,
 }
 
 /// How many workgroups a dispatch needs once the live rows are known.
@@ -125,6 +129,61 @@ fn elementwise(
     }
 }
 
+/// The pool kernels' `Params`: the window, then the dropout fields.
+fn pool_params(w: &Window, rate: f32, stream: u32, per_row: usize) -> Vec<u32> {
+    let window = [
+        w.channels, w.in_h, w.in_w, w.kernel_h, w.kernel_w, w.stride, w.out_h, w.out_w,
+    ];
+    window
+        .iter()
+        .map(|&v| v as u32)
+        .chain([rate.to_bits(), stream, per_row as u32, 0])
+        .collect()
+}
+
+fn pool(
+    entry: &'static str,
+    window: &Window,
+    bindings: Vec<(u32, usize, bool)>,
+    threads: Extent,
+) -> Plan {
+    Plan {
+        family: Family::Pool,
+        entry,
+        params: pool_params(window, 0.0, 0, 0),
+        bindings,
+        grid: Grid::Elements(threads),
+    }
+}
+
+/// A `place` or `take` of one block of every row; `whole` is the concatenated buffer.
+fn copy_block(
+    entry: &'static str,
+    whole: &Buffer,
+    (total, start, width, inner): (usize, usize, usize, usize),
+    from: usize,
+    to: usize,
+    part: &Buffer,
+) -> Plan {
+    let outer = whole.per_sample_len() / (total * inner).max(1);
+    Plan {
+        family: Family::Copy,
+        entry,
+        params: vec![
+            outer as u32,
+            total as u32,
+            start as u32,
+            width as u32,
+            inner as u32,
+            0,
+            0,
+            0,
+        ],
+        bindings: vec![(2, from, false), (4, to, true)],
+        grid: Grid::Elements(extent_of(part)),
+    }
+}
+
 fn loss_code(kind: LossKind) -> u32 {
     match kind {
         LossKind::MeanSquaredError => 0,
@@ -145,6 +204,113 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
     };
     match *op {
         Op::Reshape { .. } => Some(vec![]),
+        Op::MaxPool2d {
+            x,
+            out,
+            argmax,
+            ref window,
+        } => one(match argmax {
+            Some(a) => pool(
+                "max_pool",
+                window,
+                vec![(2, x, false), (4, out, true), (5, a, true)],
+                extent_of(&buffers[out]),
+            ),
+            None => pool(
+                "max_pool_eval",
+                window,
+                vec![(2, x, false), (4, out, true)],
+                extent_of(&buffers[out]),
+            ),
+        }),
+        Op::MaxPool2dBackward {
+            dy,
+            argmax,
+            dx,
+            ref window,
+        } => one(pool(
+            "max_pool_backward",
+            window,
+            vec![(2, dy, false), (3, argmax, false), (4, dx, true)],
+            extent_of(&buffers[dx]),
+        )),
+        Op::AvgPool2d { x, out, ref window } => one(pool(
+            "avg_pool",
+            window,
+            vec![(2, x, false), (4, out, true)],
+            extent_of(&buffers[out]),
+        )),
+        Op::AvgPool2dBackward { dy, dx, ref window } => one(pool(
+            "avg_pool_backward",
+            window,
+            vec![(2, dy, false), (4, dx, true)],
+            extent_of(&buffers[dx]),
+        )),
+        Op::DropoutMask { out, rate, stream } => {
+            let len = extent_of(&buffers[out]);
+            let blank = Window {
+                channels: 0,
+                in_h: 0,
+                in_w: 0,
+                kernel_h: 0,
+                kernel_w: 0,
+                stride: 1,
+                padding: 0,
+                out_h: 0,
+                out_w: 0,
+            };
+            one(Plan {
+                family: Family::Pool,
+                entry: "dropout_mask",
+                params: pool_params(&blank, rate, stream, len.per_row),
+                bindings: vec![(4, out, true)],
+                grid: Grid::Elements(len),
+            })
+        }
+        Op::Concat {
+            ref inputs,
+            out,
+            ref widths,
+            inner,
+        } => {
+            let total = widths.iter().sum();
+            let starts = widths.iter().scan(0, |start, &w| {
+                *start += w;
+                Some(*start - w)
+            });
+            Some(
+                inputs
+                    .iter()
+                    .zip(widths)
+                    .zip(starts)
+                    .map(|((&input, &width), start)| {
+                        copy_block(
+                            "place",
+                            &buffers[out],
+                            (total, start, width, inner),
+                            input,
+                            out,
+                            &buffers[input],
+                        )
+                    })
+                    .collect(),
+            )
+        }
+        Op::Slice {
+            x,
+            out,
+            total,
+            start,
+            width,
+            inner,
+        } => one(copy_block(
+            "take",
+            &buffers[x],
+            (total, start, width, inner),
+            x,
+            out,
+            &buffers[out],
+        )),
         Op::GradNormSq { ref grads, out } => Some(
             grads
                 .iter()
