@@ -328,6 +328,137 @@ mod parity {
     }
 
     #[test]
+    fn normalisation_forward_and_backward() {
+        // Batch norm over [rows, 3, 2, 2]: the output, the running variance it updates, the
+        // input gradient and the scale gradient; then the evaluation pass (running variance left at
+        // zero, so epsilon alone keeps it positive).
+        let (c, inner) = (3, 4);
+        let bn = || {
+            vec![
+                buffer("x", vec![c, 2, 2], true),
+                buffer("gamma", vec![c], false),
+                buffer("beta", vec![c], false),
+                buffer("out", vec![c, 2, 2], true),
+                buffer("mean", vec![c], false),
+                buffer("inv_std", vec![c], false),
+                buffer("running_mean", vec![c], false),
+                buffer("running_var", vec![c], false),
+                buffer("dy", vec![c, 2, 2], true),
+                buffer("dx", vec![c, 2, 2], true),
+                buffer("dgamma", vec![c], false),
+                buffer("dbeta", vec![c], false),
+            ]
+        };
+        let ops = vec![
+            Op::BatchNormTrain {
+                x: 0,
+                gamma: 1,
+                beta: 2,
+                out: 3,
+                mean: 4,
+                inv_std: 5,
+                running_mean: 6,
+                running_var: 7,
+                channels: c,
+                inner,
+                momentum: 0.1,
+                epsilon: 1e-5,
+            },
+            Op::BatchNormBackward {
+                x: 0,
+                gamma: 1,
+                mean: 4,
+                inv_std: 5,
+                dy: 8,
+                dx: 9,
+                dgamma: 10,
+                dbeta: 11,
+                channels: c,
+                inner,
+            },
+        ];
+        let inputs = [0, 1, 2, 6, 8];
+        let Some(out) = both_ops(bn(), ops.clone(), 6, 5, &inputs, 3) else {
+            return;
+        };
+        assert_close("batch norm", out);
+        for (what, output) in [
+            ("running variance", 7),
+            ("batch norm input gradient", 9),
+            ("batch norm scale gradient", 10),
+        ] {
+            assert_close(
+                what,
+                both_ops(bn(), ops.clone(), 6, 5, &inputs, output).unwrap(),
+            );
+        }
+        let eval = vec![Op::BatchNormEval {
+            x: 0,
+            gamma: 1,
+            beta: 2,
+            out: 3,
+            running_mean: 6,
+            running_var: 7,
+            channels: c,
+            inner,
+            epsilon: 1e-5,
+        }];
+        assert_close(
+            "batch norm (evaluation)",
+            both_ops(bn(), eval, 6, 5, &[0, 1, 2, 6], 3).unwrap(),
+        );
+
+        // Layer norm over rows of 5 values, two rows per sample.
+        let ln = || {
+            vec![
+                buffer("x", vec![2, 5], true),
+                buffer("gamma", vec![5], false),
+                buffer("beta", vec![5], false),
+                buffer("out", vec![2, 5], true),
+                buffer("mean", vec![2], true),
+                buffer("inv_std", vec![2], true),
+                buffer("dy", vec![2, 5], true),
+                buffer("dx", vec![2, 5], true),
+                buffer("dgamma", vec![5], false),
+                buffer("dbeta", vec![5], false),
+            ]
+        };
+        let ops = vec![
+            Op::LayerNorm {
+                x: 0,
+                gamma: 1,
+                beta: 2,
+                out: 3,
+                mean: 4,
+                inv_std: 5,
+                width: 5,
+                epsilon: 1e-5,
+            },
+            Op::LayerNormBackward {
+                x: 0,
+                gamma: 1,
+                mean: 4,
+                inv_std: 5,
+                dy: 6,
+                dx: 7,
+                dgamma: 8,
+                dbeta: 9,
+                width: 5,
+            },
+        ];
+        for (what, output) in [
+            ("layer norm", 3),
+            ("layer norm input gradient", 7),
+            ("layer norm scale gradient", 8),
+        ] {
+            assert_close(
+                what,
+                both_ops(ln(), ops.clone(), 4, 3, &[0, 1, 2, 6], output).unwrap(),
+            );
+        }
+    }
+
+    #[test]
     fn matrix_products_of_every_shape_and_transpose() {
         // (m per row and batched?, n, k): a dense layer's forward, input and weight gradients,
         // and odd sizes that are not multiples of the tile.
@@ -430,7 +561,7 @@ mod training {
 
     #[test]
     fn one_step_updates_every_weight_alike() {
-        for name in ["xor", "regression", "digits_mlp", "residual_mlp", "spiral"] {
+        for name in ["xor", "regression", "digits_mlp", "residual_mlp", "spiral", "batchnorm_dropout"] {
             let Some((mut on_gpu, mut on_cpu)) = sessions(name) else {
                 return;
             };

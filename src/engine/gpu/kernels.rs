@@ -16,6 +16,7 @@ pub fn family_source(family: Family) -> String {
         Family::Update => include_str!("../../../shaders/update.wgsl"),
         Family::Pool => include_str!("../../../shaders/pool.wgsl"),
         Family::Copy => include_str!("../../../shaders/copy.wgsl"),
+        Family::Norm => include_str!("../../../shaders/norm.wgsl"),
     };
     format!("{}\n{body}", include_str!("../../../shaders/globals.wgsl"))
 }
@@ -30,6 +31,7 @@ pub enum Family {
     Update,
     Pool,
     Copy,
+    Norm,
 }
 
 /// How many workgroups a dispatch needs once the live rows are known.
@@ -184,6 +186,21 @@ fn copy_block(
     }
 }
 
+/// A kernel of shaders/norm.wgsl; `bindings` pairs binding numbers with buffers, read-write
+/// from binding 5 up except the gradient input (10), as the shader declares them.
+fn norm(entry: &'static str, params: [u32; 6], bindings: &[(u32, usize)], grid: Grid) -> Plan {
+    Plan {
+        family: Family::Norm,
+        entry,
+        params: params.iter().copied().chain([0, 0]).collect(),
+        bindings: bindings
+            .iter()
+            .map(|&(binding, buffer)| (binding, buffer, (5..10).contains(&binding) || binding > 10))
+            .collect(),
+        grid,
+    }
+}
+
 fn loss_code(kind: LossKind) -> u32 {
     match kind {
         LossKind::MeanSquaredError => 0,
@@ -204,6 +221,174 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
     };
     match *op {
         Op::Reshape { .. } => Some(vec![]),
+        Op::BatchNormTrain {
+            x,
+            gamma,
+            beta,
+            out,
+            mean,
+            inv_std,
+            running_mean,
+            running_var,
+            channels,
+            inner,
+            momentum,
+            epsilon,
+        } => one(norm(
+            "batch_norm_train",
+            [
+                channels as u32,
+                inner as u32,
+                momentum.to_bits(),
+                epsilon.to_bits(),
+                0,
+                0,
+            ],
+            &[
+                (2, x),
+                (3, gamma),
+                (4, beta),
+                (5, out),
+                (6, mean),
+                (7, inv_std),
+                (8, running_mean),
+                (9, running_var),
+            ],
+            Grid::Threads {
+                count: channels,
+                group: 64,
+            },
+        )),
+        Op::BatchNormEval {
+            x,
+            gamma,
+            beta,
+            out,
+            running_mean,
+            running_var,
+            channels,
+            inner,
+            epsilon,
+        } => one(norm(
+            "batch_norm_eval",
+            [channels as u32, inner as u32, 0, epsilon.to_bits(), 0, 0],
+            &[
+                (2, x),
+                (3, gamma),
+                (4, beta),
+                (5, out),
+                (8, running_mean),
+                (9, running_var),
+            ],
+            Grid::Elements(extent_of(&buffers[out])),
+        )),
+        Op::BatchNormBackward {
+            x,
+            gamma,
+            mean,
+            inv_std,
+            dy,
+            dx,
+            dgamma,
+            dbeta,
+            channels,
+            inner,
+        } => one(norm(
+            "batch_norm_backward",
+            [channels as u32, inner as u32, 0, 0, 0, 0],
+            &[
+                (2, x),
+                (3, gamma),
+                (5, dx),
+                (6, mean),
+                (7, inv_std),
+                (10, dy),
+                (11, dgamma),
+                (12, dbeta),
+            ],
+            Grid::Threads {
+                count: channels,
+                group: 64,
+            },
+        )),
+        Op::LayerNorm {
+            x,
+            gamma,
+            beta,
+            out,
+            mean,
+            inv_std,
+            width,
+            epsilon,
+        } => {
+            let rows = buffers[x].per_sample_len() / width.max(1);
+            let grid = Grid::Elements(Extent {
+                per_row: rows,
+                batched: buffers[x].batched,
+            });
+            one(norm(
+                "layer_norm",
+                [0, 0, 0, epsilon.to_bits(), width as u32, rows as u32],
+                &[
+                    (2, x),
+                    (3, gamma),
+                    (4, beta),
+                    (5, out),
+                    (6, mean),
+                    (7, inv_std),
+                ],
+                grid,
+            ))
+        }
+        Op::LayerNormBackward {
+            x,
+            gamma,
+            mean,
+            inv_std,
+            dy,
+            dx,
+            dgamma,
+            dbeta,
+            width,
+        } => {
+            let rows = buffers[x].per_sample_len() / width.max(1);
+            let params = [0, 0, 0, 0, width as u32, rows as u32];
+            let per_row = Grid::Elements(Extent {
+                per_row: rows,
+                batched: buffers[x].batched,
+            });
+            Some(vec![
+                norm(
+                    "layer_norm_backward_input",
+                    params,
+                    &[
+                        (2, x),
+                        (3, gamma),
+                        (5, dx),
+                        (6, mean),
+                        (7, inv_std),
+                        (10, dy),
+                    ],
+                    per_row,
+                ),
+                norm(
+                    "layer_norm_backward_params",
+                    params,
+                    &[
+                        (2, x),
+                        (6, mean),
+                        (7, inv_std),
+                        (10, dy),
+                        (11, dgamma),
+                        (12, dbeta),
+                    ],
+                    Grid::Threads {
+                        count: width,
+                        group: 64,
+                    },
+                ),
+            ])
+        }
         Op::MaxPool2d {
             x,
             out,

@@ -1,7 +1,6 @@
 //! The GPU executor, built on wgpu: adapter choice and device creation, and a `Backend` that runs
 //! a Program's ops as our own WGSL kernels (`shaders/`). Every op has a kernel except
-//! convolution and batch and layer normalisation; a program with those is refused with the op's
-//! name, and trains on the CPU.
+//! convolution; a program with one is refused with the op's name, and trains on the CPU.
 
 mod backend;
 mod device;

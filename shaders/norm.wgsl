@@ -1,0 +1,184 @@
+// Batch normalisation (x viewed as [rows, channels, inner], statistics per channel over the batch)
+// and layer normalisation (statistics per row of `width`), forward and backward, as
+// engine/cpu/norm.rs. One thread per channel, row or column: simple and exact; the sums are
+// small next to the products around them.
+
+struct Params {
+    channels: u32,
+    inner: u32,
+    momentum: f32,
+    epsilon: f32,
+    // Layer norm: values per row, and rows per sample.
+    width: u32,
+    rows_per_sample: u32,
+    padding0: u32,
+    padding1: u32,
+}
+
+@group(0) @binding(1) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> gamma: array<f32>;
+@group(0) @binding(4) var<storage, read> beta: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(7) var<storage, read_write> inv_std: array<f32>;
+@group(0) @binding(8) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(9) var<storage, read_write> running_var: array<f32>;
+@group(0) @binding(10) var<storage, read> dy: array<f32>;
+@group(0) @binding(11) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(12) var<storage, read_write> dbeta: array<f32>;
+
+fn at(n: u32, c: u32, i: u32) -> u32 {
+    return (n * params.channels + c) * params.inner + i;
+}
+
+@compute @workgroup_size(64)
+fn batch_norm_train(@builtin(global_invocation_id) id: vec3<u32>) {
+    let c = id.x;
+    if c >= params.channels {
+        return;
+    }
+    let rows = globals.rows;
+    let count = f32(rows * params.inner);
+    var sum = 0.0;
+    for (var n = 0u; n < rows; n++) {
+        for (var i = 0u; i < params.inner; i++) {
+            sum += x[at(n, c, i)];
+        }
+    }
+    let m = sum / count;
+    var squares = 0.0;
+    for (var n = 0u; n < rows; n++) {
+        for (var i = 0u; i < params.inner; i++) {
+            let d = x[at(n, c, i)] - m;
+            squares += d * d;
+        }
+    }
+    let variance = squares / count;
+    let s = 1.0 / sqrt(variance + params.epsilon);
+    mean[c] = m;
+    inv_std[c] = s;
+    let unbiased = select(variance, variance * count / (count - 1.0), count > 1.0);
+    running_mean[c] = (1.0 - params.momentum) * running_mean[c] + params.momentum * m;
+    running_var[c] = (1.0 - params.momentum) * running_var[c] + params.momentum * unbiased;
+    let scale = gamma[c] * s;
+    for (var n = 0u; n < rows; n++) {
+        for (var i = 0u; i < params.inner; i++) {
+            out[at(n, c, i)] = (x[at(n, c, i)] - m) * scale + beta[c];
+        }
+    }
+}
+
+@compute @workgroup_size(256)
+fn batch_norm_eval(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = flat_index(id, groups);
+    if index >= globals.rows * params.channels * params.inner {
+        return;
+    }
+    let c = (index / params.inner) % params.channels;
+    let scale = gamma[c] / sqrt(running_var[c] + params.epsilon);
+    out[index] = (x[index] - running_mean[c]) * scale + beta[c];
+}
+
+// out = dx
+@compute @workgroup_size(64)
+fn batch_norm_backward(@builtin(global_invocation_id) id: vec3<u32>) {
+    let c = id.x;
+    if c >= params.channels {
+        return;
+    }
+    let rows = globals.rows;
+    let count = f32(rows * params.inner);
+    let m = mean[c];
+    let s = inv_std[c];
+    var sum_dy = 0.0;
+    var sum_dy_xhat = 0.0;
+    for (var n = 0u; n < rows; n++) {
+        for (var i = 0u; i < params.inner; i++) {
+            let g = dy[at(n, c, i)];
+            sum_dy += g;
+            sum_dy_xhat += g * (x[at(n, c, i)] - m) * s;
+        }
+    }
+    dbeta[c] = sum_dy;
+    dgamma[c] = sum_dy_xhat;
+    let k = gamma[c] * s / count;
+    for (var n = 0u; n < rows; n++) {
+        for (var i = 0u; i < params.inner; i++) {
+            let xhat = (x[at(n, c, i)] - m) * s;
+            out[at(n, c, i)] = k * (count * dy[at(n, c, i)] - sum_dy - xhat * sum_dy_xhat);
+        }
+    }
+}
+
+fn norm_rows() -> u32 {
+    return globals.rows * params.rows_per_sample;
+}
+
+@compute @workgroup_size(256)
+fn layer_norm(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let r = flat_index(id, groups);
+    if r >= norm_rows() {
+        return;
+    }
+    let w = params.width;
+    var sum = 0.0;
+    for (var j = 0u; j < w; j++) {
+        sum += x[r * w + j];
+    }
+    let m = sum / f32(w);
+    var squares = 0.0;
+    for (var j = 0u; j < w; j++) {
+        let d = x[r * w + j] - m;
+        squares += d * d;
+    }
+    let s = 1.0 / sqrt(squares / f32(w) + params.epsilon);
+    mean[r] = m;
+    inv_std[r] = s;
+    for (var j = 0u; j < w; j++) {
+        out[r * w + j] = (x[r * w + j] - m) * s * gamma[j] + beta[j];
+    }
+}
+
+// out = dx; one thread per row.
+@compute @workgroup_size(256)
+fn layer_norm_backward_input(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let r = flat_index(id, groups);
+    if r >= norm_rows() {
+        return;
+    }
+    let w = params.width;
+    let m = mean[r];
+    let s = inv_std[r];
+    var sum_g = 0.0;
+    var sum_g_xhat = 0.0;
+    for (var j = 0u; j < w; j++) {
+        let g = dy[r * w + j] * gamma[j];
+        sum_g += g;
+        sum_g_xhat += g * (x[r * w + j] - m) * s;
+    }
+    let fw = f32(w);
+    for (var j = 0u; j < w; j++) {
+        let xhat = (x[r * w + j] - m) * s;
+        out[r * w + j] = s / fw * (fw * dy[r * w + j] * gamma[j] - sum_g - xhat * sum_g_xhat);
+    }
+}
+
+// One thread per column.
+@compute @workgroup_size(64)
+fn layer_norm_backward_params(@builtin(global_invocation_id) id: vec3<u32>) {
+    let j = id.x;
+    let w = params.width;
+    if j >= w {
+        return;
+    }
+    var dg = 0.0;
+    var db = 0.0;
+    for (var r = 0u; r < norm_rows(); r++) {
+        let g = dy[r * w + j];
+        dg += g * (x[r * w + j] - mean[r]) * inv_std[r];
+        db += g;
+    }
+    dgamma[j] = dg;
+    dbeta[j] = db;
+}
