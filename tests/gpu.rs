@@ -459,6 +459,74 @@ mod parity {
     }
 
     #[test]
+    fn convolution_and_its_gradients() {
+        for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 0), (2, 1, 0), (3, 2, 2)] {
+            let (c, h, w, filters) = (2, 7, 6, 3);
+            let (oh, ow) = (
+                (h + 2 * padding - kernel) / stride + 1,
+                (w + 2 * padding - kernel) / stride + 1,
+            );
+            let window = Window {
+                channels: c,
+                in_h: h,
+                in_w: w,
+                kernel_h: kernel,
+                kernel_w: kernel,
+                stride,
+                padding,
+                out_h: oh,
+                out_w: ow,
+            };
+            let buffers = || {
+                vec![
+                    buffer("x", vec![c, h, w], true),
+                    buffer("w", vec![filters, c, kernel, kernel], false),
+                    buffer("y", vec![filters, oh, ow], true),
+                    buffer("dy", vec![filters, oh, ow], true),
+                    buffer("dx", vec![c, h, w], true),
+                    buffer("dw", vec![filters, c, kernel, kernel], false),
+                ]
+            };
+            let ops = vec![
+                Op::Conv2d {
+                    x: 0,
+                    w: 1,
+                    out: 2,
+                    window,
+                    filters,
+                },
+                Op::Conv2dBackwardInput {
+                    dy: 3,
+                    w: 1,
+                    dx: 4,
+                    window,
+                    filters,
+                },
+                Op::Conv2dBackwardWeight {
+                    x: 0,
+                    dy: 3,
+                    dw: 5,
+                    window,
+                    filters,
+                },
+            ];
+            let what = format!("{kernel}x{kernel}, stride {stride}, padding {padding}");
+            let Some(forward) = both_ops(buffers(), ops.clone(), 5, 4, &[0, 1, 3], 2) else {
+                return;
+            };
+            assert_close(&format!("convolution {what}"), forward);
+            assert_close(
+                &format!("convolution input gradient {what}"),
+                both_ops(buffers(), ops.clone(), 5, 4, &[0, 1, 3], 4).unwrap(),
+            );
+            assert_close(
+                &format!("convolution weight gradient {what}"),
+                both_ops(buffers(), ops, 5, 4, &[0, 1, 3], 5).unwrap(),
+            );
+        }
+    }
+
+    #[test]
     fn matrix_products_of_every_shape_and_transpose() {
         // (m per row and batched?, n, k): a dense layer's forward, input and weight gradients,
         // and odd sizes that are not multiples of the tile.
@@ -584,6 +652,7 @@ mod training {
             "residual_mlp",
             "spiral",
             "batchnorm_dropout",
+            "mnist_cnn",
         ] {
             let Some((mut on_gpu, mut on_cpu)) = sessions(name) else {
                 return;

@@ -17,6 +17,7 @@ pub fn family_source(family: Family) -> String {
         Family::Pool => include_str!("../../../shaders/pool.wgsl"),
         Family::Copy => include_str!("../../../shaders/copy.wgsl"),
         Family::Norm => include_str!("../../../shaders/norm.wgsl"),
+        Family::Conv => include_str!("../../../shaders/conv.wgsl"),
     };
     format!("{}\n{body}", include_str!("../../../shaders/globals.wgsl"))
 }
@@ -32,6 +33,7 @@ pub enum Family {
     Pool,
     Copy,
     Norm,
+    Conv,
 }
 
 /// How many workgroups a dispatch needs once the live rows are known.
@@ -201,6 +203,26 @@ fn norm(entry: &'static str, params: [u32; 6], bindings: &[(u32, usize)], grid: 
     }
 }
 
+fn conv(
+    entry: &'static str,
+    w: &Window,
+    filters: usize,
+    bindings: [(u32, usize, bool); 3],
+    grid: Grid,
+) -> Plan {
+    let window = [
+        w.channels, w.in_h, w.in_w, w.kernel_h, w.kernel_w, w.stride, w.padding, w.out_h, w.out_w,
+        filters,
+    ];
+    Plan {
+        family: Family::Conv,
+        entry,
+        params: window.iter().map(|&v| v as u32).chain([0, 0]).collect(),
+        bindings: bindings.to_vec(),
+        grid,
+    }
+}
+
 fn loss_code(kind: LossKind) -> u32 {
     match kind {
         LossKind::MeanSquaredError => 0,
@@ -221,6 +243,48 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
     };
     match *op {
         Op::Reshape { .. } => Some(vec![]),
+        Op::Conv2d {
+            x,
+            w,
+            out,
+            ref window,
+            filters,
+        } => one(conv(
+            "conv2d",
+            window,
+            filters,
+            [(2, x, false), (3, w, false), (4, out, true)],
+            Grid::Elements(extent_of(&buffers[out])),
+        )),
+        Op::Conv2dBackwardInput {
+            dy,
+            w,
+            dx,
+            ref window,
+            filters,
+        } => one(conv(
+            "conv2d_backward_input",
+            window,
+            filters,
+            [(2, dy, false), (3, w, false), (4, dx, true)],
+            Grid::Elements(extent_of(&buffers[dx])),
+        )),
+        Op::Conv2dBackwardWeight {
+            x,
+            dy,
+            dw,
+            ref window,
+            filters,
+        } => one(conv(
+            "conv2d_backward_weight",
+            window,
+            filters,
+            [(2, x, false), (3, dy, false), (4, dw, true)],
+            Grid::Threads {
+                count: buffers[dw].per_sample_len(),
+                group: 64,
+            },
+        )),
         Op::BatchNormTrain {
             x,
             gamma,

@@ -1,6 +1,7 @@
 //! The GPU executor, built on wgpu: adapter choice and device creation, and a `Backend` that runs
-//! a Program's ops as our own WGSL kernels (`shaders/`). Every op has a kernel except
-//! convolution; a program with one is refused with the op's name, and trains on the CPU.
+//! a Program's ops as our own WGSL kernels (`shaders/`, one file per kernel family). An op
+//! without a kernel, or a buffer past the device's limits, is refused when a program loads, so
+//! that it trains on the CPU instead.
 
 mod backend;
 mod device;
