@@ -2,14 +2,12 @@
 //! the program is loaded; a run records its dispatches into one command encoder and submits it
 //! once. The per-step scalars and the live row count travel in one small uniform buffer.
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use wgpu::util::DeviceExt;
-
 use super::device::{Gpu, GpuError};
-use super::kernels::{self, Family, Grid, Plan};
+use super::kernels::{self, Plan};
+use super::pipelines::{Dispatch, Pipelines};
 use crate::compile::{DType, Program};
 use crate::engine::{Backend, EngineError, StepScalars, check_rows};
 
@@ -21,12 +19,6 @@ struct Globals {
     scalars: StepScalars,
     rows: u32,
     padding: [u32; 3],
-}
-
-struct Dispatch {
-    pipeline: wgpu::ComputePipeline,
-    bind_group: wgpu::BindGroup,
-    grid: Grid,
 }
 
 pub struct GpuBackend {
@@ -43,113 +35,6 @@ pub struct GpuBackend {
 
 fn size_bytes(values: usize) -> u64 {
     (values.max(1) * 4) as u64
-}
-
-/// Shader modules and pipelines, made once per kernel family and entry point.
-#[derive(Default)]
-struct Pipelines {
-    modules: HashMap<Family, wgpu::ShaderModule>,
-    pipelines: HashMap<(Family, &'static str), wgpu::ComputePipeline>,
-}
-
-impl Pipelines {
-    fn dispatch(
-        &mut self,
-        device: &wgpu::Device,
-        plan: &Plan,
-        globals: &wgpu::Buffer,
-        storage: &[(u32, &wgpu::Buffer)],
-    ) -> Dispatch {
-        let module = self.modules.entry(plan.family).or_insert_with(|| {
-            device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&format!("{:?}", plan.family)),
-                source: wgpu::ShaderSource::Wgsl(kernels::family_source(plan.family).into()),
-            })
-        });
-        // An explicit layout: automatic ones drop the bindings an entry point does not read,
-        // which would make the shared globals binding an error in some kernels.
-        let pipeline = self
-            .pipelines
-            .entry((plan.family, plan.entry))
-            .or_insert_with(|| {
-                let buffer_entry =
-                    |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
-                        binding,
-                        visibility: wgpu::ShaderStages::COMPUTE,
-                        ty: wgpu::BindingType::Buffer {
-                            ty,
-                            has_dynamic_offset: false,
-                            min_binding_size: None,
-                        },
-                        count: None,
-                    };
-                let uniform = wgpu::BufferBindingType::Uniform;
-                let mut entries = vec![buffer_entry(0, uniform), buffer_entry(1, uniform)];
-                entries.extend(plan.bindings.iter().map(|&(binding, _, written)| {
-                    buffer_entry(
-                        binding,
-                        wgpu::BufferBindingType::Storage {
-                            read_only: !written,
-                        },
-                    )
-                }));
-                let bind_group_layout =
-                    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                        label: Some(plan.entry),
-                        entries: &entries,
-                    });
-                let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                    label: Some(plan.entry),
-                    bind_group_layouts: &[Some(&bind_group_layout)],
-                    immediate_size: 0,
-                });
-                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(plan.entry),
-                    layout: Some(&layout),
-                    module,
-                    entry_point: Some(plan.entry),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-            })
-            .clone();
-        // Uniform blocks are read in 16-byte rows.
-        let mut words = plan.params.clone();
-        words.resize(words.len().div_ceil(4).max(1) * 4, 0);
-        let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: bytemuck::cast_slice(&words),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-        let mut entries = vec![
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: globals.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: params.as_entire_binding(),
-            },
-        ];
-        entries.extend(
-            storage
-                .iter()
-                .map(|&(binding, buffer)| wgpu::BindGroupEntry {
-                    binding,
-                    resource: buffer.as_entire_binding(),
-                }),
-        );
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(plan.entry),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
-        Dispatch {
-            pipeline,
-            bind_group,
-            grid: plan.grid,
-        }
-    }
 }
 
 impl GpuBackend {

@@ -6,6 +6,7 @@
 mod backend;
 mod device;
 mod kernels;
+mod pipelines;
 
 pub use backend::GpuBackend;
 pub use device::{AdapterSummary, Gpu, GpuError, list_adapters, open};
