@@ -30,3 +30,9 @@ fn extent(per_row: u32, batched: u32) -> u32 {
 fn flat_index(id: vec3<u32>, groups: vec3<u32>) -> u32 {
     return id.x + id.y * groups.x * 256u;
 }
+
+// Neither NaN nor infinite: the exponent bits are not all ones. A bit test, because fast-math
+// compilers may fold `x == x` to true.
+fn finite(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}

@@ -16,11 +16,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> state0: array<f32>;
 @group(0) @binding(6) var<storage, read_write> state1: array<f32>;
 
-fn finite(x: f32) -> bool {
-    // NaN fails both comparisons; infinities fail one.
-    return x == x && abs(x) <= 3.4028235e38;
-}
-
 // The gradient as the rule sees it, or a flag that the step must be skipped.
 fn effective(i: u32, l2: f32) -> f32 {
     let norm = sqrt(norm_sq[0]);

@@ -187,9 +187,9 @@ pub fn workload_session(
         validation: vec![],
         test: vec![],
     };
-    let (backend, notice) = crate::train::choose_backend(choice, &program, threads);
-    if let (Some(notice), BackendChoice::Gpu) = (notice, choice) {
-        eprintln!("{notice}");
+    let (backend, fallback) = crate::train::choose_backend(choice, &program, threads);
+    if let (Some(reason), BackendChoice::Gpu) = (fallback, choice) {
+        eprintln!("running on the CPU: {reason}");
     }
     Ok(Session::new(
         program,

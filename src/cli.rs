@@ -283,11 +283,12 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         BackendArg::Gpu => BackendChoice::Gpu,
         BackendArg::Cpu => BackendChoice::Cpu,
     };
-    let (backend, notice) = train::choose_backend(choice, &prepared.program, threads);
-    if let Some(notice) = notice {
-        eprintln!("{notice}");
-    }
+    let (backend, fallback) = train::choose_backend(choice, &prepared.program, threads);
     let mut session = train::session_on(&project, &prepared, backend)?;
+    session.cpu_threads = threads;
+    if let Some(reason) = fallback {
+        session.note_switch(reason);
+    }
     if let Some(path) = &args.init_weights {
         let tensors = io::load_weights(path)?;
         session
@@ -387,6 +388,10 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 progress.clear();
                 outcome = Err(anyhow::anyhow!(e));
                 break;
+            }
+            Event::BackendChanged(switch) => {
+                progress.clear();
+                eprintln!("{switch}");
             }
             Event::Paused | Event::Running => {}
         }

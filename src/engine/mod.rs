@@ -2,6 +2,10 @@
 
 pub mod cpu;
 pub mod gpu;
+mod slots;
+mod stats;
+
+pub use stats::{HISTOGRAM_BINS, STATS_WORDS, TensorStats, histogram_bin, statistics_words};
 
 use std::ops::Range;
 
@@ -66,6 +70,29 @@ pub enum EngineError {
     DeviceLost(String),
 }
 
+/// What a `request` brings back from a buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fetch {
+    /// Its first `len` values.
+    Values { buffer: BufferId, len: usize },
+    /// `STATS_WORDS` words of statistics over its first `len` values.
+    Statistics { buffer: BufferId, len: usize },
+}
+
+impl Fetch {
+    pub fn words(&self) -> usize {
+        match *self {
+            Fetch::Values { len, .. } => len,
+            Fetch::Statistics { .. } => STATS_WORDS,
+        }
+    }
+}
+
+/// A request whose values have not been collected yet.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a request holds its readback until it is collected"]
+pub struct Ticket(pub(crate) usize);
+
 /// Runs one compiled `Program`. Buffers are allocated when the backend is made for a program and
 /// live as long as it does.
 pub trait Backend: Send {
@@ -78,9 +105,38 @@ pub trait Backend: Send {
     /// Writes the first `data.len()` values of an i32 buffer (class labels, token ids).
     fn write_i32(&mut self, buffer: BufferId, data: &[i32]) -> Result<(), EngineError>;
 
-    /// Reads the first `len` values of an f32 buffer into `out` (cleared first).
-    fn read(&mut self, buffer: BufferId, len: usize, out: &mut Vec<f32>)
-    -> Result<(), EngineError>;
+    /// Asks for `fetches` as they will be once the work already run has finished, without
+    /// waiting for it: the trainer collects a step's loss while the next step runs.
+    fn request(&mut self, fetches: &[Fetch]) -> Result<Ticket, EngineError>;
+
+    /// The words a request asked for, in order, into `out` (cleared first); waits only until
+    /// the work before the request has finished.
+    fn collect(&mut self, ticket: Ticket, out: &mut Vec<f32>) -> Result<(), EngineError>;
+
+    /// Reads the first `len` values of an f32 buffer into `out` (cleared first), now.
+    fn read(
+        &mut self,
+        buffer: BufferId,
+        len: usize,
+        out: &mut Vec<f32>,
+    ) -> Result<(), EngineError> {
+        let ticket = self.request(&[Fetch::Values { buffer, len }])?;
+        self.collect(ticket, out)
+    }
+
+    /// Statistics of the first `len` values of a buffer, now.
+    fn statistics(&mut self, buffer: BufferId, len: usize) -> Result<TensorStats, EngineError> {
+        let mut words = Vec::with_capacity(STATS_WORDS);
+        let ticket = self.request(&[Fetch::Statistics { buffer, len }])?;
+        self.collect(ticket, &mut words)?;
+        Ok(TensorStats::from_words(len, &words))
+    }
+
+    /// Whether the device can go away mid-run (a GPU can; the CPU cannot), so that the trainer
+    /// keeps a copy of the weights on the host to carry on from.
+    fn can_be_lost(&self) -> bool {
+        false
+    }
 
     /// Runs the ops in `steps` (a range of the program's op list) on `rows` live samples.
     fn run(

@@ -8,7 +8,7 @@ mod trainer;
 
 pub use metrics::{Accumulator, Metrics, predicted_class};
 pub use schedule::{Progress, learning_rate};
-pub use session::{NamedTensor, NonFinite, Part, Session, StepReport};
+pub use session::{BackendSwitch, NamedTensor, NonFinite, Part, Session, StepReport};
 pub use trainer::{Command, EpochReport, Event, FinishReason, Limits, Trainer};
 
 use std::path::Path;
@@ -91,7 +91,8 @@ pub fn session_on(
 }
 
 /// The backend `choice` asks for: `Auto` takes a hardware GPU when there is one that can run the
-/// whole program, `Gpu` also a software one; otherwise the CPU, with the reason as a notice.
+/// whole program, `Gpu` also a software one; otherwise the CPU, with the reason why (for
+/// `Session::note_switch`).
 pub fn choose_backend(
     choice: BackendChoice,
     program: &Arc<Program>,
@@ -105,6 +106,6 @@ pub fn choose_backend(
         .and_then(|device| GpuBackend::new(device, Arc::clone(program)));
     match gpu {
         Ok(backend) => (Box::new(backend), None),
-        Err(e) => (cpu(), Some(format!("training on the CPU: {e}"))),
+        Err(e) => (cpu(), Some(e.to_string())),
     }
 }

@@ -2,18 +2,24 @@
 //! allocation-free per step; the trainer thread drives it, and tests and the CLI can too.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::TrainError;
 use super::metrics::{Accumulator, Metrics};
 use super::schedule::{Progress, learning_rate};
 use crate::compile::{BufferId, BufferKind, DType, Program, initial_values};
 use crate::data::{Dataset, Splits, Task};
-use crate::engine::{Backend, StepScalars};
+use crate::engine::cpu::CpuBackend;
+use crate::engine::{Backend, EngineError, Fetch, StepScalars, Ticket};
 use crate::graph::{NodeId, Optimizer, TrainingSettings};
 use crate::rng::Rng;
 
 /// Stream of the run's generator reserved for shuffling.
 const SHUFFLE_STREAM: u64 = 2;
+
+/// Steps submitted ahead of the one being collected: the device runs a step while the host
+/// reads the last one's loss and stages the next batch.
+const PIPELINE_DEPTH: u64 = 2;
 
 /// What one optimizer step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -40,6 +46,60 @@ pub struct NonFinite {
     pub node: Option<NodeId>,
 }
 
+/// The session moved to another backend, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendSwitch {
+    /// The backend now training: "CPU (2 threads)".
+    pub now: String,
+    pub reason: String,
+    /// When the move happened mid-run: the step whose weights and optimizer state training
+    /// continues from (0 for the initial weights), and the last step reported before the move.
+    pub resumed: Option<(u64, u64)>,
+}
+
+impl std::fmt::Display for BackendSwitch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "training on the {}: {}", self.now, self.reason)?;
+        match self.resumed {
+            Some((from, last)) if from == last => {
+                write!(f, "; continuing from the weights after step {from}")
+            }
+            Some((from, last)) => write!(
+                f,
+                "; continuing from the weights after step {from}, so the learning of steps {} to {last} is lost",
+                from + 1
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A step submitted and not yet collected: what its report and metrics need.
+#[derive(Default)]
+struct InFlight {
+    ticket: Option<Ticket>,
+    step: u64,
+    epoch: usize,
+    /// Where its batch starts in the epoch's order.
+    start: usize,
+    rows: usize,
+    scalars: StepScalars,
+    started: Option<Instant>,
+    epoch_done: bool,
+    /// Whether its readback carries a checkpoint after the step's values.
+    checkpoint: bool,
+    classes: Vec<usize>,
+    target_values: Vec<f32>,
+}
+
+/// The weights and optimizer state after a step, kept on the host while training on a device
+/// that can be lost.
+struct Checkpoint {
+    step: u64,
+    values: Vec<f32>,
+    taken: Instant,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
     Train,
@@ -58,7 +118,20 @@ pub struct Session {
     order: Vec<usize>,
     cursor: usize,
     epoch: usize,
+    /// Steps submitted, and steps collected and reported.
     step: u64,
+    collected: u64,
+    /// Indexed by step number modulo the pipeline depth.
+    in_flight: [InFlight; PIPELINE_DEPTH as usize],
+    /// Owning parameter and state buffers, whose values a checkpoint holds.
+    persistent: Vec<BufferId>,
+    checkpoint: Option<Checkpoint>,
+    /// How often to refresh the checkpoint; each refresh copies every weight to the host.
+    pub checkpoint_every: Duration,
+    /// Threads for the CPU backend a lost device falls back to.
+    pub cpu_threads: usize,
+    switched: Option<BackendSwitch>,
+    fetches: Vec<Fetch>,
     epoch_metrics: Accumulator,
     eval_metrics: Accumulator,
     // Reused batch staging, so a step allocates nothing.
@@ -67,7 +140,6 @@ pub struct Session {
     target_classes: Vec<i32>,
     classes: Vec<usize>,
     readback: Vec<f32>,
-    prediction: Vec<f32>,
 }
 
 impl Session {
@@ -87,20 +159,42 @@ impl Session {
         let target_len = program.buffers[program.target].per_sample_len();
         let prediction_len = program.buffers[program.train.prediction].per_sample_len();
         let task = dataset.task();
+        let persistent: Vec<BufferId> = (0..program.buffers.len())
+            .filter(|&id| {
+                let b = &program.buffers[id];
+                b.alias_of.is_none() && matches!(b.kind, BufferKind::Param | BufferKind::State)
+            })
+            .collect();
+        let in_flight = std::array::from_fn(|_| InFlight {
+            classes: vec![0; capacity],
+            target_values: vec![0.0; capacity * target_len],
+            ..InFlight::default()
+        });
+        let persistent_len: usize = persistent
+            .iter()
+            .map(|&b| program.buffers[b].per_sample_len())
+            .sum();
         let mut session = Self {
             shuffle: Rng::fork(settings.seed, SHUFFLE_STREAM),
             order: splits.train.clone(),
             cursor: 0,
             epoch: 0,
             step: 0,
+            collected: 0,
+            in_flight,
+            persistent,
+            checkpoint: None,
+            checkpoint_every: Duration::from_secs(2),
+            cpu_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            switched: None,
+            fetches: Vec::with_capacity(3 + persistent_len),
             epoch_metrics: Accumulator::new(task.clone()),
             eval_metrics: Accumulator::new(task.clone()),
             features: vec![0.0; capacity * feature_len],
             target_values: vec![0.0; capacity * target_len],
             target_classes: vec![0; capacity],
             classes: vec![0; capacity],
-            readback: Vec::with_capacity(capacity * prediction_len.max(1)),
-            prediction: Vec::with_capacity(capacity * prediction_len.max(1)),
+            readback: Vec::with_capacity(2 + capacity * prediction_len + persistent_len),
             program,
             backend,
             dataset,
@@ -125,8 +219,44 @@ impl Session {
         self.backend.name()
     }
 
+    /// Steps collected and reported.
     pub fn steps_taken(&self) -> u64 {
+        self.collected
+    }
+
+    pub fn steps_submitted(&self) -> u64 {
         self.step
+    }
+
+    /// Steps submitted and not yet collected.
+    pub fn in_flight(&self) -> u64 {
+        self.step - self.collected
+    }
+
+    /// Whether another step may be submitted now: the pipeline has room, and no step in flight
+    /// ends the epoch (the epoch's end is measured on the weights it leaves).
+    pub fn can_submit(&self) -> bool {
+        self.in_flight() < PIPELINE_DEPTH
+            && (self.in_flight() == 0 || !self.flight(self.step).epoch_done)
+    }
+
+    /// The move to another backend since this was last asked, if there was one.
+    pub fn take_switch(&mut self) -> Option<BackendSwitch> {
+        self.switched.take()
+    }
+
+    /// Tells the watchers of this session that it trains on a backend other than the one
+    /// asked for (no adapter, or a program past the device's limits).
+    pub fn note_switch(&mut self, reason: String) {
+        self.switched = Some(BackendSwitch {
+            now: self.backend.name(),
+            reason,
+            resumed: None,
+        });
+    }
+
+    fn flight(&self, step: u64) -> &InFlight {
+        &self.in_flight[(step % PIPELINE_DEPTH) as usize]
     }
 
     pub fn steps_per_epoch(&self) -> u64 {
@@ -144,16 +274,31 @@ impl Session {
         )
     }
 
-    /// Fresh weights and optimizer state from the seed; back to step 0.
+    /// Fresh weights and optimizer state from the seed; back to step 0. Steps in flight are
+    /// dropped.
     pub fn reset(&mut self) -> Result<(), TrainError> {
+        self.drop_in_flight();
         for (buffer, values) in initial_values(&self.program, self.settings.seed) {
             self.backend.write(buffer, &values)?;
         }
         self.shuffle = Rng::fork(self.settings.seed, SHUFFLE_STREAM);
         self.step = 0;
+        self.collected = 0;
+        self.checkpoint = None;
         self.epoch = 0;
         self.start_epoch();
         Ok(())
+    }
+
+    /// Forgets the steps in flight, releasing their readbacks; a device that fails here has
+    /// nothing left to give.
+    fn drop_in_flight(&mut self) {
+        for record in &mut self.in_flight {
+            if let Some(ticket) = record.ticket.take() {
+                let _ = self.backend.collect(ticket, &mut self.readback);
+            }
+        }
+        self.step = self.collected;
     }
 
     fn start_epoch(&mut self) {
@@ -251,56 +396,229 @@ impl Session {
         Ok(())
     }
 
-    /// One optimizer step on the next mini-batch. A non-finite loss or gradient leaves the weights
-    /// untouched and names the first op that produced it.
+    /// One optimizer step on the next mini-batch, waiting for its results. A non-finite loss or
+    /// gradient leaves the weights untouched and names the first op that produced it.
     pub fn step(&mut self) -> Result<Result<StepReport, NonFinite>, TrainError> {
-        let started = std::time::Instant::now();
+        loop {
+            if self.in_flight() == 0 {
+                self.submit()?;
+            }
+            if let Some(outcome) = self.collect()? {
+                return Ok(outcome);
+            }
+        }
+    }
+
+    /// Starts the next step without waiting for it; `collect` reports it. Check `can_submit`
+    /// first.
+    pub fn submit(&mut self) -> Result<(), TrainError> {
+        debug_assert!(self.can_submit());
         if self.cursor >= self.order.len() {
             self.epoch += 1;
             self.start_epoch();
         }
         let rows = (self.order.len() - self.cursor).min(self.program.batch_capacity);
+        let submitted = self.try_submit(rows);
+        self.recover(submitted)?;
+        Ok(())
+    }
+
+    fn try_submit(&mut self, rows: usize) -> Result<(), TrainError> {
+        let started = Instant::now();
         self.load_batch(None, self.cursor, rows)?;
         let scalars = self.scalars();
         let p = &self.program.phases;
-        let (forward, backward, update) = (
-            p.train_forward.clone(),
-            p.backward.clone(),
-            p.update.clone(),
-        );
+        debug_assert!(p.backward.start == p.train_forward.end && p.update.start == p.backward.end);
         self.backend
-            .run(forward.start..backward.end, rows, &scalars)?;
-        self.backend.run(update, rows, &scalars)?;
-        self.backend
-            .read(self.program.train.loss, 1, &mut self.readback)?;
-        let loss = self.readback[0];
-        self.backend
-            .read(self.program.grad_norm_sq, 1, &mut self.readback)?;
-        let norm_sq = self.readback[0];
-        if !loss.is_finite() || !norm_sq.is_finite() {
-            let at = self
-                .backend
-                .first_non_finite(forward.start..backward.end, rows, &scalars)?;
-            let step = at.map(|i| &self.program.steps[i]);
-            return Ok(Err(NonFinite {
-                step: self.step + 1,
-                op: step.map_or_else(|| "gradient norm".to_string(), |s| s.op.label()),
-                node: step.and_then(|s| s.node),
-            }));
+            .run(p.train_forward.start..p.update.end, rows, &scalars)?;
+        let checkpoint = self.backend.can_be_lost()
+            && self
+                .checkpoint
+                .as_ref()
+                .is_none_or(|c| c.taken.elapsed() >= self.checkpoint_every);
+        self.fetches.clear();
+        self.fetches.extend([
+            Fetch::Values {
+                buffer: self.program.train.loss,
+                len: 1,
+            },
+            Fetch::Values {
+                buffer: self.program.grad_norm_sq,
+                len: 1,
+            },
+            Fetch::Values {
+                buffer: self.program.train.prediction,
+                len: self.program.buffers[self.program.train.prediction].len(rows),
+            },
+        ]);
+        if checkpoint {
+            let buffers = &self.program.buffers;
+            self.fetches
+                .extend(self.persistent.iter().map(|&buffer| Fetch::Values {
+                    buffer,
+                    len: buffers[buffer].per_sample_len(),
+                }));
         }
-        self.record(self.program.train.prediction, loss, rows, false)?;
+        let ticket = self.backend.request(&self.fetches)?;
+        let step = self.step + 1;
+        let target_len = self.program.buffers[self.program.target].len(rows);
+        let record = &mut self.in_flight[(step % PIPELINE_DEPTH) as usize];
+        record.ticket = Some(ticket);
+        record.step = step;
+        record.epoch = self.epoch;
+        record.start = self.cursor;
+        record.rows = rows;
+        record.scalars = scalars;
+        record.started = Some(started);
+        record.checkpoint = checkpoint;
+        record.classes[..rows].copy_from_slice(&self.classes[..rows]);
+        record.target_values[..target_len].copy_from_slice(&self.target_values[..target_len]);
         self.cursor += rows;
-        self.step += 1;
-        Ok(Ok(StepReport {
-            step: self.step,
-            epoch: self.epoch,
+        record.epoch_done = self.cursor >= self.order.len();
+        self.step = step;
+        Ok(())
+    }
+
+    /// Reports the oldest step in flight, waiting for the device to finish it; `None` when
+    /// nothing is in flight (or what was in flight was lost with the device).
+    pub fn collect(&mut self) -> Result<Option<Result<StepReport, NonFinite>>, TrainError> {
+        if self.in_flight() == 0 {
+            return Ok(None);
+        }
+        let collected = self.try_collect();
+        self.recover(collected)
+    }
+
+    fn try_collect(&mut self) -> Result<Option<Result<StepReport, NonFinite>>, TrainError> {
+        let step = self.collected + 1;
+        let slot = (step % PIPELINE_DEPTH) as usize;
+        let ticket = self.in_flight[slot]
+            .ticket
+            .take()
+            .expect("a step in flight");
+        self.backend.collect(ticket, &mut self.readback)?;
+        self.collected = step;
+        let record = &self.in_flight[slot];
+        let (loss, norm_sq) = (self.readback[0], self.readback[1]);
+        if !loss.is_finite() || !norm_sq.is_finite() {
+            return Ok(Some(Err(self.trace_non_finite(slot)?)));
+        }
+        let prediction_len = self.program.buffers[self.program.train.prediction].len(record.rows);
+        let rest = &self.readback[2..];
+        let (prediction, checkpoint) = rest.split_at(prediction_len);
+        if record.checkpoint {
+            let kept = self.checkpoint.get_or_insert_with(|| Checkpoint {
+                step: 0,
+                values: Vec::with_capacity(checkpoint.len()),
+                taken: Instant::now(),
+            });
+            kept.step = step;
+            kept.taken = Instant::now();
+            kept.values.clear();
+            kept.values.extend_from_slice(checkpoint);
+        }
+        let values = match self.task {
+            Task::Regression { .. } => {
+                &record.target_values[..self.program.buffers[self.program.target].len(record.rows)]
+            }
+            Task::Classification { .. } => &[],
+        };
+        self.epoch_metrics.add(
+            loss,
+            record.rows,
+            prediction,
+            &record.classes[..record.rows],
+            values,
+        );
+        Ok(Some(Ok(StepReport {
+            step,
+            epoch: record.epoch,
             loss,
             grad_norm: norm_sq.sqrt(),
-            learning_rate: scalars.learning_rate,
-            rows,
-            step_secs: started.elapsed().as_secs_f32(),
-            epoch_done: self.cursor >= self.order.len(),
-        }))
+            learning_rate: record.scalars.learning_rate,
+            rows: record.rows,
+            step_secs: record.started.map_or(0.0, |t| t.elapsed().as_secs_f32()),
+            epoch_done: record.epoch_done,
+        })))
+    }
+
+    /// Runs a non-finite step's forward and backward passes again, op by op, on its own batch,
+    /// to name where the first NaN or infinity appeared. The update skipped itself.
+    fn trace_non_finite(&mut self, slot: usize) -> Result<NonFinite, TrainError> {
+        let (step, start, rows, epoch, scalars) = {
+            let r = &self.in_flight[slot];
+            (r.step, r.start, r.rows, r.epoch, r.scalars)
+        };
+        let mut at = None;
+        // The epoch's order still holds the batch unless a new epoch has begun since.
+        if epoch == self.epoch {
+            self.load_batch(None, start, rows)?;
+            let p = &self.program.phases;
+            at = self.backend.first_non_finite(
+                p.train_forward.start..p.backward.end,
+                rows,
+                &scalars,
+            )?;
+        }
+        let op = at.map(|i| &self.program.steps[i]);
+        Ok(NonFinite {
+            step,
+            op: op.map_or_else(|| "gradient norm".to_string(), |s| s.op.label()),
+            node: op.and_then(|s| s.node),
+        })
+    }
+
+    /// Passes `result` through, unless the device was lost: then training moves to the CPU,
+    /// from the last checkpoint, and the steps in flight are run again there.
+    fn recover<T: Default>(&mut self, result: Result<T, TrainError>) -> Result<T, TrainError> {
+        match result {
+            Err(e) => self.move_to_cpu(e).map(|()| T::default()),
+            ok => ok,
+        }
+    }
+
+    /// Moves to the CPU if `error` is the loss of the device, or passes it on.
+    fn move_to_cpu(&mut self, error: TrainError) -> Result<(), TrainError> {
+        let TrainError::Engine(EngineError::DeviceLost(why)) = error else {
+            return Err(error);
+        };
+        let restart = (self.collected + 1..=self.step)
+            .map(|step| self.flight(step).start)
+            .min();
+        for record in &mut self.in_flight {
+            record.ticket = None;
+        }
+        let mut cpu = CpuBackend::new(Arc::clone(&self.program), self.cpu_threads);
+        let from = match &self.checkpoint {
+            Some(checkpoint) => {
+                let mut values = checkpoint.values.as_slice();
+                for &buffer in &self.persistent {
+                    let (now, rest) =
+                        values.split_at(self.program.buffers[buffer].per_sample_len());
+                    cpu.write(buffer, now)?;
+                    values = rest;
+                }
+                checkpoint.step
+            }
+            None => {
+                for (buffer, values) in initial_values(&self.program, self.settings.seed) {
+                    cpu.write(buffer, &values)?;
+                }
+                0
+            }
+        };
+        self.backend = Box::new(cpu);
+        self.checkpoint = None;
+        self.step = self.collected;
+        if let Some(start) = restart {
+            self.cursor = start;
+        }
+        self.switched = Some(BackendSwitch {
+            now: self.backend.name(),
+            reason: why,
+            resumed: Some((from, self.collected)),
+        });
+        Ok(())
     }
 
     fn part(&self, part: Part) -> &[usize] {
@@ -311,39 +629,24 @@ impl Session {
         }
     }
 
-    /// Reads the batch's predictions and adds them, with its loss, to the epoch's training
-    /// metrics or to the evaluation's.
-    fn record(
-        &mut self,
-        prediction: BufferId,
-        loss: f32,
-        rows: usize,
-        eval: bool,
-    ) -> Result<(), TrainError> {
-        let prediction_len = self.program.buffers[prediction].len(rows);
-        self.backend
-            .read(prediction, prediction_len, &mut self.prediction)?;
-        let target_len = self.program.buffers[self.program.target].len(rows);
-        let values = match self.task {
-            Task::Regression { .. } => &self.target_values[..target_len],
-            Task::Classification { .. } => &[],
-        };
-        let metrics = if eval {
-            &mut self.eval_metrics
-        } else {
-            &mut self.epoch_metrics
-        };
-        metrics.add(loss, rows, &self.prediction, &self.classes[..rows], values);
-        Ok(())
-    }
-
     /// Loss and accuracy over the epoch so far, from the training steps themselves.
     pub fn epoch_metrics(&self) -> Metrics {
         self.epoch_metrics.finish()
     }
 
-    /// An evaluation pass (dropout off, batch norm on running statistics) over one part of the data.
+    /// An evaluation pass (dropout off, batch norm on running statistics) over one part of the
+    /// data; on the CPU if the device is lost meanwhile.
     pub fn evaluate(&mut self, part: Part) -> Result<Metrics, TrainError> {
+        match self.try_evaluate(part) {
+            Err(e) => {
+                self.move_to_cpu(e)?;
+                self.try_evaluate(part)
+            }
+            ok => ok,
+        }
+    }
+
+    fn try_evaluate(&mut self, part: Part) -> Result<Metrics, TrainError> {
         let len = self.part(part).len();
         self.eval_metrics.clear();
         let scalars = self.scalars();
@@ -354,10 +657,26 @@ impl Session {
             self.load_batch(Some(part), start, rows)?;
             self.backend
                 .run(self.program.phases.eval_forward.clone(), rows, &scalars)?;
-            self.backend
-                .read(self.program.eval.loss, 1, &mut self.readback)?;
-            let loss = self.readback[0];
-            self.record(self.program.eval.prediction, loss, rows, true)?;
+            let prediction = self.program.eval.prediction;
+            let ticket = self.backend.request(&[
+                Fetch::Values {
+                    buffer: self.program.eval.loss,
+                    len: 1,
+                },
+                Fetch::Values {
+                    buffer: prediction,
+                    len: self.program.buffers[prediction].len(rows),
+                },
+            ])?;
+            self.backend.collect(ticket, &mut self.readback)?;
+            let target_len = self.program.buffers[self.program.target].len(rows);
+            let values = match self.task {
+                Task::Regression { .. } => &self.target_values[..target_len],
+                Task::Classification { .. } => &[],
+            };
+            let (loss, prediction) = (self.readback[0], &self.readback[1..]);
+            self.eval_metrics
+                .add(loss, rows, prediction, &self.classes[..rows], values);
             start += rows;
         }
         Ok(self.eval_metrics.finish())

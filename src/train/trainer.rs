@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use super::metrics::Metrics;
-use super::session::{NonFinite, Part, Session, StepReport};
+use super::session::{BackendSwitch, NonFinite, Part, Session, StepReport};
 use crate::graph::{EarlyStopping, TrainingSettings};
 
 pub enum Command {
@@ -51,6 +51,9 @@ pub enum Event {
     },
     /// A NaN or infinity appeared; training is paused and the weights are as before that step.
     NonFinite(NonFinite),
+    /// Training moved to another backend (the GPU was lost, missing or too small), with the
+    /// weights and optimizer state it had.
+    BackendChanged(BackendSwitch),
     Paused,
     Running,
     Error(String),
@@ -122,6 +125,7 @@ impl Loop {
     }
 
     fn run(&mut self, commands: Receiver<Command>) {
+        self.report_switch();
         loop {
             let command = if self.running {
                 match commands.try_recv() {
@@ -136,7 +140,10 @@ impl Loop {
                 }
             };
             match command {
-                Some(Command::Stop) => return,
+                Some(Command::Stop) => {
+                    self.drain();
+                    return;
+                }
                 Some(command) => self.apply(command),
                 None => {}
             }
@@ -163,8 +170,12 @@ impl Loop {
                 self.pause_at_epoch_end = false;
                 self.set_running(true);
             }
-            Command::Pause => self.set_running(false),
+            Command::Pause => {
+                self.drain();
+                self.set_running(false);
+            }
             Command::Step => {
+                self.drain();
                 self.set_running(false);
                 self.advance();
             }
@@ -189,6 +200,7 @@ impl Loop {
                 s.early_stopping = new.early_stopping;
             }
             Command::Reset => {
+                self.drain();
                 self.set_running(false);
                 self.best_validation = f32::INFINITY;
                 self.epochs_without_gain = 0;
@@ -200,16 +212,57 @@ impl Loop {
         }
     }
 
-    /// One step, and the epoch's end when it comes.
+    fn report_switch(&mut self) {
+        if let Some(switch) = self.session.take_switch() {
+            self.send(Event::BackendChanged(switch));
+        }
+    }
+
+    /// Submits steps while running (keeping the device busy while the host reads the last
+    /// one), or one when paused, then reports the oldest.
     fn advance(&mut self) {
-        if self.session.steps_taken() == 0 || self.session.epoch_metrics().samples == 0 {
+        let session = &self.session;
+        if session.in_flight() == 0 && session.epoch_metrics().samples == 0 {
             self.epoch_started = Instant::now();
         }
-        let report = match self.session.step() {
-            Ok(Ok(report)) => report,
-            Ok(Err(non_finite)) => {
+        loop {
+            let session = &self.session;
+            let under_limit = self
+                .limits
+                .max_steps
+                .is_none_or(|max| session.steps_submitted() < max);
+            let wanted = session.in_flight() == 0 || self.running;
+            if !(wanted && under_limit && session.can_submit()) {
+                break;
+            }
+            if let Err(e) = self.session.submit() {
+                self.report_switch();
+                self.send(Event::Error(e.to_string()));
+                self.set_running(false);
+                return;
+            }
+        }
+        self.collect_one();
+    }
+
+    /// Reports the steps still in flight, submitting no more.
+    fn drain(&mut self) {
+        while self.session.in_flight() > 0 {
+            self.collect_one();
+        }
+    }
+
+    /// Reports the oldest step in flight, and the epoch's end when it comes.
+    fn collect_one(&mut self) {
+        let collected = self.session.collect();
+        self.report_switch();
+        let report = match collected {
+            Ok(Some(Ok(report))) => report,
+            Ok(None) => return,
+            Ok(Some(Err(non_finite))) => {
                 self.send(Event::NonFinite(non_finite));
                 self.set_running(false);
+                self.drain();
                 return;
             }
             Err(e) => {

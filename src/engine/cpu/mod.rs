@@ -13,7 +13,10 @@ mod update;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
-use super::{Backend, EngineError, StepScalars, check_rows, dropout_keeps};
+use super::slots::Slots;
+use super::{
+    Backend, EngineError, Fetch, StepScalars, Ticket, check_rows, dropout_keeps, statistics_words,
+};
 use crate::compile::{BufferId, DType, Op, Program};
 use conv::{ConvArgs, ConvScratch, Workers};
 use disjoint::{Disjoint, for_ranges};
@@ -56,6 +59,8 @@ pub struct CpuBackend {
     conv: Vec<Mutex<ConvScratch>>,
     /// Seconds spent in each op of the program, when profiling.
     op_seconds: Option<Vec<f64>>,
+    /// Values requested and not yet collected, in buffers kept for reuse.
+    readbacks: Slots<Vec<f32>>,
 }
 
 impl CpuBackend {
@@ -109,6 +114,7 @@ impl CpuBackend {
             pool,
             conv,
             op_seconds: None,
+            readbacks: Slots::default(),
         }
     }
 
@@ -643,15 +649,32 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn read(
-        &mut self,
-        buffer: BufferId,
-        len: usize,
-        out: &mut Vec<f32>,
-    ) -> Result<(), EngineError> {
-        self.check_len(buffer, len)?;
+    fn request(&mut self, fetches: &[Fetch]) -> Result<Ticket, EngineError> {
+        for fetch in fetches {
+            let (Fetch::Values { buffer, len } | Fetch::Statistics { buffer, len }) = *fetch;
+            self.check_len(buffer, len)?;
+        }
+        let index = self.readbacks.take();
+        let mut words = std::mem::take(&mut self.readbacks.slots[index]);
+        words.clear();
+        for fetch in fetches {
+            match *fetch {
+                Fetch::Values { buffer, len } => {
+                    words.extend_from_slice(&self.storage.get(buffer)[..len])
+                }
+                Fetch::Statistics { buffer, len } => {
+                    statistics_words(&self.storage.get(buffer)[..len], &mut words)
+                }
+            }
+        }
+        self.readbacks.slots[index] = words;
+        Ok(Ticket(index))
+    }
+
+    fn collect(&mut self, ticket: Ticket, out: &mut Vec<f32>) -> Result<(), EngineError> {
         out.clear();
-        out.extend_from_slice(&self.storage.get(buffer)[..len]);
+        out.extend_from_slice(&self.readbacks.slots[ticket.0]);
+        self.readbacks.give_back(ticket.0);
         Ok(())
     }
 

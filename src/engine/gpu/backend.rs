@@ -1,24 +1,47 @@
 //! A Program on the GPU: every buffer allocated and every pipeline and bind group made once, when
-//! the program is loaded; a run records its dispatches into one command encoder and submits it
-//! once. The per-step scalars and the live row count travel in one small uniform buffer.
+//! the program is loaded. Runs record their dispatches into one open command encoder, which is
+//! submitted once per step, together with the copies that bring the step's loss back; those
+//! copies are mapped when the trainer collects them, a step later, so the device never idles
+//! while the host waits. The per-step scalars and the live row count travel in one small uniform
+//! buffer.
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+use bytemuck::Zeroable;
 
 use super::device::{Gpu, GpuError};
 use super::kernels::{self, Plan};
 use super::pipelines::{Dispatch, Pipelines};
+use super::profile::Timestamps;
+use super::stats::StatsKernels;
 use crate::compile::{DType, Program};
-use crate::engine::{Backend, EngineError, StepScalars, check_rows};
+use crate::engine::slots::Slots;
+use crate::engine::{Backend, EngineError, Fetch, StepScalars, Ticket, check_rows};
 
 /// The uniform block every kernel reads: the step's scalars, then the live rows (`Globals` in
 /// shaders/globals.wgsl).
 #[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 struct Globals {
     scalars: StepScalars,
     rows: u32,
     padding: [u32; 3],
+}
+
+/// A mappable buffer that a request's copies land in.
+#[derive(Default)]
+struct Staging {
+    buffer: Option<wgpu::Buffer>,
+    pending: Option<Pending>,
+}
+
+/// Copies submitted and not yet read.
+struct Pending {
+    submitted: wgpu::SubmissionIndex,
+    bytes: u64,
+    mapped: Receiver<Result<(), wgpu::BufferAsyncError>>,
 }
 
 pub struct GpuBackend {
@@ -28,9 +51,15 @@ pub struct GpuBackend {
     storage: Vec<wgpu::Buffer>,
     slot: Vec<usize>,
     globals: wgpu::Buffer,
+    pipelines: Pipelines,
     /// Per op of the program, its dispatches (none for views).
     dispatches: Vec<Vec<Dispatch>>,
-    staging: wgpu::Buffer,
+    stats: StatsKernels,
+    /// Work recorded and not yet submitted, and the globals it runs with.
+    encoder: Option<(wgpu::CommandEncoder, Globals)>,
+    staging: Slots<Staging>,
+    /// Per-op timing, while profiling on a device with timestamp queries.
+    timestamps: Option<Timestamps>,
 }
 
 fn size_bytes(values: usize) -> u64 {
@@ -45,7 +74,6 @@ impl GpuBackend {
         let capacity = program.batch_capacity;
         let mut slot = vec![0; program.buffers.len()];
         let mut storage = Vec::new();
-        let mut largest = 4;
         for (id, buffer) in program.buffers.iter().enumerate() {
             if buffer.alias_of.is_some() {
                 continue;
@@ -58,7 +86,6 @@ impl GpuBackend {
                     limit_bytes: gpu.limits.max_storage_buffer_binding_size,
                 });
             }
-            largest = largest.max(size);
             slot[id] = storage.len();
             storage.push(device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(&buffer.name),
@@ -76,12 +103,6 @@ impl GpuBackend {
             label: Some("globals"),
             size: std::mem::size_of::<Globals>() as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size: largest,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
 
@@ -102,14 +123,25 @@ impl GpuBackend {
                 .collect();
             dispatches.push(op_dispatches);
         }
+        let stats = StatsKernels::new(device);
+        if let Some(why) = gpu.failure() {
+            return Err(GpuError::Device {
+                name: gpu.info.name.clone(),
+                reason: why,
+            });
+        }
         Ok(Self {
             gpu,
             program,
             storage,
             slot,
             globals,
+            pipelines,
             dispatches,
-            staging,
+            stats,
+            encoder: None,
+            staging: Slots::default(),
+            timestamps: None,
         })
     }
 
@@ -126,6 +158,35 @@ impl GpuBackend {
         Ok(())
     }
 
+    /// Fails once the device has, so that the caller stops using it.
+    fn check_device(&self) -> Result<(), EngineError> {
+        match self.gpu.failure() {
+            Some(why) => Err(EngineError::DeviceLost(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Submits the recorded work, if any.
+    fn flush(&mut self) -> Option<wgpu::SubmissionIndex> {
+        let (encoder, _) = self.encoder.take()?;
+        Some(self.gpu.queue.submit([encoder.finish()]))
+    }
+
+    /// Opens the encoder for work that runs with `globals`. Work recorded under other globals
+    /// is submitted first: the uniform holds one value per submission.
+    fn open_encoder(&mut self, globals: Globals) {
+        if self.encoder.as_ref().is_some_and(|(_, g)| *g != globals) {
+            self.flush();
+        }
+        if self.encoder.is_none() {
+            self.gpu
+                .queue
+                .write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
+            let encoder = self.gpu.device.create_command_encoder(&Default::default());
+            self.encoder = Some((encoder, globals));
+        }
+    }
+
     fn write_bytes(
         &mut self,
         buffer: usize,
@@ -133,10 +194,28 @@ impl GpuBackend {
         bytes: &[u8],
     ) -> Result<(), EngineError> {
         self.check_len(buffer, given)?;
+        self.check_device()?;
+        // Queue writes land before the next submission: recorded work that must read the old
+        // contents goes first.
+        self.flush();
         self.gpu
             .queue
             .write_buffer(&self.storage[self.slot[buffer]], 0, bytes);
         Ok(())
+    }
+
+    /// Submits a profiled run with its timestamps and adds them to the op times.
+    fn finish_profile(&mut self) -> Result<(), EngineError> {
+        if let (Some((encoder, _)), Some(timestamps)) = (&mut self.encoder, &self.timestamps) {
+            timestamps.resolve(encoder);
+        }
+        self.flush();
+        match &mut self.timestamps {
+            Some(timestamps) => timestamps
+                .accumulate(&self.gpu)
+                .map_err(EngineError::DeviceLost),
+            None => Ok(()),
+        }
     }
 }
 
@@ -153,37 +232,106 @@ impl Backend for GpuBackend {
         self.write_bytes(buffer, data.len(), bytemuck::cast_slice(data))
     }
 
-    fn read(&mut self, buffer: usize, len: usize, out: &mut Vec<f32>) -> Result<(), EngineError> {
-        self.check_len(buffer, len)?;
-        out.clear();
-        if len == 0 {
-            return Ok(());
+    fn request(&mut self, fetches: &[Fetch]) -> Result<Ticket, EngineError> {
+        for fetch in fetches {
+            let (Fetch::Values { buffer, len } | Fetch::Statistics { buffer, len }) = *fetch;
+            self.check_len(buffer, len)?;
         }
-        let bytes = size_bytes(len);
-        let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
-        encoder.copy_buffer_to_buffer(&self.storage[self.slot[buffer]], 0, &self.staging, 0, bytes);
-        self.gpu.queue.submit([encoder.finish()]);
-        let slice = self.staging.slice(..bytes);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            let _ = sender.send(result);
+        self.check_device()?;
+        let bytes: u64 = fetches.iter().map(|f| f.words() as u64 * 4).sum();
+        let index = self.staging.take();
+        let staging = &mut self.staging.slots[index];
+        if staging.buffer.as_ref().is_none_or(|b| b.size() < bytes) {
+            staging.buffer = Some(self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: bytes.max(4),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+        }
+        let target = staging.buffer.clone().expect("made above");
+        // Copies need no globals: they join whatever is open.
+        let globals = self.encoder.as_ref().map_or(Globals::zeroed(), |(_, g)| *g);
+        self.open_encoder(globals);
+        let (encoder, _) = self.encoder.as_mut().expect("opened above");
+        let mut offset = 0;
+        for fetch in fetches {
+            let size = fetch.words() as u64 * 4;
+            match *fetch {
+                Fetch::Values { buffer, .. } => {
+                    let source = &self.storage[self.slot[buffer]];
+                    if size > 0 {
+                        encoder.copy_buffer_to_buffer(source, 0, &target, offset, size);
+                    }
+                }
+                Fetch::Statistics { buffer, len } => {
+                    let slot = self.slot[buffer];
+                    self.stats.record(
+                        &self.gpu.device,
+                        &self.gpu.queue,
+                        &mut self.pipelines,
+                        &self.globals,
+                        encoder,
+                        (slot, &self.storage[slot]),
+                        len,
+                    );
+                    encoder.copy_buffer_to_buffer(&self.stats.result, 0, &target, offset, size);
+                }
+            }
+            offset += size;
+        }
+        let submitted = self.flush().expect("opened above");
+        let (sender, receiver) = channel();
+        target
+            .slice(..bytes.max(4))
+            .map_async(wgpu::MapMode::Read, move |result| {
+                let _ = sender.send(result);
+            });
+        self.staging.slots[index].pending = Some(Pending {
+            submitted,
+            bytes,
+            mapped: receiver,
         });
+        Ok(Ticket(index))
+    }
+
+    fn collect(&mut self, ticket: Ticket, out: &mut Vec<f32>) -> Result<(), EngineError> {
+        out.clear();
+        let staging = &mut self.staging.slots[ticket.0];
+        let (
+            Some(buffer),
+            Some(Pending {
+                submitted,
+                bytes,
+                mapped,
+            }),
+        ) = (&staging.buffer, staging.pending.take())
+        else {
+            self.staging.give_back(ticket.0);
+            return Ok(());
+        };
         let lost = |e: String| EngineError::DeviceLost(e);
-        self.gpu
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| lost(e.to_string()))?;
-        receiver
-            .recv()
-            .map_err(|e| lost(e.to_string()))?
-            .map_err(|e| lost(e.to_string()))?;
-        {
+        let waited = self.gpu.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submitted),
+            timeout: None,
+        });
+        let mapped = waited
+            .map_err(|e| e.to_string())
+            .and_then(|_| mapped.recv().map_err(|e| e.to_string()))
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        let copied = mapped.and_then(|()| {
+            let range = buffer.slice(..bytes.max(4));
+            let view = range.get_mapped_range().map_err(|e| e.to_string())?;
             // i32 buffers come back as their bits, as the CPU backend keeps them.
-            let mapped = slice.get_mapped_range().map_err(|e| lost(e.to_string()))?;
-            out.extend_from_slice(&bytemuck::cast_slice::<u8, f32>(&mapped)[..len]);
+            out.extend_from_slice(&bytemuck::cast_slice::<u8, f32>(&view)[..bytes as usize / 4]);
+            Ok(())
+        });
+        if copied.is_ok() {
+            buffer.unmap();
         }
-        self.staging.unmap();
-        Ok(())
+        self.staging.give_back(ticket.0);
+        copied.map_err(|e| lost(self.gpu.failure().unwrap_or(e)))?;
+        self.check_device()
     }
 
     fn run(
@@ -193,27 +341,51 @@ impl Backend for GpuBackend {
         scalars: &StepScalars,
     ) -> Result<(), EngineError> {
         check_rows(&self.program, rows)?;
+        self.check_device()?;
         let globals = Globals {
             scalars: *scalars,
             rows: rows as u32,
             padding: [0; 3],
         };
-        self.gpu
-            .queue
-            .write_buffer(&self.globals, 0, bytemuck::bytes_of(&globals));
-        let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
-        {
+        let max = self.gpu.limits.max_compute_workgroups_per_dimension;
+        self.open_encoder(globals);
+        let (encoder, _) = self.encoder.as_mut().expect("opened above");
+        let Some(timestamps) = &mut self.timestamps else {
             let mut pass = encoder.begin_compute_pass(&Default::default());
-            let max = self.gpu.limits.max_compute_workgroups_per_dimension;
             for dispatch in self.dispatches[steps].iter().flatten() {
                 let (x, y, z) = dispatch.grid.workgroups(rows, max);
                 pass.set_pipeline(&dispatch.pipeline);
                 pass.set_bind_group(0, &dispatch.bind_group, &[]);
                 pass.dispatch_workgroups(x, y, z);
             }
+            return Ok(());
+        };
+        for op in steps {
+            for dispatch in &self.dispatches[op] {
+                let (x, y, z) = dispatch.grid.workgroups(rows, max);
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: None,
+                    timestamp_writes: timestamps.next_pass(op),
+                });
+                pass.set_pipeline(&dispatch.pipeline);
+                pass.set_bind_group(0, &dispatch.bind_group, &[]);
+                pass.dispatch_workgroups(x, y, z);
+            }
         }
-        self.gpu.queue.submit([encoder.finish()]);
-        Ok(())
+        self.finish_profile()
+    }
+
+    fn set_profiling(&mut self, on: bool) {
+        self.timestamps = (on && self.gpu.has_timestamps())
+            .then(|| Timestamps::new(&self.gpu, self.program.steps.len()));
+    }
+
+    fn op_seconds(&self) -> Option<&[f64]> {
+        self.timestamps.as_ref().map(Timestamps::op_seconds)
+    }
+
+    fn can_be_lost(&self) -> bool {
+        true
     }
 
     fn first_non_finite(

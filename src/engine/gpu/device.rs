@@ -3,6 +3,8 @@
 //! the CPU backend beats it. The device asks for the adapter's own limits: the defaults are
 //! sized for rendering and too small for compute.
 
+use std::sync::{Arc, Mutex};
+
 use wgpu::{Backends, DeviceType};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,42 @@ pub struct Gpu {
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    /// Why the device stopped working, once it has: lost, out of memory, or an error in our
+    /// own use of it. wgpu reports these from its callbacks, not from the calls that fail.
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+impl Gpu {
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().map_or(None, |f| f.clone())
+    }
+
+    /// Whether kernels can be timed (for `netloom bench --profile`).
+    pub fn has_timestamps(&self) -> bool {
+        self.device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// Replaces wgpu's default of panicking on an error: the first failure is kept for
+    /// `failure`, so that the trainer can move to the CPU instead.
+    fn watch(self) -> Self {
+        let record = |failure: &Arc<Mutex<Option<String>>>, why: String| {
+            if let Ok(mut slot) = failure.lock() {
+                slot.get_or_insert(why);
+            }
+        };
+        let failure = Arc::clone(&self.failure);
+        self.device.set_device_lost_callback(move |_, message| {
+            record(&failure, format!("the device was lost ({message})"))
+        });
+        let failure = Arc::clone(&self.failure);
+        self.device
+            .on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+                record(&failure, error.to_string())
+            }));
+        self
+    }
 }
 
 /// Vulkan, Metal or DX12 (compute on GL is limited), unless `WGPU_BACKEND` says otherwise.
@@ -109,6 +147,7 @@ pub fn open(allow_software: bool) -> Result<Gpu, GpuError> {
     let desc = wgpu::DeviceDescriptor {
         label: Some("netloom"),
         required_limits: limits.clone(),
+        required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
         ..Default::default()
     };
     let (device, queue) =
@@ -121,7 +160,9 @@ pub fn open(allow_software: bool) -> Result<Gpu, GpuError> {
         queue,
         info,
         limits,
-    })
+        failure: Arc::default(),
+    }
+    .watch())
 }
 
 #[cfg(test)]

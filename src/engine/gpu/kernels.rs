@@ -18,6 +18,7 @@ pub fn family_source(family: Family) -> String {
         Family::Copy => include_str!("../../../shaders/copy.wgsl"),
         Family::Norm => include_str!("../../../shaders/norm.wgsl"),
         Family::Conv => include_str!("../../../shaders/conv.wgsl"),
+        Family::Stats => include_str!("../../../shaders/stats.wgsl"),
     };
     format!("{}\n{body}", include_str!("../../../shaders/globals.wgsl"))
 }
@@ -34,6 +35,7 @@ pub enum Family {
     Copy,
     Norm,
     Conv,
+    Stats,
 }
 
 /// How many workgroups a dispatch needs once the live rows are known.

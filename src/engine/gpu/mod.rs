@@ -7,6 +7,8 @@ mod backend;
 mod device;
 mod kernels;
 mod pipelines;
+mod profile;
+mod stats;
 
 pub use backend::GpuBackend;
 pub use device::{AdapterSummary, Gpu, GpuError, list_adapters, open};

@@ -10,6 +10,8 @@ use super::kernels::{self, Family, Grid, Plan};
 /// One recorded dispatch: a pipeline, its buffers, and its grid.
 pub struct Dispatch {
     pub pipeline: wgpu::ComputePipeline,
+    /// The constants in binding 1, for kernels whose sizes are only known when they run.
+    pub params: wgpu::Buffer,
     pub bind_group: wgpu::BindGroup,
     pub grid: Grid,
 }
@@ -87,7 +89,7 @@ impl Pipelines {
         let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("params"),
             contents: bytemuck::cast_slice(&words),
-            usage: wgpu::BufferUsages::UNIFORM,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         });
         let mut entries = vec![
             wgpu::BindGroupEntry {
@@ -114,9 +116,9 @@ impl Pipelines {
         });
         Dispatch {
             pipeline,
+            params,
             bind_group,
             grid: plan.grid,
         }
     }
 }
-

@@ -1,0 +1,143 @@
+//! Summary statistics of a tensor, for the live view: what a backend reduces on its side so that
+//! only a few words per tensor cross to the host. Every backend fills the same word layout
+//! (`STATS_WORDS` values, counts as u32 bits), and `TensorStats::from_words` reads it.
+
+/// Bins of the histogram, spread evenly from the tensor's finite minimum to its maximum.
+pub const HISTOGRAM_BINS: usize = 32;
+
+/// Words a backend hands back per tensor: finite count, mean, sum of squared deviations (M2),
+/// sum of squares, min, max, zero count, non-finite count, then the histogram.
+pub const STATS_WORDS: usize = 8 + HISTOGRAM_BINS;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorStats {
+    /// Every value, finite or not.
+    pub count: usize,
+    /// Mean, standard deviation, min and max of the finite values (0 when there are none).
+    pub mean: f32,
+    pub std: f32,
+    pub min: f32,
+    pub max: f32,
+    /// Euclidean norm of the finite values.
+    pub l2: f32,
+    pub zero_fraction: f32,
+    pub non_finite_fraction: f32,
+    /// Finite values per bin over `min..=max`; the maximum falls in the last bin.
+    pub histogram: [u32; HISTOGRAM_BINS],
+}
+
+impl TensorStats {
+    /// Reads the word layout of a tensor of `count` values.
+    pub fn from_words(count: usize, words: &[f32]) -> Self {
+        let finite = words[0].to_bits();
+        let mut histogram = [0; HISTOGRAM_BINS];
+        for (bin, word) in histogram.iter_mut().zip(&words[8..STATS_WORDS]) {
+            *bin = word.to_bits();
+        }
+        let fraction = |n: u32| {
+            if count == 0 {
+                0.0
+            } else {
+                n as f32 / count as f32
+            }
+        };
+        let any = finite > 0;
+        Self {
+            count,
+            mean: if any { words[1] } else { 0.0 },
+            std: if any {
+                (words[2].max(0.0) / finite as f32).sqrt()
+            } else {
+                0.0
+            },
+            l2: words[3].max(0.0).sqrt(),
+            min: if any { words[4] } else { 0.0 },
+            max: if any { words[5] } else { 0.0 },
+            zero_fraction: fraction(words[6].to_bits()),
+            non_finite_fraction: fraction(words[7].to_bits()),
+            histogram,
+        }
+    }
+}
+
+/// The histogram bin of finite `x` in `min..=max`. Backends share this formula, so they agree
+/// on every value.
+pub fn histogram_bin(x: f32, min: f32, max: f32) -> usize {
+    let span = max - min;
+    if span <= 0.0 {
+        return 0;
+    }
+    (((x - min) / span * HISTOGRAM_BINS as f32) as usize).min(HISTOGRAM_BINS - 1)
+}
+
+/// The reference reduction: appends the word layout for `values` to `out`, in f64 where sums
+/// are concerned.
+pub fn statistics_words(values: &[f32], out: &mut Vec<f32>) {
+    let (mut finite, mut zeros, mut sum, mut sum_sq) = (0u32, 0u32, 0f64, 0f64);
+    let (mut min, mut max) = (f32::INFINITY, f32::NEG_INFINITY);
+    for &x in values.iter().filter(|x| x.is_finite()) {
+        finite += 1;
+        zeros += (x == 0.0) as u32;
+        sum += x as f64;
+        sum_sq += (x as f64) * (x as f64);
+        min = min.min(x);
+        max = max.max(x);
+    }
+    let mean = if finite > 0 { sum / finite as f64 } else { 0.0 };
+    let mut histogram = [0u32; HISTOGRAM_BINS];
+    let mut m2 = 0f64;
+    for &x in values.iter().filter(|x| x.is_finite()) {
+        m2 += (x as f64 - mean).powi(2);
+        histogram[histogram_bin(x, min, max)] += 1;
+    }
+    let non_finite = values.len() as u32 - finite;
+    out.extend_from_slice(&[
+        f32::from_bits(finite),
+        mean as f32,
+        m2 as f32,
+        sum_sq as f32,
+        min,
+        max,
+        f32::from_bits(zeros),
+        f32::from_bits(non_finite),
+    ]);
+    out.extend(histogram.iter().map(|&n| f32::from_bits(n)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_of_a_small_tensor() {
+        let values = [0.0, 1.0, 2.0, 3.0, f32::NAN, 0.0, f32::INFINITY, 6.0];
+        let mut words = Vec::new();
+        statistics_words(&values, &mut words);
+        let s = TensorStats::from_words(values.len(), &words);
+        assert_eq!(s.count, 8);
+        assert_eq!(s.mean, 2.0);
+        // Finite values 0 1 2 3 0 6: squared deviations 4+1+0+1+4+16 = 26 over 6.
+        assert!((s.std - (26.0f32 / 6.0).sqrt()).abs() < 1e-6);
+        assert!((s.l2 - 50.0f32.sqrt()).abs() < 1e-6);
+        assert_eq!((s.min, s.max), (0.0, 6.0));
+        assert_eq!(s.zero_fraction, 0.25);
+        assert_eq!(s.non_finite_fraction, 0.25);
+        assert_eq!(s.histogram.iter().sum::<u32>(), 6);
+        assert_eq!(s.histogram[0], 2);
+        assert_eq!(s.histogram[HISTOGRAM_BINS - 1], 1);
+        assert_eq!(s.histogram[histogram_bin(3.0, 0.0, 6.0)], 1);
+    }
+
+    #[test]
+    fn a_tensor_with_nothing_finite_has_zero_summaries() {
+        let mut words = Vec::new();
+        statistics_words(&[f32::NAN, f32::NEG_INFINITY], &mut words);
+        let s = TensorStats::from_words(2, &words);
+        assert_eq!(
+            (s.mean, s.std, s.min, s.max, s.l2),
+            (0.0, 0.0, 0.0, 0.0, 0.0)
+        );
+        assert_eq!(s.non_finite_fraction, 1.0);
+        assert_eq!(s.histogram, [0; HISTOGRAM_BINS]);
+    }
+}
