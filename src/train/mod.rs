@@ -19,7 +19,7 @@ use crate::data::{self, DataError, Dataset};
 use crate::engine::Backend;
 use crate::engine::EngineError;
 use crate::engine::cpu::CpuBackend;
-use crate::engine::gpu::{self, GpuBackend};
+use crate::engine::gpu::{self, Gpu, GpuBackend, GpuError};
 use crate::graph::{BackendChoice, Project};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +66,7 @@ pub fn cpu_session(
     prepared: &Prepared,
     threads: usize,
 ) -> Result<Session, TrainError> {
-    let backend = Box::new(CpuBackend::new(Arc::clone(&prepared.program), threads));
+    let backend = cpu_backend(&prepared.program, threads);
     session_on(project, prepared, backend)
 }
 
@@ -98,14 +98,24 @@ pub fn choose_backend(
     program: &Arc<Program>,
     threads: usize,
 ) -> (Box<dyn Backend>, Option<String>) {
-    let cpu = || Box::new(CpuBackend::new(Arc::clone(program), threads)) as Box<dyn Backend>;
     if choice == BackendChoice::Cpu {
-        return (cpu(), None);
+        return (cpu_backend(program, threads), None);
     }
-    let gpu = gpu::open(choice == BackendChoice::Gpu)
-        .and_then(|device| GpuBackend::new(device, Arc::clone(program)));
-    match gpu {
+    backend_on(gpu::open(choice == BackendChoice::Gpu), program, threads)
+}
+
+/// The program on `device`, or on the CPU when there is none or it cannot hold the program.
+pub fn backend_on(
+    device: Result<Gpu, GpuError>,
+    program: &Arc<Program>,
+    threads: usize,
+) -> (Box<dyn Backend>, Option<String>) {
+    match device.and_then(|device| GpuBackend::new(device, Arc::clone(program))) {
         Ok(backend) => (Box::new(backend), None),
-        Err(e) => (cpu(), Some(e.to_string())),
+        Err(e) => (cpu_backend(program, threads), Some(e.to_string())),
     }
+}
+
+fn cpu_backend(program: &Arc<Program>, threads: usize) -> Box<dyn Backend> {
+    Box::new(CpuBackend::new(Arc::clone(program), threads))
 }
