@@ -12,11 +12,10 @@ struct Globals {
     clip_norm: f32,
     step: u32,
     seed: u32,
-    padding: u32,
+    bias_correction1: f32,
+    inv_sqrt_bias_correction2: f32,
     rows: u32,
-    padding2: u32,
-    padding3: u32,
-    padding4: u32,
+    padding: vec2<u32>,
 }
 
 @group(0) @binding(0) var<uniform> globals: Globals;

@@ -53,9 +53,6 @@ fn adam(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     }
     let decoupled = params.flag != 0u;
     let d = effective(i, select(globals.weight_decay, 0.0, decoupled));
-    let t = f32(max(globals.step, 1u));
-    let bias1 = 1.0 - pow(globals.beta1, t);
-    let inv_bias2_sqrt = 1.0 / sqrt(1.0 - pow(globals.beta2, t));
     var p = param[i];
     if decoupled {
         p *= 1.0 - globals.learning_rate * globals.weight_decay;
@@ -64,7 +61,8 @@ fn adam(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     let v = globals.beta2 * state1[i] + (1.0 - globals.beta2) * d * d;
     state0[i] = m;
     state1[i] = v;
-    param[i] = p - globals.learning_rate / bias1 * m / (sqrt(v) * inv_bias2_sqrt + globals.epsilon);
+    let step_size = globals.learning_rate / globals.bias_correction1;
+    param[i] = p - step_size * m / (sqrt(v) * globals.inv_sqrt_bias_correction2 + globals.epsilon);
 }
 
 @compute @workgroup_size(256)

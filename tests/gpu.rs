@@ -603,7 +603,18 @@ mod training {
             .collect()
     }
 
-    fn sessions(name: &str) -> Option<(Session, Session)> {
+    const EXAMPLES: [&str; 7] = [
+        "xor",
+        "regression",
+        "digits_mlp",
+        "residual_mlp",
+        "spiral",
+        "batchnorm_dropout",
+        "mnist_cnn",
+    ];
+
+    /// The example on the GPU and on the CPU, with its own batch size unless `batch_size`.
+    fn sessions(name: &str, batch_size: Option<usize>) -> Option<(Session, Session)> {
         let device = match gpu::open(true) {
             Ok(device) => device,
             Err(e) if !super::required() => {
@@ -613,7 +624,10 @@ mod training {
             Err(e) => panic!("NETLOOM_REQUIRE_GPU=1 but {e}"),
         };
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/examples");
-        let project = netloom::io::load_project(&dir.join(format!("{name}.json"))).unwrap();
+        let mut project = netloom::io::load_project(&dir.join(format!("{name}.json"))).unwrap();
+        if let Some(batch_size) = batch_size {
+            project.training.batch_size = batch_size;
+        }
         let prepared = train::prepare(&project, &dir).unwrap();
         let backend = GpuBackend::new(device, prepared.program.clone()).unwrap();
         let on_gpu = train::session_on(&project, &prepared, Box::new(backend)).unwrap();
@@ -645,16 +659,8 @@ mod training {
 
     #[test]
     fn one_step_gives_every_parameter_the_same_gradient() {
-        for name in [
-            "xor",
-            "regression",
-            "digits_mlp",
-            "residual_mlp",
-            "spiral",
-            "batchnorm_dropout",
-            "mnist_cnn",
-        ] {
-            let Some((mut on_gpu, mut on_cpu)) = sessions(name) else {
+        for name in EXAMPLES {
+            let Some((mut on_gpu, mut on_cpu)) = sessions(name, None) else {
                 return;
             };
             on_gpu.step().unwrap().unwrap();
@@ -673,21 +679,19 @@ mod training {
         }
     }
 
-    /// Rounding differs between the devices (summation order, exp and log), and training
-    /// amplifies differences: nets with ReLU kinks and Adam's normalised steps (spiral, residual)
-    /// part ways within a few hundred steps, so the long comparison uses the smooth ones.
+    /// Every example, 200 steps: the loss sequences agree within 1e-3 relative (measured: 2e-6
+    /// at worst). The CNN trains on batches of 8 here, which keeps it quick on a software
+    /// rasterizer.
     #[test]
-    fn smooth_examples_train_alike_for_200_steps() {
-        for name in ["xor", "regression", "digits_mlp"] {
-            let Some((mut on_gpu, mut on_cpu)) = sessions(name) else {
+    fn every_example_trains_alike_for_200_steps() {
+        for name in EXAMPLES {
+            let small_batches = (name == "mnist_cnn").then_some(8);
+            let Some((mut on_gpu, mut on_cpu)) = sessions(name, small_batches) else {
                 return;
             };
             let (g, c) = (losses(&mut on_gpu, 200), losses(&mut on_cpu, 200));
-            assert!(
-                worst_difference(&g[..50], &c[..50]) < 1e-4,
-                "{name}: first 50 steps"
-            );
-            assert!(worst_difference(&g, &c) < 1e-2, "{name}: 200 steps");
+            let worst = worst_difference(&g, &c);
+            assert!(worst < 1e-3, "{name}: losses differ by {worst:e}");
         }
     }
 }

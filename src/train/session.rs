@@ -323,7 +323,6 @@ impl Session {
             weight_decay: s.weight_decay,
             l1: s.l1,
             clip_norm: s.clip_norm.unwrap_or(0.0),
-            step: (self.step + 1) as u32,
             seed: (s.seed ^ (s.seed >> 32)) as u32,
             ..StepScalars::default()
         };
@@ -346,7 +345,7 @@ impl Session {
             }
             Optimizer::Adagrad { epsilon } => scalars.epsilon = epsilon,
         }
-        scalars
+        scalars.at_step((self.step + 1) as u32)
     }
 
     /// Copies `rows` samples, from position `start` of the epoch's order (`None`) or of a part,

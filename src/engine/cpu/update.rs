@@ -151,10 +151,8 @@ fn update_body(
             let (Some(m), Some(v)) = (first, second) else {
                 return;
             };
-            let t = s.step.max(1) as i32;
-            let bias1 = 1.0 - s.beta1.powi(t);
-            let inv_bias2_sqrt = 1.0 / (1.0 - s.beta2.powi(t)).sqrt();
-            let step_size = lr / bias1;
+            let inv_bias2_sqrt = s.inv_sqrt_bias_correction2;
+            let step_size = lr / s.bias_correction1;
             let shrink = if decoupled {
                 1.0 - lr * s.weight_decay
             } else {
@@ -205,10 +203,10 @@ mod tests {
         for step in 1..=5 {
             let grad: Vec<f32> = (0..3).map(|i| a[i] * p[i] + b[i]).collect();
             let scalars = StepScalars {
-                step,
                 clip_norm: clip,
                 ..s
-            };
+            }
+            .at_step(step);
             update(
                 rule,
                 &scalars,

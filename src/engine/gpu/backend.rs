@@ -27,7 +27,7 @@ use crate::engine::{Backend, EngineError, Fetch, StepScalars, Ticket, check_rows
 struct Globals {
     scalars: StepScalars,
     rows: u32,
-    padding: [u32; 3],
+    padding: [u32; 2],
 }
 
 /// A mappable buffer that a request's copies land in.
@@ -345,7 +345,7 @@ impl Backend for GpuBackend {
         let globals = Globals {
             scalars: *scalars,
             rows: rows as u32,
-            padding: [0; 3],
+            padding: [0; 2],
         };
         let max = self.gpu.limits.max_compute_workgroups_per_dimension;
         self.open_encoder(globals);
