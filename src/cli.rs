@@ -21,9 +21,12 @@ use crate::train::{self, Event, FinishReason, Limits, Metrics, Trainer};
     version,
     about = "Design neural networks, train them, and watch them learn."
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// A project to open in the window (without one, the spiral example opens).
+    pub project: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -94,8 +97,7 @@ pub struct TrainArgs {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
+            crate::ui::run(cli.project).map_err(|e| anyhow::anyhow!("the window failed: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Check { project }) => check(&project),

@@ -14,3 +14,4 @@ pub mod graph;
 pub mod io;
 pub mod rng;
 pub mod train;
+pub mod ui;

@@ -1,0 +1,491 @@
+//! The window: a top bar of file and edit commands, the palette on the left, the canvas in the
+//! middle, the inspector on the right and a status line at the bottom; keyboard shortcuts; and
+//! the prompts that keep unsaved work from being lost.
+
+use std::path::{Path, PathBuf};
+
+use egui::{Key, KeyboardShortcut, Modifiers, Ui};
+
+use super::canvas::{Canvas, thousands};
+use super::editor::{Clip, Editor};
+use super::files::{Files, Purpose};
+use super::inspector;
+use super::palette::Palette;
+use super::templates::{self, TEMPLATES};
+use crate::graph::Project;
+use crate::io;
+
+/// What to do once the user has decided about unsaved changes.
+enum Pending {
+    Replace(Box<Project>),
+    Open(PathBuf),
+    AskOpen,
+    Quit,
+}
+
+pub struct NetloomApp {
+    pub editor: Editor,
+    pub canvas: Canvas,
+    palette: Palette,
+    files: Files,
+    clip: Clip,
+    /// A message for the user, and whether it reports an error.
+    pub notice: Option<(String, bool)>,
+    pending: Option<Pending>,
+    /// Unsaved work from a session that ended without closing, offered back once.
+    recovery: Option<Project>,
+    show_problems: bool,
+}
+
+const SHORTCUT_NEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
+const SHORTCUT_OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+const SHORTCUT_SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+const SHORTCUT_SAVE_AS: KeyboardShortcut =
+    KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S);
+const SHORTCUT_UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+const SHORTCUT_REDO: KeyboardShortcut =
+    KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z);
+const SHORTCUT_REDO_Y: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Y);
+const SHORTCUT_COPY: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::C);
+const SHORTCUT_PASTE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::V);
+const SHORTCUT_DUPLICATE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::D);
+
+impl NetloomApp {
+    /// The app on `project` (from `path`, if it came from a file); `state_dir` keeps recent files
+    /// and the recovery copy (`None` keeps nothing, as in tests).
+    pub fn new(project: Project, path: Option<PathBuf>, state_dir: Option<PathBuf>) -> Self {
+        let files = Files::new(state_dir);
+        let recovery = files.recovered();
+        let mut app = Self {
+            editor: Editor::new(project, path),
+            canvas: Canvas::default(),
+            palette: Palette::default(),
+            files,
+            clip: Clip::default(),
+            notice: None,
+            pending: None,
+            recovery,
+            show_problems: false,
+        };
+        app.canvas.fit();
+        app
+    }
+
+    /// The spiral example, ready to train.
+    pub fn with_spiral(state_dir: Option<PathBuf>) -> Self {
+        Self::new(TEMPLATES[0].project(), None, state_dir)
+    }
+
+    /// Opens `path`, replacing the current project (the caller has dealt with unsaved changes).
+    pub fn open_path(&mut self, path: &Path) {
+        match io::load_project(path) {
+            Ok(project) => {
+                self.replace(project, Some(path.to_path_buf()));
+                self.files.remember(path);
+                self.notice = None;
+            }
+            Err(e) => self.notice = Some((format!("Could not open the project: {e}"), true)),
+        }
+    }
+
+    fn replace(&mut self, project: Project, path: Option<PathBuf>) {
+        self.editor = Editor::new(project, path);
+        self.files.clear_recovery();
+        self.canvas.fit();
+    }
+
+    /// Saves to the project's file, or asks where when it has none.
+    pub fn save(&mut self) {
+        match self.editor.path.clone() {
+            Some(path) => self.save_to(&path),
+            None => self.files.ask(Purpose::SaveAs, &self.editor.project.name),
+        }
+    }
+
+    pub fn save_to(&mut self, path: &Path) {
+        match io::save_project(path, &self.editor.project) {
+            Ok(()) => {
+                self.editor.mark_saved(path.to_path_buf());
+                self.files.remember(path);
+                self.files.clear_recovery();
+                self.notice = Some((format!("Saved {}", path.display()), false));
+            }
+            Err(e) => self.notice = Some((format!("Could not save: {e}"), true)),
+        }
+    }
+
+    /// Runs `action` now, or after asking what to do with unsaved changes.
+    fn guarded(&mut self, action: Pending) {
+        if self.editor.is_dirty() {
+            self.pending = Some(action);
+        } else {
+            self.run_pending(action);
+        }
+    }
+
+    fn run_pending(&mut self, action: Pending) {
+        match action {
+            Pending::Replace(project) => self.replace(*project, None),
+            Pending::Open(path) => self.open_path(&path),
+            Pending::AskOpen => self.files.ask(Purpose::Open, ""),
+            Pending::Quit => {}
+        }
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui) {
+        self.handle_files(ui.ctx());
+        self.handle_shortcuts(ui.ctx());
+        egui::Panel::top("top bar").show(ui, |ui| self.top_bar(ui));
+        egui::Panel::bottom("status line").show(ui, |ui| self.status_line(ui));
+        egui::Panel::left("palette")
+            .default_size(200.0)
+            .show(ui, |ui| self.palette.show(ui, &mut self.editor));
+        egui::Panel::right("inspector")
+            .default_size(260.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| inspector::show(ui, &mut self.editor));
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some((text, error)) = self.notice.clone() {
+                self.notice_bar(ui, &text, error);
+            }
+            self.canvas.show(ui, &mut self.editor);
+        });
+        self.problems_window(ui.ctx());
+        self.unsaved_prompt(ui.ctx());
+        self.recovery_prompt(ui.ctx());
+        let idle = ui.input(|i| !i.pointer.any_down()) && ui.memory(|m| m.focused().is_none());
+        if idle {
+            self.editor.seal();
+        }
+        self.files
+            .autosave(&self.editor.project, self.editor.is_dirty());
+    }
+
+    fn handle_files(&mut self, ctx: &egui::Context) {
+        if let Some((purpose, path)) = self.files.poll() {
+            match purpose {
+                Purpose::Open => self.open_path(&path),
+                Purpose::SaveAs => self.save_to(&path),
+            }
+        }
+        if self.files.dialog_open() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        let dropped: Option<PathBuf> =
+            ctx.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf()));
+        if let Some(path) = dropped {
+            self.guarded(Pending::Open(path));
+        }
+        if ctx.input(|i| i.viewport().close_requested()) && self.editor.is_dirty() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.pending = Some(Pending::Quit);
+        }
+        let title = format!(
+            "Netloom — {}{}",
+            self.editor.project.name,
+            if self.editor.is_dirty() { " •" } else { "" }
+        );
+        ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+    }
+
+    fn handle_shortcuts(&mut self, ctx: &egui::Context) {
+        let pressed = |s: &KeyboardShortcut| ctx.input_mut(|i| i.consume_shortcut(s));
+        if pressed(&SHORTCUT_SAVE_AS) {
+            self.files.ask(Purpose::SaveAs, &self.editor.project.name);
+        } else if pressed(&SHORTCUT_SAVE) {
+            self.save();
+        }
+        if pressed(&SHORTCUT_NEW) {
+            self.guarded(Pending::Replace(Box::new(templates::empty())));
+        }
+        if pressed(&SHORTCUT_OPEN) {
+            self.guarded(Pending::AskOpen);
+        }
+        // Text fields keep their own editing keys.
+        if ctx.memory(|m| m.focused().is_some()) {
+            return;
+        }
+        if pressed(&SHORTCUT_REDO) || pressed(&SHORTCUT_REDO_Y) {
+            self.editor.redo();
+        } else if pressed(&SHORTCUT_UNDO) {
+            self.editor.undo();
+        }
+        let copied = ctx.input(|i| i.events.iter().any(|e| matches!(e, egui::Event::Copy)));
+        if pressed(&SHORTCUT_COPY) || copied {
+            self.clip = self.editor.copy_selection();
+        }
+        let pasted = ctx.input(|i| i.events.iter().any(|e| matches!(e, egui::Event::Paste(_))));
+        if pressed(&SHORTCUT_PASTE) || pasted {
+            self.editor.paste(&self.clip, [40.0, 40.0]);
+        }
+        if pressed(&SHORTCUT_DUPLICATE) {
+            self.editor.duplicate_selection();
+        }
+        if ctx.input(|i| i.key_pressed(Key::Delete) || i.key_pressed(Key::Backspace)) {
+            self.editor.delete_selection();
+        }
+        if ctx.input(|i| i.key_pressed(Key::F) && i.modifiers.is_none()) {
+            self.canvas.fit();
+        }
+    }
+
+    fn top_bar(&mut self, ui: &mut Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.strong("Netloom");
+            ui.separator();
+            if ui
+                .button("New")
+                .on_hover_text("An empty canvas (Ctrl+N)")
+                .clicked()
+            {
+                self.guarded(Pending::Replace(Box::new(templates::empty())));
+            }
+            if ui
+                .button("Open…")
+                .on_hover_text("Open a project (Ctrl+O)")
+                .clicked()
+            {
+                self.guarded(Pending::AskOpen);
+            }
+            if ui.button("Save").on_hover_text("Save (Ctrl+S)").clicked() {
+                self.save();
+            }
+            if ui
+                .button("Save as…")
+                .on_hover_text("Save under a new name (Ctrl+Shift+S)")
+                .clicked()
+            {
+                self.files.ask(Purpose::SaveAs, &self.editor.project.name);
+            }
+            ui.menu_button("Recent", |ui| {
+                if self.files.recent.is_empty() {
+                    ui.weak("No recent projects yet.");
+                }
+                for path in self.files.recent.clone() {
+                    if ui.button(path.display().to_string()).clicked() {
+                        self.guarded(Pending::Open(path));
+                    }
+                }
+            });
+            ui.menu_button("Templates", |ui| {
+                if ui.button("Empty canvas").clicked() {
+                    self.guarded(Pending::Replace(Box::new(templates::empty())));
+                }
+                for template in TEMPLATES {
+                    if ui.button(template.name).clicked() {
+                        self.guarded(Pending::Replace(Box::new(template.project())));
+                    }
+                }
+            });
+            ui.separator();
+            let undo = ui.add_enabled(self.editor.can_undo(), egui::Button::new("Undo"));
+            if undo.on_hover_text("Undo (Ctrl+Z)").clicked() {
+                self.editor.undo();
+            }
+            let redo = ui.add_enabled(self.editor.can_redo(), egui::Button::new("Redo"));
+            if redo
+                .on_hover_text("Redo (Ctrl+Shift+Z or Ctrl+Y)")
+                .clicked()
+            {
+                self.editor.redo();
+            }
+            if ui
+                .button("Arrange")
+                .on_hover_text("Lay the graph out from left to right")
+                .clicked()
+            {
+                self.editor.auto_layout();
+                self.canvas.fit();
+            }
+            if ui
+                .button("Fit")
+                .on_hover_text("Show the whole graph (F)")
+                .clicked()
+            {
+                self.canvas.fit();
+            }
+            ui.separator();
+            theme_choice(ui);
+        });
+    }
+
+    fn status_line(&mut self, ui: &mut Ui) {
+        let model = &self.editor.model;
+        ui.horizontal(|ui| {
+            ui.label(format!("Parameters: {}", thousands(model.total_params)));
+            ui.separator();
+            ui.label(format!(
+                "FLOPs per sample: {}",
+                thousands(model.total_flops as usize)
+            ));
+            ui.separator();
+            let count = model.problems.len();
+            let text = match count {
+                0 => "No problems".to_string(),
+                1 => "1 problem".to_string(),
+                n => format!("{n} problems"),
+            };
+            if ui
+                .selectable_label(self.show_problems, text)
+                .on_hover_text("Show every problem with the network")
+                .clicked()
+            {
+                self.show_problems = !self.show_problems;
+            }
+            ui.separator();
+            ui.label(format!(
+                "Backend: {}",
+                format!("{:?}", self.editor.project.training.backend).to_lowercase()
+            ));
+        });
+    }
+
+    fn notice_bar(&mut self, ui: &mut Ui, text: &str, error: bool) {
+        ui.horizontal(|ui| {
+            let color = if error {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().text_color()
+            };
+            ui.colored_label(color, text);
+            if ui.small_button("Dismiss").clicked() {
+                self.notice = None;
+            }
+        });
+    }
+
+    fn problems_window(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_problems;
+        let mut fix = None;
+        egui::Window::new("Problems")
+            .open(&mut open)
+            .default_width(360.0)
+            .show(ctx, |ui| {
+                if self.editor.model.problems.is_empty() {
+                    ui.label("The network has no problems: it is ready to train.");
+                }
+                for problem in &self.editor.model.problems {
+                    ui.label(&problem.message);
+                    if let Some(f) = &problem.fix
+                        && ui.button(&f.description).clicked()
+                    {
+                        fix = Some(f.action.clone());
+                    }
+                    ui.separator();
+                }
+            });
+        self.show_problems = open;
+        if let Some(action) = fix {
+            self.editor.apply_fix(&action);
+        }
+    }
+
+    fn unsaved_prompt(&mut self, ctx: &egui::Context) {
+        if self.pending.is_none() {
+            return;
+        }
+        let name = self.editor.project.name.clone();
+        let mut choice = None;
+        egui::Modal::new(egui::Id::unique("unsaved changes")).show(ctx, |ui| {
+            ui.heading("Unsaved changes");
+            ui.label(format!("Save the changes to “{name}” first?"));
+            ui.horizontal(|ui| {
+                for option in ["Save", "Don't save", "Cancel"] {
+                    if ui.button(option).clicked() {
+                        choice = Some(option);
+                    }
+                }
+            });
+        });
+        let Some(choice) = choice else { return };
+        let action = self.pending.take().expect("checked above");
+        match choice {
+            "Save" => {
+                self.save();
+                if !self.editor.is_dirty() {
+                    self.finish(ctx, action);
+                }
+            }
+            "Don't save" => {
+                self.files.clear_recovery();
+                self.editor.mark_saved_as_is();
+                self.finish(ctx, action);
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, ctx: &egui::Context, action: Pending) {
+        match action {
+            Pending::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            other => self.run_pending(other),
+        }
+    }
+
+    fn recovery_prompt(&mut self, ctx: &egui::Context) {
+        let Some(project) = &self.recovery else {
+            return;
+        };
+        let name = project.name.clone();
+        let mut restore = None;
+        egui::Modal::new(egui::Id::unique("recovery")).show(ctx, |ui| {
+            ui.heading("Restore unsaved work?");
+            ui.label(format!(
+                "Netloom did not close properly last time. Unsaved work on “{name}” was kept."
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Restore").clicked() {
+                    restore = Some(true);
+                }
+                if ui.button("Discard").clicked() {
+                    restore = Some(false);
+                }
+            });
+        });
+        match restore {
+            Some(true) => {
+                let project = self.recovery.take().expect("checked above");
+                self.editor = Editor::new(project, None);
+                self.editor.mark_unsaved();
+                self.canvas.fit();
+            }
+            Some(false) => {
+                self.recovery = None;
+                self.files.clear_recovery();
+            }
+            None => {}
+        }
+    }
+
+    /// Called when the window closes after the user has dealt with unsaved work.
+    pub fn closed_cleanly(&self) {
+        self.files.clear_recovery();
+    }
+}
+
+/// Follow the system, or always light or dark.
+fn theme_choice(ui: &mut Ui) {
+    let mut preference = ui.ctx().options(|o| o.theme_preference);
+    let before = preference;
+    egui::ComboBox::from_label("Theme")
+        .selected_text(format!("{preference:?}"))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut preference, egui::ThemePreference::System, "System");
+            ui.selectable_value(&mut preference, egui::ThemePreference::Light, "Light");
+            ui.selectable_value(&mut preference, egui::ThemePreference::Dark, "Dark");
+        });
+    if preference != before {
+        ui.ctx().set_theme(preference);
+    }
+}
+
+impl eframe::App for NetloomApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        NetloomApp::ui(self, ui);
+    }
+
+    fn on_exit(&mut self) {
+        self.closed_cleanly();
+    }
+}

@@ -1,0 +1,641 @@
+//! The node editor: nodes, ports and wires drawn on an `egui::Scene` (pan with the middle or
+//! right button or by scrolling, zoom with Ctrl + scroll). Every node, port and wire label is a
+//! widget with an accessible label, so that screen readers and tests can find and drive them.
+
+use egui::emath::TSTransform;
+use egui::{
+    Align2, Color32, CornerRadius, FontId, Id, Pos2, Rect, Response, Role, Sense, Shape, Stroke,
+    StrokeKind, Ui, Vec2, WidgetInfo,
+};
+
+use super::editor::Editor;
+use super::palette;
+use crate::compile::{Location, Severity, shape_text};
+use crate::graph::{Layer, Node, NodeId, PortRef};
+
+pub const NODE_SIZE: Vec2 = Vec2::new(160.0, 76.0);
+const PORT_RADIUS: f32 = 6.0;
+/// How long a refused connection's explanation stays up.
+const REFUSAL_SECS: f64 = 4.0;
+
+pub struct Canvas {
+    /// The part of the canvas in view, in canvas units; `Scene` keeps it up to date.
+    scene_rect: Rect,
+    /// Canvas-to-screen transform of the last frame.
+    to_screen: TSTransform,
+    fit_pending: bool,
+    /// The output port a wire is being dragged from.
+    wiring: Option<PortRef>,
+    /// Corner where a selection box started, in canvas units.
+    box_start: Option<Pos2>,
+    refusal: Option<(String, Pos2, f64)>,
+    /// The pointer's last position on screen: a release may come with the pointer already gone.
+    pointer: Option<Pos2>,
+}
+
+impl Default for Canvas {
+    fn default() -> Self {
+        Self {
+            scene_rect: Rect::NOTHING,
+            to_screen: TSTransform::IDENTITY,
+            fit_pending: true,
+            wiring: None,
+            box_start: None,
+            refusal: None,
+            pointer: None,
+        }
+    }
+}
+
+/// Where a node's ports sit, in canvas units.
+fn input_port(node: &Node, port: usize) -> Pos2 {
+    let count = node.layer.input_count().max(1) as f32;
+    let y = node.position[1] + NODE_SIZE.y * (port as f32 + 1.0) / (count + 1.0);
+    Pos2::new(node.position[0], y)
+}
+
+fn output_port(node: &Node) -> Pos2 {
+    Pos2::new(
+        node.position[0] + NODE_SIZE.x,
+        node.position[1] + NODE_SIZE.y / 2.0,
+    )
+}
+
+fn node_rect(node: &Node) -> Rect {
+    Rect::from_min_size(node.position.into(), NODE_SIZE)
+}
+
+pub fn input_port_label(node: &Node, port: usize) -> String {
+    if node.layer.input_count() > 1 {
+        format!("{} input {}", node.name, port + 1)
+    } else {
+        format!("{} input", node.name)
+    }
+}
+
+pub fn output_port_label(node: &Node) -> String {
+    format!("{} output", node.name)
+}
+
+/// The accessible label of the wire from `from` to `to`, with the shape it carries.
+pub fn wire_label(from: &str, to: &str, shape: &str) -> String {
+    format!("{from} → {to}: {shape}")
+}
+
+fn accessible(response: &Response, kind: Role, label: &str) {
+    response.widget_info(|| WidgetInfo::labeled(kind, true, label));
+}
+
+impl Canvas {
+    /// Frames every node on the next frame (the F key, and opening a project).
+    pub fn fit(&mut self) {
+        self.fit_pending = true;
+    }
+
+    /// Screen position of a canvas point, as of the last frame (for tests that drag nodes).
+    pub fn to_screen(&self, canvas: Pos2) -> Pos2 {
+        self.to_screen * canvas
+    }
+
+    pub fn show(&mut self, ui: &mut Ui, editor: &mut Editor) {
+        let outer = ui.available_rect_before_wrap();
+        if let Some(pointer) = ui.ctx().pointer_latest_pos() {
+            self.pointer = Some(pointer);
+        }
+        if self.fit_pending || !self.scene_rect.is_positive() {
+            self.scene_rect = fitted(bounds(editor), outer);
+            self.fit_pending = false;
+        }
+        let scene = egui::Scene::new()
+            .zoom_range(0.2..=2.0)
+            .drag_pan_buttons(egui::DragPanButtons::MIDDLE | egui::DragPanButtons::SECONDARY);
+        let mut scene_rect = self.scene_rect;
+        let response = scene
+            .show(ui, &mut scene_rect, |ui| {
+                self.to_screen = ui
+                    .ctx()
+                    .layer_transform_to_global(ui.layer_id())
+                    .unwrap_or_default();
+                self.contents(ui, editor)
+            })
+            .response;
+        self.scene_rect = scene_rect;
+        self.box_select(ui, editor, &response);
+        self.drop_from_palette(ui, editor, outer);
+        self.show_refusal(ui);
+        response.context_menu(|ui| {
+            if ui.button("Arrange automatically").clicked() {
+                editor.auto_layout();
+                self.fit();
+            }
+            if ui.button("Zoom to fit (F)").clicked() {
+                self.fit();
+            }
+        });
+    }
+
+    fn contents(&mut self, ui: &mut Ui, editor: &mut Editor) {
+        self.draw_wires(ui, editor);
+        let mut port_hits = Vec::new();
+        let nodes = editor.project.graph.nodes.clone();
+        for node in &nodes {
+            self.draw_node(ui, editor, node, &mut port_hits);
+        }
+        self.draw_wiring(ui, editor, &port_hits);
+    }
+
+    /// Dragging on the empty canvas selects the nodes inside the box; a click clears the
+    /// selection. `background` is the scene's own response, which panning leaves to the other
+    /// buttons.
+    fn box_select(&mut self, ui: &Ui, editor: &mut Editor, background: &Response) {
+        if background.clicked() {
+            editor.selection.clear();
+        }
+        if background.drag_started_by(egui::PointerButton::Primary) {
+            self.box_start = ui.input(|i| i.pointer.press_origin());
+        }
+        let (Some(start), Some(now)) = (self.box_start, self.pointer) else {
+            return;
+        };
+        let area = Rect::from_two_pos(start, now);
+        ui.painter().rect(
+            area,
+            CornerRadius::same(2),
+            ui.visuals().selection.bg_fill.gamma_multiply(0.2),
+            ui.visuals().selection.stroke,
+            StrokeKind::Inside,
+        );
+        if ui.input(|i| !i.pointer.primary_down()) {
+            let additive = ui.input(|i| i.modifiers.shift);
+            if !additive {
+                editor.selection.clear();
+            }
+            let in_canvas = self.to_screen.inverse() * area;
+            editor.selection.extend(
+                editor
+                    .project
+                    .graph
+                    .nodes
+                    .iter()
+                    .filter(|n| in_canvas.intersects(node_rect(n)))
+                    .map(|n| n.id),
+            );
+            self.box_start = None;
+        }
+    }
+
+    fn draw_wires(&mut self, ui: &mut Ui, editor: &mut Editor) {
+        let graph = editor.project.graph.clone();
+        let mut remove = None;
+        let mut fix = None;
+        for (index, edge) in graph.edges.iter().enumerate() {
+            let (Some(from), Some(to)) = (graph.node(edge.from.node), graph.node(edge.to.node))
+            else {
+                continue;
+            };
+            let (a, b) = (output_port(from), input_port(to, edge.to.port));
+            let problems: Vec<_> = editor.model.problems_at(Location::Edge(index)).collect();
+            let color = if problems.is_empty() {
+                ui.visuals().widgets.inactive.fg_stroke.color
+            } else {
+                ui.visuals().error_fg_color
+            };
+            let bend = ((b.x - a.x).abs() * 0.5).max(40.0);
+            ui.painter().add(Shape::CubicBezier(
+                egui::epaint::CubicBezierShape::from_points_stroke(
+                    [a, a + Vec2::new(bend, 0.0), b - Vec2::new(bend, 0.0), b],
+                    false,
+                    Color32::TRANSPARENT,
+                    Stroke::new(2.0, color),
+                ),
+            ));
+            // The shape the wire carries, as a label at its middle.
+            let from_index = graph.node_index(from.id).unwrap_or(0);
+            let shape = editor
+                .model
+                .nodes
+                .get(from_index)
+                .and_then(|info| info.output.as_ref())
+                .map_or_else(|| "?".to_string(), |s| shape_text(s));
+            let galley = ui.painter().layout_no_wrap(
+                shape.clone(),
+                FontId::monospace(11.0),
+                ui.visuals().text_color(),
+            );
+            let middle = a.lerp(b, 0.5);
+            let rect = Rect::from_center_size(middle, galley.size() + Vec2::new(8.0, 4.0));
+            let response = ui.interact(rect, Id::unique(("wire", index)), Sense::click());
+            accessible(
+                &response,
+                Role::Button,
+                &wire_label(&from.name, &to.name, &shape),
+            );
+            ui.painter()
+                .rect_filled(rect, CornerRadius::same(4), ui.visuals().extreme_bg_color);
+            ui.painter()
+                .galley(rect.min + Vec2::new(4.0, 2.0), galley, color);
+            let mut tip = format!(
+                "{} sends {} to {}: {} values per sample.",
+                from.name,
+                shape,
+                to.name,
+                editor
+                    .model
+                    .nodes
+                    .get(from_index)
+                    .and_then(|i| i.output.as_ref())
+                    .map_or(0, |s| s.iter().product::<usize>())
+            );
+            for p in &problems {
+                tip += &format!("\n⚠ {}", p.message);
+                if let Some(f) = &p.fix {
+                    tip += &format!("\nClick to {}.", f.description.to_lowercase());
+                }
+            }
+            let response = response.on_hover_text(tip);
+            if response.clicked()
+                && let Some(f) = problems.iter().find_map(|p| p.fix.as_ref())
+            {
+                fix = Some(f.action.clone());
+            }
+            response.context_menu(|ui| {
+                if ui.button("Remove wire").clicked() {
+                    remove = Some(index);
+                }
+            });
+        }
+        if let Some(action) = fix {
+            editor.apply_fix(&action);
+        } else if let Some(index) = remove {
+            editor.remove_edge(index);
+        }
+    }
+
+    fn draw_node(
+        &mut self,
+        ui: &mut Ui,
+        editor: &mut Editor,
+        node: &Node,
+        port_hits: &mut Vec<(Rect, PortRef)>,
+    ) {
+        let rect = node_rect(node);
+        let response = ui.interact(rect, Id::unique(("node", node.id)), Sense::click_and_drag());
+        accessible(&response, Role::Button, &node.name);
+        let selected = editor.selection.contains(&node.id);
+        let index = editor.project.graph.node_index(node.id).unwrap_or(0);
+        let info = editor.model.nodes.get(index).cloned().unwrap_or_default();
+        let problems: Vec<_> = editor
+            .model
+            .problems_at(Location::Node(node.id))
+            .cloned()
+            .collect();
+        let worst = problems.iter().map(|p| p.severity).min_by_key(|s| match s {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+        });
+
+        let visuals = ui.visuals();
+        let accent = palette::group_color(&node.layer, visuals.dark_mode);
+        let stroke = if selected {
+            Stroke::new(2.5, visuals.selection.stroke.color)
+        } else if worst == Some(Severity::Error) {
+            Stroke::new(1.5, visuals.error_fg_color)
+        } else {
+            Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color)
+        };
+        let painter = ui.painter();
+        painter.rect(
+            rect,
+            CornerRadius::same(6),
+            visuals.widgets.noninteractive.bg_fill,
+            stroke,
+            StrokeKind::Inside,
+        );
+        painter.rect_filled(
+            Rect::from_min_size(rect.min, Vec2::new(5.0, rect.height())),
+            CornerRadius {
+                nw: 6,
+                sw: 6,
+                ne: 0,
+                se: 0,
+            },
+            accent,
+        );
+        let text = visuals.text_color();
+        let weak = visuals.weak_text_color();
+        let left = rect.min.x + 12.0;
+        painter.text(
+            Pos2::new(left, rect.min.y + 6.0),
+            Align2::LEFT_TOP,
+            &node.name,
+            FontId::proportional(14.0),
+            text,
+        );
+        painter.text(
+            Pos2::new(left, rect.min.y + 26.0),
+            Align2::LEFT_TOP,
+            summary(&node.layer),
+            FontId::proportional(11.5),
+            weak,
+        );
+        let shape = info.output.as_deref().map_or("—".into(), shape_text);
+        let params = match info.params {
+            0 => String::new(),
+            n => format!(" · {} params", thousands(n)),
+        };
+        painter.text(
+            Pos2::new(left, rect.min.y + 46.0),
+            Align2::LEFT_TOP,
+            format!("{shape}{params}"),
+            FontId::monospace(11.0),
+            weak,
+        );
+        let response = response.on_hover_text(node_tip(node, &problems));
+
+        self.node_interaction(ui, editor, node, &response);
+        if let Some(severity) = worst {
+            self.problem_badge(ui, editor, node, &problems, severity);
+        }
+
+        for port in 0..node.layer.input_count() {
+            let at = input_port(node, port);
+            let target = PortRef {
+                node: node.id,
+                port,
+            };
+            let hit = self.port(ui, at, ("in", node.id, port), &input_port_label(node, port));
+            port_hits.push((hit.rect, target));
+        }
+        if node.layer.output_count() > 0 {
+            let at = output_port(node);
+            let port = self.port(ui, at, ("out", node.id, 0), &output_port_label(node));
+            if port.drag_started() {
+                self.wiring = Some(PortRef {
+                    node: node.id,
+                    port: 0,
+                });
+            }
+        }
+    }
+
+    fn port(&self, ui: &mut Ui, at: Pos2, id: (&str, NodeId, usize), label: &str) -> Response {
+        let rect = Rect::from_center_size(at, Vec2::splat(PORT_RADIUS * 3.0));
+        let response = ui.interact(rect, Id::unique(id), Sense::click_and_drag());
+        accessible(&response, Role::Button, label);
+        let visuals = ui.visuals();
+        let fill = if response.hovered() {
+            visuals.selection.stroke.color
+        } else {
+            visuals.widgets.inactive.fg_stroke.color
+        };
+        ui.painter().circle(
+            at,
+            PORT_RADIUS,
+            fill,
+            Stroke::new(1.5, visuals.widgets.noninteractive.bg_fill),
+        );
+        response
+    }
+
+    fn node_interaction(&mut self, ui: &Ui, editor: &mut Editor, node: &Node, response: &Response) {
+        let shift = ui.input(|i| i.modifiers.shift);
+        if response.clicked() {
+            if shift {
+                if !editor.selection.remove(&node.id) {
+                    editor.selection.insert(node.id);
+                }
+            } else {
+                editor.selection = [node.id].into();
+            }
+        }
+        if response.drag_started() && !editor.selection.contains(&node.id) {
+            if !shift {
+                editor.selection.clear();
+            }
+            editor.selection.insert(node.id);
+        }
+        if response.dragged() {
+            let delta = response.drag_delta();
+            if delta != Vec2::ZERO {
+                editor.move_selection([delta.x, delta.y]);
+            }
+        }
+        response.context_menu(|ui| {
+            if !editor.selection.contains(&node.id) {
+                editor.selection = [node.id].into();
+            }
+            if ui.button("Duplicate (Ctrl+D)").clicked() {
+                editor.duplicate_selection();
+            }
+            if ui.button("Delete (Del)").clicked() {
+                editor.delete_selection();
+            }
+        });
+    }
+
+    /// A round badge on the node's corner; hovering shows the problems, a click applies the first
+    /// fix offered.
+    fn problem_badge(
+        &mut self,
+        ui: &mut Ui,
+        editor: &mut Editor,
+        node: &Node,
+        problems: &[crate::compile::Problem],
+        severity: Severity,
+    ) {
+        let center = node_rect(node).right_top() + Vec2::new(-12.0, 12.0);
+        let rect = Rect::from_center_size(center, Vec2::splat(18.0));
+        let response = ui.interact(rect, Id::unique(("badge", node.id)), Sense::click());
+        accessible(&response, Role::Button, &format!("{} problems", node.name));
+        let color = match severity {
+            Severity::Error => ui.visuals().error_fg_color,
+            Severity::Warning => ui.visuals().warn_fg_color,
+        };
+        ui.painter().circle_filled(center, 9.0, color);
+        ui.painter().text(
+            center,
+            Align2::CENTER_CENTER,
+            "!",
+            FontId::proportional(13.0),
+            Color32::WHITE,
+        );
+        let response = response.on_hover_text(problems_text(problems));
+        if response.clicked()
+            && let Some(fix) = problems.iter().find_map(|p| p.fix.as_ref())
+        {
+            editor.apply_fix(&fix.action);
+        }
+    }
+
+    /// The wire being dragged from an output port, and its connection when dropped on an input.
+    fn draw_wiring(&mut self, ui: &Ui, editor: &mut Editor, port_hits: &[(Rect, PortRef)]) {
+        let Some(from) = self.wiring else { return };
+        let Some(pointer) = self.pointer else {
+            return;
+        };
+        let pointer = self.to_screen.inverse() * pointer;
+        if let Some(node) = editor.project.graph.node(from.node) {
+            let a = output_port(node);
+            let bend = ((pointer.x - a.x).abs() * 0.5).max(40.0);
+            ui.painter().add(Shape::CubicBezier(
+                egui::epaint::CubicBezierShape::from_points_stroke(
+                    [
+                        a,
+                        a + Vec2::new(bend, 0.0),
+                        pointer - Vec2::new(bend, 0.0),
+                        pointer,
+                    ],
+                    false,
+                    Color32::TRANSPARENT,
+                    Stroke::new(2.0, ui.visuals().selection.stroke.color),
+                ),
+            ));
+        }
+        if !ui.input(|i| i.pointer.primary_released() || !i.pointer.primary_down()) {
+            return;
+        }
+        self.wiring = None;
+        let Some(&(_, to)) = port_hits.iter().find(|(rect, _)| rect.contains(pointer)) else {
+            return;
+        };
+        if let Err(why) = editor.connect(from, to) {
+            let now = ui.input(|i| i.time);
+            self.refusal = Some((why, self.to_screen * pointer, now));
+        }
+    }
+
+    fn show_refusal(&mut self, ui: &Ui) {
+        let Some((why, at, since)) = &self.refusal else {
+            return;
+        };
+        let now = ui.input(|i| i.time);
+        if now - since > REFUSAL_SECS {
+            self.refusal = None;
+            return;
+        }
+        egui::Area::new(Id::unique("refused connection"))
+            .fixed_pos(*at + Vec2::new(12.0, 12.0))
+            .order(egui::Order::Tooltip)
+            .show(ui.ctx(), |ui| {
+                egui::Frame::popup(ui.style()).show(ui, |ui| {
+                    ui.set_max_width(320.0);
+                    ui.label(format!("Can't connect: {why}"));
+                });
+            });
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(250));
+    }
+
+    /// A layer dragged from the palette and released over the canvas lands where it was dropped.
+    fn drop_from_palette(&mut self, ui: &Ui, editor: &mut Editor, outer: Rect) {
+        let released = ui.input(|i| i.pointer.any_released());
+        let pointer = self.pointer;
+        if !released {
+            return;
+        }
+        let Some(pointer) = pointer.filter(|p| outer.contains(*p)) else {
+            return;
+        };
+        if let Some(layer) = egui::DragAndDrop::take_payload::<Layer>(ui.ctx()) {
+            let at = self.to_screen.inverse() * pointer - NODE_SIZE / 2.0;
+            editor.add_layer((*layer).clone(), [at.x, at.y]);
+        }
+    }
+}
+
+/// The canvas area to show so that `content` fits `screen`, centred, at most at full size.
+fn fitted(content: Option<Rect>, screen: Rect) -> Rect {
+    let Some(content) = content else {
+        return Rect::from_center_size(Pos2::ZERO + screen.size() / 2.0, screen.size());
+    };
+    let content = content.expand(40.0);
+    let size = content.size().max(screen.size());
+    Rect::from_center_size(content.center(), size)
+}
+
+/// The rectangle around every node, in canvas units.
+fn bounds(editor: &Editor) -> Option<Rect> {
+    editor
+        .project
+        .graph
+        .nodes
+        .iter()
+        .map(node_rect)
+        .reduce(|a, b| a.union(b))
+}
+
+/// A node's key settings in a few words.
+fn summary(layer: &Layer) -> String {
+    use crate::graph::Activation as A;
+    let act = |a: &A| match a {
+        A::Identity => String::new(),
+        other => format!(", {}", other.label()),
+    };
+    match layer {
+        Layer::Input { shape } => format!("Input {}", shape_text(shape)),
+        Layer::Dense {
+            units, activation, ..
+        } => format!("Dense {units}{}", act(activation)),
+        Layer::Conv2d {
+            filters,
+            kernel,
+            stride,
+            activation,
+            ..
+        } => format!(
+            "Conv {filters}×{kernel}×{kernel}/{stride}{}",
+            act(activation)
+        ),
+        Layer::MaxPool2d { kernel, .. } => format!("Max pool {kernel}×{kernel}"),
+        Layer::AvgPool2d { kernel, .. } => format!("Average pool {kernel}×{kernel}"),
+        Layer::Reshape { shape } => format!("Reshape to {}", shape_text(shape)),
+        Layer::Dropout { rate } => format!("Dropout {:.0}%", rate * 100.0),
+        other => other.kind_label().to_string(),
+    }
+}
+
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn node_tip(node: &Node, problems: &[crate::compile::Problem]) -> String {
+    let about = super::catalog::entry_for(&node.layer).map_or("", |e| e.description);
+    if problems.is_empty() {
+        format!("{}: {}", node.name, about)
+    } else {
+        format!("{}: {}\n\n{}", node.name, about, problems_text(problems))
+    }
+}
+
+fn problems_text(problems: &[crate::compile::Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| match &p.fix {
+            Some(fix) => format!(
+                "⚠ {}\nClick the badge to {}.",
+                p.message,
+                fix.description.to_lowercase()
+            ),
+            None => format!("⚠ {}", p.message),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(super::thousands(4610), "4,610");
+        assert_eq!(super::thousands(100), "100");
+        assert_eq!(super::thousands(1234567), "1,234,567");
+    }
+}

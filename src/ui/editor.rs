@@ -1,0 +1,537 @@
+//! The open project and every edit to it, with undo and redo, independent of drawing. Each edit
+//! snapshots the project first (projects are small, so the history needs no practical limit) and
+//! checks the graph again, which takes microseconds.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use crate::compile::{self, DataInfo, FixAction, Model};
+use crate::data::DatasetSpec;
+use crate::graph::{Edge, Graph, Layer, Node, NodeId, PortRef, Project};
+
+/// Edits of one kind made in one gesture (dragging nodes, typing in a field) undo together.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Gesture {
+    Move,
+    Setting(NodeId, &'static str),
+    Training(&'static str),
+    /// Never merged with another edit.
+    Single,
+}
+
+/// Nodes and the wires between them, as copied.
+#[derive(Clone, Debug, Default)]
+pub struct Clip {
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+}
+
+pub struct Editor {
+    pub project: Project,
+    /// Where the project was opened from or last saved to.
+    pub path: Option<PathBuf>,
+    pub model: Model,
+    pub selection: BTreeSet<NodeId>,
+    data: Option<DataInfo>,
+    undo: Vec<Project>,
+    redo: Vec<Project>,
+    /// The gesture the newest undo step belongs to, while it may still grow.
+    open_gesture: Option<Gesture>,
+    /// Counts edits; the project is unsaved while it differs from `saved_at`.
+    version: u64,
+    saved_at: u64,
+}
+
+/// Canvas spacing of the automatic layout.
+const COLUMN: f32 = 220.0;
+const ROW: f32 = 120.0;
+
+impl Editor {
+    pub fn new(project: Project, path: Option<PathBuf>) -> Self {
+        let mut editor = Self {
+            project,
+            path,
+            model: Model::default(),
+            selection: BTreeSet::new(),
+            data: None,
+            undo: Vec::new(),
+            redo: Vec::new(),
+            open_gesture: None,
+            version: 0,
+            saved_at: 0,
+        };
+        editor.recheck();
+        editor
+    }
+
+    fn recheck(&mut self) {
+        self.model = compile::check(&self.project.graph, self.data.as_ref());
+        let graph = &self.project.graph;
+        self.selection.retain(|&id| graph.node(id).is_some());
+    }
+
+    /// What the dataset feeds the network, once it has loaded.
+    pub fn set_data_info(&mut self, data: Option<DataInfo>) {
+        self.data = data;
+        self.recheck();
+    }
+
+    pub fn data_info(&self) -> Option<&DataInfo> {
+        self.data.as_ref()
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.version != self.saved_at
+    }
+
+    pub fn mark_saved(&mut self, path: PathBuf) {
+        self.path = Some(path);
+        self.saved_at = self.version;
+    }
+
+    /// Treats the changes as dealt with (the user chose not to save them).
+    pub fn mark_saved_as_is(&mut self) {
+        self.saved_at = self.version;
+    }
+
+    /// Treats the project as never saved (work restored after a crash).
+    pub fn mark_unsaved(&mut self) {
+        self.saved_at = u64::MAX;
+    }
+
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty()
+    }
+
+    /// Applies `change` as one undoable step, or as part of the open step of the same gesture.
+    pub fn edit(&mut self, gesture: Gesture, change: impl FnOnce(&mut Project)) {
+        let merges = gesture != Gesture::Single && self.open_gesture.as_ref() == Some(&gesture);
+        let before = self.project.clone();
+        change(&mut self.project);
+        if self.project == before {
+            return;
+        }
+        if !merges {
+            self.undo.push(before);
+        }
+        self.redo.clear();
+        self.open_gesture = Some(gesture);
+        self.version += 1;
+        self.recheck();
+    }
+
+    /// Ends the open gesture: the next edit starts a new undo step.
+    pub fn seal(&mut self) {
+        self.open_gesture = None;
+    }
+
+    pub fn undo(&mut self) {
+        if let Some(previous) = self.undo.pop() {
+            self.redo
+                .push(std::mem::replace(&mut self.project, previous));
+            self.after_history_move();
+        }
+    }
+
+    pub fn redo(&mut self) {
+        if let Some(next) = self.redo.pop() {
+            self.undo.push(std::mem::replace(&mut self.project, next));
+            self.after_history_move();
+        }
+    }
+
+    fn after_history_move(&mut self) {
+        self.open_gesture = None;
+        self.version += 1;
+        self.recheck();
+    }
+
+    pub fn add_layer(&mut self, layer: Layer, position: [f32; 2]) -> NodeId {
+        let mut id = 0;
+        self.edit(Gesture::Single, |p| id = p.graph.add_node(layer, position));
+        self.selection = BTreeSet::from([id]);
+        id
+    }
+
+    /// Adds `layer` to the right of the selected node (the last one added when several are
+    /// selected) and wires the selected node's output into it.
+    pub fn add_after_selection(&mut self, layer: Layer) -> NodeId {
+        let after = self
+            .selection
+            .last()
+            .and_then(|&id| self.project.graph.node(id))
+            .filter(|n| n.layer.output_count() > 0)
+            .map(|n| (n.id, n.position));
+        let Some((from, [x, y])) = after else {
+            let [x, y] = self.free_spot();
+            return self.add_layer(layer, [x, y]);
+        };
+        let takes_input = layer.input_count() > 0;
+        let mut id = 0;
+        self.edit(Gesture::Single, |p| {
+            id = p.graph.add_node(layer, [x + COLUMN, y]);
+            if takes_input {
+                p.graph.connect(from, id, 0);
+            }
+        });
+        self.selection = BTreeSet::from([id]);
+        id
+    }
+
+    /// Right of everything on the canvas, for a node added with nothing selected.
+    fn free_spot(&self) -> [f32; 2] {
+        let graph = &self.project.graph;
+        let right = graph
+            .nodes
+            .iter()
+            .map(|n| n.position[0])
+            .fold(None, |m: Option<f32>, x| Some(m.map_or(x, |m| m.max(x))));
+        match right {
+            Some(x) => [x + COLUMN, graph.nodes[0].position[1]],
+            None => [40.0, 40.0],
+        }
+    }
+
+    /// Why wiring `from` (an output) to `to` (an input) cannot work, if it cannot.
+    pub fn connection_problem(&self, from: PortRef, to: PortRef) -> Option<String> {
+        let graph = &self.project.graph;
+        let (Some(source), Some(target)) = (graph.node(from.node), graph.node(to.node)) else {
+            return Some("that node no longer exists".into());
+        };
+        if from.node == to.node {
+            return Some(format!("{} cannot feed itself", source.name));
+        }
+        if from.port >= source.layer.output_count() || to.port >= target.layer.input_count() {
+            return Some("wires run from an output port to an input port".into());
+        }
+        if let Some(existing) = graph.edges.iter().find(|e| e.to == to) {
+            let feeder = graph
+                .node(existing.from.node)
+                .map_or("another node", |n| &n.name);
+            return Some(format!(
+                "this input of {} already takes {feeder}; remove that wire first, or use an Add or Concat node to combine them",
+                target.name
+            ));
+        }
+        if reaches(graph, to.node, from.node) {
+            return Some(format!(
+                "this wire would make a loop: {} already feeds {}",
+                target.name, source.name
+            ));
+        }
+        None
+    }
+
+    /// Wires `from` to `to`, or says why not.
+    pub fn connect(&mut self, from: PortRef, to: PortRef) -> Result<(), String> {
+        if let Some(problem) = self.connection_problem(from, to) {
+            return Err(problem);
+        }
+        self.edit(Gesture::Single, |p| p.graph.edges.push(Edge { from, to }));
+        Ok(())
+    }
+
+    pub fn remove_edge(&mut self, index: usize) {
+        self.edit(Gesture::Single, |p| {
+            if index < p.graph.edges.len() {
+                p.graph.edges.remove(index);
+            }
+        });
+    }
+
+    pub fn delete_selection(&mut self) {
+        let doomed = std::mem::take(&mut self.selection);
+        self.edit(Gesture::Single, |p| {
+            p.graph.nodes.retain(|n| !doomed.contains(&n.id));
+            p.graph
+                .edges
+                .retain(|e| !doomed.contains(&e.from.node) && !doomed.contains(&e.to.node));
+        });
+    }
+
+    /// Moves the selected nodes by `delta` canvas units; a drag is one undo step.
+    pub fn move_selection(&mut self, delta: [f32; 2]) {
+        let moving = self.selection.clone();
+        self.edit(Gesture::Move, |p| {
+            for node in p.graph.nodes.iter_mut().filter(|n| moving.contains(&n.id)) {
+                node.position[0] += delta[0];
+                node.position[1] += delta[1];
+            }
+        });
+    }
+
+    pub fn set_layer(&mut self, id: NodeId, field: &'static str, layer: Layer) {
+        self.edit(Gesture::Setting(id, field), |p| {
+            if let Some(i) = p.graph.node_index(id) {
+                p.graph.nodes[i].layer = layer;
+            }
+        });
+    }
+
+    pub fn rename(&mut self, id: NodeId, name: String) {
+        self.edit(Gesture::Setting(id, "name"), |p| {
+            if let Some(i) = p.graph.node_index(id) {
+                p.graph.nodes[i].name = name;
+            }
+        });
+    }
+
+    /// Applies one of `check`'s suggested fixes.
+    pub fn apply_fix(&mut self, action: &FixAction) {
+        self.edit(Gesture::Single, |p| match action {
+            FixAction::SetLayer { node, layer } => {
+                if let Some(i) = p.graph.node_index(*node) {
+                    p.graph.nodes[i].layer = layer.clone();
+                }
+            }
+            FixAction::RemoveEdge(index) => {
+                if *index < p.graph.edges.len() {
+                    p.graph.edges.remove(*index);
+                }
+            }
+            FixAction::InsertBefore { node, port, layer } => {
+                let Some(target) = p.graph.node(*node) else {
+                    return;
+                };
+                let [x, y] = target.position;
+                let inserted = p
+                    .graph
+                    .add_node(layer.clone(), [x - COLUMN / 2.0, y + ROW / 2.0]);
+                let to = PortRef {
+                    node: *node,
+                    port: *port,
+                };
+                if let Some(edge) = p.graph.edges.iter_mut().find(|e| e.to == to) {
+                    edge.to = PortRef {
+                        node: inserted,
+                        port: 0,
+                    };
+                }
+                p.graph.connect(inserted, *node, *port);
+            }
+        });
+    }
+
+    pub fn set_dataset(&mut self, spec: DatasetSpec) {
+        self.edit(Gesture::Single, |p| p.dataset = spec);
+    }
+
+    /// The selected nodes and the wires among them.
+    pub fn copy_selection(&self) -> Clip {
+        let graph = &self.project.graph;
+        let chosen = |id: &NodeId| self.selection.contains(id);
+        Clip {
+            nodes: graph
+                .nodes
+                .iter()
+                .filter(|n| chosen(&n.id))
+                .cloned()
+                .collect(),
+            edges: graph
+                .edges
+                .iter()
+                .filter(|e| chosen(&e.from.node) && chosen(&e.to.node))
+                .copied()
+                .collect(),
+        }
+    }
+
+    /// Adds copies of `clip`'s nodes (with fresh ids and names), shifted by `offset`, and
+    /// selects them.
+    pub fn paste(&mut self, clip: &Clip, offset: [f32; 2]) {
+        if clip.nodes.is_empty() {
+            return;
+        }
+        let mut pasted = BTreeSet::new();
+        self.edit(Gesture::Single, |p| {
+            let mut new_id = std::collections::HashMap::new();
+            for node in &clip.nodes {
+                let position = [node.position[0] + offset[0], node.position[1] + offset[1]];
+                let id = p.graph.add_node(node.layer.clone(), position);
+                let name = p.graph.unique_name(&node.name);
+                if let Some(i) = p.graph.node_index(id) {
+                    p.graph.nodes[i].name = name;
+                }
+                new_id.insert(node.id, id);
+                pasted.insert(id);
+            }
+            for edge in &clip.edges {
+                let (from, to) = (new_id[&edge.from.node], new_id[&edge.to.node]);
+                p.graph.edges.push(Edge {
+                    from: PortRef {
+                        node: from,
+                        port: edge.from.port,
+                    },
+                    to: PortRef {
+                        node: to,
+                        port: edge.to.port,
+                    },
+                });
+            }
+        });
+        self.selection = pasted;
+    }
+
+    pub fn duplicate_selection(&mut self) {
+        let clip = self.copy_selection();
+        self.paste(&clip, [30.0, 30.0]);
+    }
+
+    /// Places nodes in columns by their distance from the inputs, each column's nodes one
+    /// under another in the order they appear.
+    pub fn auto_layout(&mut self) {
+        let depth = depths(&self.project.graph);
+        self.edit(Gesture::Single, |p| {
+            let mut rows_used = std::collections::HashMap::new();
+            for (node, &d) in p.graph.nodes.iter_mut().zip(&depth) {
+                let row = rows_used.entry(d).or_insert(0usize);
+                node.position = [40.0 + d as f32 * COLUMN, 40.0 + *row as f32 * ROW];
+                *row += 1;
+            }
+        });
+    }
+}
+
+/// Whether `to` can be reached from `from` along wires.
+fn reaches(graph: &Graph, from: NodeId, to: NodeId) -> bool {
+    let mut stack = vec![from];
+    let mut seen = BTreeSet::new();
+    while let Some(id) = stack.pop() {
+        if id == to {
+            return true;
+        }
+        if seen.insert(id) {
+            stack.extend(
+                graph
+                    .edges
+                    .iter()
+                    .filter(|e| e.from.node == id)
+                    .map(|e| e.to.node),
+            );
+        }
+    }
+    false
+}
+
+/// Per node (as indexed in `graph.nodes`), the length of the longest wire path reaching it
+/// from a node without inputs; nodes in a cycle sit after everything else.
+fn depths(graph: &Graph) -> Vec<usize> {
+    let n = graph.nodes.len();
+    let mut depth = vec![0usize; n];
+    // Longest paths by relaxation; n rounds settle any acyclic graph.
+    for _ in 0..n {
+        let mut changed = false;
+        for edge in &graph.edges {
+            let (Some(a), Some(b)) = (
+                graph.node_index(edge.from.node),
+                graph.node_index(edge.to.node),
+            ) else {
+                continue;
+            };
+            if depth[b] < depth[a] + 1 && depth[a] < n {
+                depth[b] = depth[a] + 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    depth
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{Activation, Init, LossKind};
+
+    fn dense(units: usize) -> Layer {
+        Layer::Dense {
+            units,
+            bias: true,
+            activation: Activation::Relu,
+            init: Init::default(),
+        }
+    }
+
+    fn editor() -> Editor {
+        Editor::new(Project::new("test", Graph::default(), DatasetSpec::default()), None)
+    }
+
+    #[test]
+    fn every_edit_undoes_and_redoes() {
+        let mut e = editor();
+        let input = e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        let hidden = e.add_after_selection(dense(8));
+        assert_eq!(e.project.graph.edges.len(), 1);
+        e.set_layer(hidden, "units", dense(16));
+        e.set_layer(hidden, "units", dense(32));
+        e.seal();
+        let after = e.project.clone();
+        e.undo();
+        assert_eq!(e.project.graph.node(hidden).unwrap().layer, dense(8));
+        e.undo();
+        assert_eq!(e.project.graph.nodes.len(), 1);
+        e.redo();
+        e.redo();
+        assert_eq!(e.project, after);
+        assert!(e.is_dirty());
+        e.mark_saved("x.json".into());
+        assert!(!e.is_dirty());
+        assert!(e.project.graph.node(input).is_some());
+    }
+
+    #[test]
+    fn refused_connections_say_why() {
+        let mut e = editor();
+        let a = e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        let b = e.add_after_selection(dense(4));
+        let c = e.add_after_selection(dense(4));
+        let out = |node| PortRef { node, port: 0 };
+        let occupied = e.connect(out(a), out(b)).unwrap_err();
+        assert!(occupied.contains("already takes input"), "{occupied}");
+        let cycle = e.connect(out(c), out(b));
+        assert!(cycle.is_err());
+        let to_self = e.connection_problem(out(b), out(b)).unwrap();
+        assert!(to_self.contains("itself"));
+        let into_input = e.connection_problem(out(c), out(a)).unwrap();
+        assert!(into_input.contains("input port"), "{into_input}");
+        let loss = e.add_layer(
+            Layer::Loss {
+                kind: LossKind::SoftmaxCrossEntropy,
+            },
+            [0.0, 0.0],
+        );
+        assert!(e.connect(out(c), out(loss)).is_ok());
+    }
+
+    #[test]
+    fn paste_makes_fresh_names_and_keeps_inner_wires() {
+        let mut e = editor();
+        e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        let b = e.add_after_selection(dense(4));
+        e.selection = e.project.graph.nodes.iter().map(|n| n.id).collect();
+        e.duplicate_selection();
+        let graph = &e.project.graph;
+        assert_eq!(graph.nodes.len(), 4);
+        assert_eq!(graph.edges.len(), 2);
+        let names: BTreeSet<_> = graph.nodes.iter().map(|n| n.name.clone()).collect();
+        assert_eq!(names.len(), 4, "{names:?}");
+        assert!(!e.selection.contains(&b));
+    }
+
+    #[test]
+    fn layout_puts_each_node_right_of_its_inputs() {
+        let mut e = editor();
+        let a = e.add_layer(Layer::Input { shape: vec![2] }, [500.0, 500.0]);
+        let b = e.add_after_selection(dense(4));
+        e.edit(Gesture::Single, |p| p.graph.nodes[1].position = [0.0, 0.0]);
+        e.auto_layout();
+        let x = |id| e.project.graph.node(id).unwrap().position[0];
+        assert!(x(a) < x(b));
+    }
+}

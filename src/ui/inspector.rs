@@ -1,0 +1,297 @@
+//! The selected node's settings as widgets, its shapes, size and problems. Every change applies
+//! at once as an undoable edit; dragging a number is one undo step.
+
+use egui::{DragValue, Ui};
+
+use super::canvas::thousands;
+use super::editor::Editor;
+use crate::compile::{Location, shape_text};
+use crate::graph::{Activation, Init, Layer, LossKind, NodeId};
+
+/// A labelled number field; true when it changed.
+fn number<T: egui::emath::Numeric>(
+    ui: &mut Ui,
+    label: &str,
+    value: &mut T,
+    range: std::ops::RangeInclusive<T>,
+    speed: f64,
+) -> bool {
+    ui.horizontal(|ui| {
+        let name = ui.label(label);
+        ui.add(DragValue::new(value).range(range).speed(speed))
+            .labelled_by(name.id)
+            .changed()
+    })
+    .inner
+}
+
+/// A shape typed as numbers separated by commas ("1, 28, 28"); true when it changed to a valid one.
+fn shape_field(ui: &mut Ui, label: &str, shape: &mut Vec<usize>) -> bool {
+    let id = ui.scope_id().with(("shape", label));
+    let mut text = ui.data_mut(|d| {
+        d.get_temp::<String>(id).unwrap_or_else(|| {
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    });
+    let response = ui
+        .horizontal(|ui| {
+            let name = ui.label(label);
+            ui.text_edit_singleline(&mut text).labelled_by(name.id)
+        })
+        .inner;
+    let parsed: Option<Vec<usize>> = text
+        .split(',')
+        .map(|d| d.trim().parse().ok().filter(|&d| d > 0))
+        .collect();
+    if response.has_focus() {
+        ui.data_mut(|d| d.insert_temp(id, text));
+    } else {
+        ui.data_mut(|d| d.remove::<String>(id));
+    }
+    match parsed {
+        Some(new) if !new.is_empty() && new != *shape => {
+            *shape = new;
+            true
+        }
+        Some(_) => false,
+        None => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                "Sizes are whole numbers above 0, separated by commas.",
+            );
+            false
+        }
+    }
+}
+
+fn activation_choice(ui: &mut Ui, value: &mut Activation) -> bool {
+    let mut changed = false;
+    egui::ComboBox::from_label("Activation")
+        .selected_text(value.label())
+        .show_ui(ui, |ui| {
+            for choice in Activation::ALL {
+                let chosen = std::mem::discriminant(value) == std::mem::discriminant(&choice);
+                if ui.selectable_label(chosen, choice.label()).clicked() && !chosen {
+                    *value = choice;
+                    changed = true;
+                }
+            }
+        });
+    match value {
+        Activation::LeakyRelu { slope } => changed |= number(ui, "Slope", slope, 0.0..=1.0, 0.001),
+        Activation::Elu { alpha } => changed |= number(ui, "Alpha", alpha, 0.0..=10.0, 0.01),
+        _ => {}
+    }
+    changed
+}
+
+fn init_choice(ui: &mut Ui, value: &mut Init) -> bool {
+    let all = [
+        ("Glorot uniform", Init::GlorotUniform),
+        ("Glorot normal", Init::GlorotNormal),
+        ("He uniform", Init::HeUniform),
+        ("He normal", Init::HeNormal),
+        ("LeCun normal", Init::LecunNormal),
+        ("Zeros", Init::Zeros),
+        ("Constant", Init::Constant { value: 0.1 }),
+    ];
+    let current = all
+        .iter()
+        .find(|(_, i)| std::mem::discriminant(i) == std::mem::discriminant(value))
+        .map_or("", |(name, _)| name);
+    let mut changed = false;
+    egui::ComboBox::from_label("Initial weights")
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            for (name, choice) in all {
+                if ui.selectable_label(*name == *current, name).clicked() && name != current {
+                    *value = choice;
+                    changed = true;
+                }
+            }
+        });
+    if let Init::Constant { value } = value {
+        changed |= number(ui, "Constant", value, -10.0..=10.0, 0.01);
+    }
+    changed
+}
+
+fn loss_choice(ui: &mut Ui, kind: &mut LossKind) -> bool {
+    let mut changed = false;
+    egui::ComboBox::from_label("Loss")
+        .selected_text(kind.label())
+        .show_ui(ui, |ui| {
+            for choice in [
+                LossKind::SoftmaxCrossEntropy,
+                LossKind::BinaryCrossEntropy,
+                LossKind::MeanSquaredError,
+                LossKind::MeanAbsoluteError,
+            ] {
+                changed |= ui.selectable_value(kind, choice, choice.label()).changed();
+            }
+        });
+    changed
+}
+
+/// A pooling stride: the kernel size unless set.
+fn stride_choice(ui: &mut Ui, stride: &mut Option<usize>, kernel: usize) -> bool {
+    let mut own = stride.is_some();
+    let mut changed = ui.checkbox(&mut own, "Own stride").changed();
+    if changed {
+        *stride = own.then_some(kernel);
+    }
+    if let Some(s) = stride {
+        changed |= number(ui, "Stride", s, 1..=8, 0.05);
+    }
+    changed
+}
+
+/// Edits `layer` in place; the name of the setting that changed, if one did.
+fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
+    let mut changed = None;
+    let mut mark = |field: &'static str, did: bool| {
+        if did {
+            changed = Some(field);
+        }
+    };
+    match layer {
+        Layer::Input { shape } => mark("shape", shape_field(ui, "Shape", shape)),
+        Layer::Dense {
+            units,
+            bias,
+            activation,
+            init,
+        } => {
+            mark("units", number(ui, "Units", units, 1..=65_536, 0.2));
+            mark("bias", ui.checkbox(bias, "Bias").changed());
+            mark("activation", activation_choice(ui, activation));
+            mark("init", init_choice(ui, init));
+        }
+        Layer::Conv2d {
+            filters,
+            kernel,
+            stride,
+            padding,
+            bias,
+            activation,
+            init,
+        } => {
+            mark("filters", number(ui, "Filters", filters, 1..=4096, 0.2));
+            mark("kernel", number(ui, "Kernel size", kernel, 1..=15, 0.05));
+            mark("stride", number(ui, "Stride", stride, 1..=8, 0.05));
+            mark("padding", number(ui, "Padding", padding, 0..=15, 0.05));
+            mark("bias", ui.checkbox(bias, "Bias").changed());
+            mark("activation", activation_choice(ui, activation));
+            mark("init", init_choice(ui, init));
+        }
+        Layer::MaxPool2d { kernel, stride } | Layer::AvgPool2d { kernel, stride } => {
+            mark("kernel", number(ui, "Kernel size", kernel, 1..=15, 0.05));
+            let k = *kernel;
+            mark("stride", stride_choice(ui, stride, k));
+        }
+        Layer::Reshape { shape } => mark("shape", shape_field(ui, "Shape", shape)),
+        Layer::Dropout { rate } => {
+            mark("rate", number(ui, "Drop rate", rate, 0.0..=0.95, 0.005));
+        }
+        Layer::BatchNorm { momentum, epsilon } => {
+            mark(
+                "momentum",
+                number(ui, "Momentum", momentum, 0.0..=1.0, 0.005),
+            );
+            mark("epsilon", number(ui, "Epsilon", epsilon, 1e-8..=1e-1, 1e-6));
+        }
+        Layer::LayerNorm { epsilon } => {
+            mark("epsilon", number(ui, "Epsilon", epsilon, 1e-8..=1e-1, 1e-6));
+        }
+        Layer::Activation { function } => mark("function", activation_choice(ui, function)),
+        Layer::Add { inputs } => mark("inputs", number(ui, "Inputs", inputs, 2..=8, 0.05)),
+        Layer::Concat { inputs, axis } => {
+            mark("inputs", number(ui, "Inputs", inputs, 2..=8, 0.05));
+            mark("axis", number(ui, "Axis", axis, 0..=3, 0.05));
+        }
+        Layer::Loss { kind } => mark("kind", loss_choice(ui, kind)),
+        Layer::GlobalAvgPool | Layer::Flatten => {
+            ui.weak("No settings.");
+        }
+    }
+    changed
+}
+
+pub fn show(ui: &mut Ui, editor: &mut Editor) {
+    ui.heading("Inspector");
+    let selected: Vec<NodeId> = editor.selection.iter().copied().collect();
+    let [id] = selected[..] else {
+        ui.weak(match selected.len() {
+            0 => "Select a node to see and change its settings.",
+            _ => "Several nodes are selected; select one to change its settings.",
+        });
+        return;
+    };
+    let Some(index) = editor.project.graph.node_index(id) else {
+        return;
+    };
+    let node = editor.project.graph.nodes[index].clone();
+    ui.label(egui::RichText::new(node.layer.kind_label()).strong());
+
+    let mut name = node.name.clone();
+    let renamed = ui
+        .horizontal(|ui| {
+            let label = ui.label("Name");
+            ui.text_edit_singleline(&mut name).labelled_by(label.id)
+        })
+        .inner;
+    if renamed.changed() {
+        editor.rename(id, name);
+    }
+
+    let mut layer = node.layer.clone();
+    if let Some(field) = layer_settings(ui, &mut layer) {
+        editor.set_layer(id, field, layer);
+    }
+
+    ui.separator();
+    let info = editor.model.nodes.get(index).cloned().unwrap_or_default();
+    egui::Grid::new("node facts").num_columns(2).show(ui, |ui| {
+        for (port, input) in info.inputs.iter().enumerate() {
+            ui.label(if info.inputs.len() > 1 {
+                format!("Input {}", port + 1)
+            } else {
+                "Input".to_string()
+            });
+            ui.label(
+                input
+                    .as_ref()
+                    .map_or("not connected".into(), |(_, s)| shape_text(s)),
+            );
+            ui.end_row();
+        }
+        ui.label("Output");
+        ui.label(info.output.as_deref().map_or("—".into(), shape_text));
+        ui.end_row();
+        ui.label("Parameters");
+        ui.label(thousands(info.params));
+        ui.end_row();
+        ui.label("FLOPs per sample");
+        ui.label(thousands(info.flops as usize));
+        ui.end_row();
+    });
+
+    let problems: Vec<_> = editor
+        .model
+        .problems_at(Location::Node(id))
+        .cloned()
+        .collect();
+    for problem in problems {
+        ui.separator();
+        ui.colored_label(ui.visuals().warn_fg_color, &problem.message);
+        if let Some(fix) = &problem.fix
+            && ui.button(&fix.description).clicked()
+        {
+            editor.apply_fix(&fix.action);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The example projects, built in so that each is one click away, and an empty canvas.
+
+use crate::data::DatasetSpec;
+use crate::graph::{Graph, Layer, Project};
+
+pub struct Template {
+    pub name: &'static str,
+    json: &'static str,
+}
+
+macro_rules! example {
+    ($name:literal, $file:literal) => {
+        Template {
+            name: $name,
+            json: include_str!(concat!("../../assets/examples/", $file)),
+        }
+    };
+}
+
+pub const TEMPLATES: &[Template] = &[
+    example!("Spiral (2D classification)", "spiral.json"),
+    example!("XOR", "xor.json"),
+    example!("2D regression", "regression.json"),
+    example!("Digits MLP", "digits_mlp.json"),
+    example!("Residual MLP", "residual_mlp.json"),
+    example!("BatchNorm and Dropout", "batchnorm_dropout.json"),
+    example!("MNIST CNN", "mnist_cnn.json"),
+];
+
+impl Template {
+    pub fn project(&self) -> Project {
+        Project::from_json(self.json).expect("the built-in examples parse (tests/examples.rs)")
+    }
+}
+
+/// A canvas with nothing on it but the dataset's input.
+pub fn empty() -> Project {
+    let mut graph = Graph::default();
+    graph.add_node(Layer::Input { shape: vec![2] }, [40.0, 40.0]);
+    Project::new("Untitled", graph, DatasetSpec::default())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_template_parses() {
+        for t in super::TEMPLATES {
+            assert!(!t.project().graph.nodes.is_empty(), "{}", t.name);
+        }
+    }
+}

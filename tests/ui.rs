@@ -1,0 +1,242 @@
+//! The editor driven as a user drives it: widgets found by their accessible labels, clicked and
+//! dragged with the pointer, and checked by what the window shows.
+
+use std::path::{Path, PathBuf};
+
+use egui::{Key, Modifiers, Pos2, Role, Vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use netloom::ui::{self, NetloomApp};
+
+fn harness(app: NetloomApp) -> Harness<'static, NetloomApp> {
+    let mut harness = Harness::builder()
+        .with_size(Vec2::new(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut NetloomApp| app.ui(ui), app);
+    harness.run_steps(3);
+    harness
+}
+
+fn spiral() -> Harness<'static, NetloomApp> {
+    harness(NetloomApp::with_spiral(None))
+}
+
+/// Where a canvas widget (node, port, wire label) is on screen: the canvas reports them in its
+/// own units.
+fn on_canvas(h: &Harness<'_, NetloomApp>, label: &str) -> Pos2 {
+    let center = h.get_by_label(label).rect().center();
+    h.state().canvas.to_screen(center)
+}
+
+fn drag(h: &mut Harness<'_, NetloomApp>, from: Pos2, to: Pos2) {
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    for t in [0.2, 0.6, 1.0] {
+        h.hover_at(from.lerp(to, t));
+        h.step();
+    }
+    h.drop_at(to);
+    h.run_steps(3);
+}
+
+fn wire(h: &mut Harness<'_, NetloomApp>, from: &str, to: &str) {
+    let (a, b) = (
+        on_canvas(h, &format!("{from} output")),
+        on_canvas(h, &format!("{to} input")),
+    );
+    drag(h, a, b);
+}
+
+fn shortcut(h: &mut Harness<'_, NetloomApp>, modifiers: Modifiers, key: Key) {
+    h.key_press_modifiers(modifiers, key);
+    h.run_steps(2);
+}
+
+fn select(h: &mut Harness<'_, NetloomApp>, node: &str) {
+    let at = on_canvas(h, node);
+    h.hover_at(at);
+    h.step();
+    h.drag_at(at);
+    h.step();
+    h.drop_at(at);
+    h.run_steps(2);
+}
+
+#[test]
+fn the_spiral_network_is_built_from_an_empty_canvas_by_dragging_and_wiring() {
+    let mut h = harness(NetloomApp::new(ui::empty_project(), None, None));
+    for (i, layer) in ["Dense", "Dense", "Dense", "Softmax cross-entropy"]
+        .iter()
+        .enumerate()
+    {
+        let source = h.get_by_label(&format!("Add {layer}")).rect().center();
+        drag(
+            &mut h,
+            source,
+            Pos2::new(520.0 + 170.0 * i as f32, 300.0 + 40.0 * i as f32),
+        );
+    }
+    assert_eq!(h.state().editor.project.graph.nodes.len(), 5);
+    for (from, to) in [
+        ("input", "dense"),
+        ("dense", "dense2"),
+        ("dense2", "dense3"),
+        ("dense3", "loss"),
+    ] {
+        wire(&mut h, from, to);
+    }
+    assert_eq!(h.state().editor.project.graph.edges.len(), 4);
+    for (node, units) in [("dense", 64.0), ("dense2", 64.0), ("dense3", 2.0)] {
+        select(&mut h, node);
+        h.get_by_role_and_label(Role::SpinButton, "Units")
+            .set_value_accesskit(units);
+        h.run_steps(2);
+    }
+    // The wires carry the shapes, and the network has the spiral example's size.
+    for label in [
+        "input → dense: [2]",
+        "dense → dense2: [64]",
+        "dense2 → dense3: [64]",
+        "dense3 → loss: [2]",
+    ] {
+        h.get_by_label(label);
+    }
+    h.get_by_label("Parameters: 4,482");
+    h.get_by_label("No problems");
+}
+
+#[test]
+fn a_connection_that_cannot_work_is_refused_with_the_reason() {
+    let mut h = spiral();
+    let edges = h.state().editor.project.graph.edges.clone();
+    // hidden1's only input already takes the input node.
+    wire(&mut h, "hidden2", "hidden1");
+    assert_eq!(h.state().editor.project.graph.edges, edges);
+    h.get_by_label_contains("already takes input");
+    // A loop: scores already depends on hidden1.
+    let to = on_canvas(&h, "hidden1 input");
+    let from = on_canvas(&h, "scores output");
+    h.state_mut().editor.remove_edge(0);
+    h.run_steps(2);
+    drag(&mut h, from, to);
+    h.get_by_label_contains("would make a loop");
+}
+
+#[test]
+fn edits_undo_and_redo_with_the_keyboard() {
+    let mut h = spiral();
+    select(&mut h, "hidden1");
+    shortcut(&mut h, Modifiers::NONE, Key::Delete);
+    assert!(h.query_by_label("hidden1").is_none());
+    assert!(h.query_by_label("No problems").is_none());
+    shortcut(&mut h, Modifiers::COMMAND, Key::Z);
+    h.get_by_label("hidden1");
+    h.get_by_label("No problems");
+    shortcut(&mut h, Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    assert!(h.query_by_label("hidden1").is_none());
+    shortcut(&mut h, Modifiers::COMMAND, Key::Z);
+    shortcut(&mut h, Modifiers::COMMAND, Key::Y);
+    assert!(h.query_by_label("hidden1").is_none());
+    h.get_by_label("Undo").click();
+    h.run_steps(2);
+    h.get_by_label("hidden1");
+}
+
+#[test]
+fn a_settings_edit_shows_at_once_and_undoes() {
+    let mut h = spiral();
+    select(&mut h, "hidden1");
+    h.get_by_role_and_label(Role::SpinButton, "Units")
+        .set_value_accesskit(32.0);
+    h.run_steps(2);
+    // hidden1: 2·32 + 32; hidden2: 32·64 + 64; scores: 64·2 + 2.
+    h.get_by_label("Parameters: 2,338");
+    h.get_by_label("input → hidden1: [2]");
+    h.get_by_label("hidden1 → hidden2: [32]");
+    shortcut(&mut h, Modifiers::COMMAND, Key::Z);
+    h.get_by_label("Parameters: 4,482");
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netloom-ui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn drop_file(h: &mut Harness<'_, NetloomApp>, path: &Path) {
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path.to_path_buf())));
+    h.run_steps(2);
+}
+
+#[test]
+fn save_then_open_gives_the_same_project() {
+    let path = temp_path("saved.json");
+    let template = netloom::ui::TEMPLATES[6].project();
+    let mut h = harness(NetloomApp::new(template, Some(path.clone()), None));
+    select(&mut h, "conv1");
+    h.get_by_role_and_label(Role::SpinButton, "Filters")
+        .set_value_accesskit(12.0);
+    h.run_steps(2);
+    shortcut(&mut h, Modifiers::COMMAND, Key::S);
+    let saved = netloom::io::load_project(&path).unwrap();
+    assert_eq!(saved, h.state().editor.project);
+    assert!(!h.state().editor.is_dirty());
+
+    let mut fresh = spiral();
+    drop_file(&mut fresh, &path);
+    assert_eq!(fresh.state().editor.project, saved);
+    fresh.get_by_label("conv1");
+}
+
+#[test]
+fn a_bad_file_shows_a_readable_error_and_keeps_the_open_project() {
+    let path = temp_path("broken.json");
+    std::fs::write(
+        &path,
+        "{ \"format_version\": 1, \"graph\": { \"nodes\": [ }",
+    )
+    .unwrap();
+    let mut h = spiral();
+    let before = h.state().editor.project.clone();
+    drop_file(&mut h, &path);
+    h.get_by_label_contains("Could not open the project");
+    h.get_by_label_contains("line 1");
+    assert_eq!(h.state().editor.project, before);
+}
+
+fn snapshot_of_the_main_window(theme: egui::Theme) {
+    let mut h = Harness::builder()
+        .with_size(Vec2::new(1280.0, 800.0))
+        .with_theme(theme)
+        .build_ui_state(
+            |ui, app: &mut NetloomApp| app.ui(ui),
+            NetloomApp::with_spiral(None),
+        );
+    h.run_steps(3);
+    h.snapshot(format!("main_window_{theme:?}").to_lowercase());
+}
+
+#[test]
+fn the_main_window_in_the_light_theme() {
+    snapshot_of_the_main_window(egui::Theme::Light);
+}
+
+#[test]
+fn the_main_window_in_the_dark_theme() {
+    snapshot_of_the_main_window(egui::Theme::Dark);
+}
