@@ -12,8 +12,20 @@ fn harness(app: NetloomApp) -> Harness<'static, NetloomApp> {
     let mut harness = Harness::builder()
         .with_size(Vec2::new(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut NetloomApp| app.ui(ui), app);
-    harness.run_steps(3);
+    until_loaded(&mut harness);
     harness
+}
+
+/// Runs frames until the dataset, which loads on a thread, is in.
+fn until_loaded(h: &mut Harness<'_, NetloomApp>) {
+    let started = std::time::Instant::now();
+    h.run_steps(2);
+    while h.state().dataset.is_loading() {
+        assert!(started.elapsed().as_secs() < 60, "the dataset never loaded");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(2);
 }
 
 fn spiral() -> Harness<'static, NetloomApp> {
@@ -227,7 +239,7 @@ fn snapshot_of_the_main_window(theme: egui::Theme) {
             |ui, app: &mut NetloomApp| app.ui(ui),
             NetloomApp::with_spiral(None),
         );
-    h.run_steps(3);
+    until_loaded(&mut h);
     h.snapshot(format!("main_window_{theme:?}").to_lowercase());
 }
 
@@ -239,4 +251,31 @@ fn the_main_window_in_the_light_theme() {
 #[test]
 fn the_main_window_in_the_dark_theme() {
     snapshot_of_the_main_window(egui::Theme::Dark);
+}
+
+#[test]
+fn choosing_a_dataset_gives_the_input_its_shape_and_shows_a_preview() {
+    let mut h = spiral();
+    h.get_by_label_contains("600 samples: 420 to train");
+    h.get_by_role_and_label(Role::ComboBox, "Dataset").click();
+    h.run_steps(2);
+    h.get_by_label("Digits 8×8").click();
+    until_loaded(&mut h);
+    let graph = &h.state().editor.project.graph;
+    let input = graph.nodes.iter().find(|n| n.name == "input").unwrap();
+    assert_eq!(
+        input.layer,
+        netloom::graph::Layer::Input {
+            shape: vec![1, 8, 8]
+        }
+    );
+    h.get_by_label_contains("1797 samples");
+    h.get_by_label("input → hidden1: [1, 8, 8]");
+    // Dense layers want flat samples, and say so.
+    assert!(h.query_by_label("No problems").is_none());
+    // Undo brings the spiral back in one step per change.
+    shortcut(&mut h, Modifiers::COMMAND, Key::Z);
+    shortcut(&mut h, Modifiers::COMMAND, Key::Z);
+    until_loaded(&mut h);
+    h.get_by_label("No problems");
 }

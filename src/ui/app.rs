@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use egui::{Key, KeyboardShortcut, Modifiers, Ui};
 
 use super::canvas::{Canvas, thousands};
+use super::dataset::{DatasetPanel, Import, relative_to_project};
 use super::editor::{Clip, Editor};
 use super::files::{Files, Purpose};
 use super::inspector;
@@ -27,6 +28,7 @@ pub struct NetloomApp {
     pub editor: Editor,
     pub canvas: Canvas,
     palette: Palette,
+    pub dataset: DatasetPanel,
     files: Files,
     clip: Clip,
     /// A message for the user, and whether it reports an error.
@@ -60,6 +62,7 @@ impl NetloomApp {
             editor: Editor::new(project, path),
             canvas: Canvas::default(),
             palette: Palette::default(),
+            dataset: DatasetPanel::default(),
             files,
             clip: Clip::default(),
             notice: None,
@@ -140,10 +143,21 @@ impl NetloomApp {
         egui::Panel::left("palette")
             .default_size(200.0)
             .show(ui, |ui| self.palette.show(ui, &mut self.editor));
+        self.dataset.update(ui.ctx(), &mut self.editor);
         egui::Panel::right("inspector")
-            .default_size(260.0)
+            .default_size(280.0)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| inspector::show(ui, &mut self.editor));
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    egui::CollapsingHeader::new("Dataset")
+                        .default_open(true)
+                        .show(ui, |ui| match self.dataset.show(ui, &mut self.editor) {
+                            Some(Import::Csv) => self.files.ask(Purpose::ImportCsv, ""),
+                            Some(Import::Idx) => self.files.ask(Purpose::ImportIdx, ""),
+                            None => {}
+                        });
+                    ui.separator();
+                    inspector::show(ui, &mut self.editor);
+                });
             });
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some((text, error)) = self.notice.clone() {
@@ -163,11 +177,8 @@ impl NetloomApp {
     }
 
     fn handle_files(&mut self, ctx: &egui::Context) {
-        if let Some((purpose, path)) = self.files.poll() {
-            match purpose {
-                Purpose::Open => self.open_path(&path),
-                Purpose::SaveAs => self.save_to(&path),
-            }
+        if let Some((purpose, paths)) = self.files.poll() {
+            self.chosen(purpose, &paths);
         }
         if self.files.dialog_open() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
@@ -187,6 +198,41 @@ impl NetloomApp {
             if self.editor.is_dirty() { " •" } else { "" }
         );
         ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+    }
+
+    /// Acts on files picked in a dialog.
+    fn chosen(&mut self, purpose: Purpose, paths: &[PathBuf]) {
+        let relative = |p: &Path| relative_to_project(p, self.editor.path.as_deref());
+        match (purpose, paths) {
+            (Purpose::Open, [path, ..]) => self.open_path(path),
+            (Purpose::SaveAs, [path, ..]) => self.save_to(path),
+            (Purpose::ImportCsv, [path, ..]) => {
+                let spec = crate::data::DatasetSpec::Csv {
+                    path: relative(path),
+                    target_column: None,
+                    task: Default::default(),
+                    standardize: true,
+                };
+                self.dataset.choose(&mut self.editor, spec);
+            }
+            (Purpose::ImportIdx, [a, b]) => {
+                // The images file is the larger of the two.
+                let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+                let (images, labels) = if size(a) >= size(b) { (a, b) } else { (b, a) };
+                let spec = crate::data::DatasetSpec::Idx {
+                    images: relative(images),
+                    labels: relative(labels),
+                };
+                self.dataset.choose(&mut self.editor, spec);
+            }
+            (Purpose::ImportIdx, _) => {
+                self.notice = Some((
+                    "Pick two files together: the images (idx3) and the labels (idx1).".into(),
+                    true,
+                ))
+            }
+            _ => {}
+        }
     }
 
     fn handle_shortcuts(&mut self, ctx: &egui::Context) {

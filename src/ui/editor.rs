@@ -459,7 +459,10 @@ mod tests {
     }
 
     fn editor() -> Editor {
-        Editor::new(Project::new("test", Graph::default(), DatasetSpec::default()), None)
+        Editor::new(
+            Project::new("test", Graph::default(), DatasetSpec::default()),
+            None,
+        )
     }
 
     #[test]

@@ -17,10 +17,13 @@ const AUTOSAVE_EVERY: Duration = Duration::from_secs(30);
 pub enum Purpose {
     Open,
     SaveAs,
+    ImportCsv,
+    /// The images and labels files of an IDX set, picked together.
+    ImportIdx,
 }
 
 pub struct Files {
-    dialog: Option<(Purpose, Receiver<Option<PathBuf>>)>,
+    dialog: Option<(Purpose, Receiver<Vec<PathBuf>>)>,
     pub recent: Vec<PathBuf>,
     /// Where recent files and the recovery copy live; `None` keeps nothing on disk.
     state_dir: Option<PathBuf>,
@@ -60,28 +63,42 @@ impl Files {
             return;
         }
         let (sender, receiver) = channel();
-        let dialog = rfd::AsyncFileDialog::new().add_filter("Netloom project", &["json"]);
+        let dialog = rfd::AsyncFileDialog::new();
         let name = format!("{suggested_name}.json");
         std::thread::spawn(move || {
+            let project = |d: rfd::AsyncFileDialog| d.add_filter("Netloom project", &["json"]);
             let chosen = pollster::block_on(async move {
                 match purpose {
-                    Purpose::Open => dialog.pick_file().await,
-                    Purpose::SaveAs => dialog.set_file_name(name).save_file().await,
+                    Purpose::Open => project(dialog).pick_file().await.into_iter().collect(),
+                    Purpose::SaveAs => project(dialog)
+                        .set_file_name(name)
+                        .save_file()
+                        .await
+                        .into_iter()
+                        .collect(),
+                    Purpose::ImportCsv => dialog
+                        .add_filter("CSV", &["csv", "gz"])
+                        .pick_file()
+                        .await
+                        .into_iter()
+                        .collect(),
+                    Purpose::ImportIdx => dialog.pick_files().await.unwrap_or_default(),
                 }
             });
-            let _ = sender.send(chosen.map(|f| f.path().to_path_buf()));
+            let chosen: Vec<rfd::FileHandle> = chosen;
+            let _ = sender.send(chosen.iter().map(|f| f.path().to_path_buf()).collect());
         });
         self.dialog = Some((purpose, receiver));
     }
 
-    /// The path chosen in a finished dialog (none if it was cancelled).
-    pub fn poll(&mut self) -> Option<(Purpose, PathBuf)> {
+    /// The paths chosen in a finished dialog (none if it was cancelled).
+    pub fn poll(&mut self) -> Option<(Purpose, Vec<PathBuf>)> {
         let (purpose, receiver) = self.dialog.as_ref()?;
         let purpose = *purpose;
         match receiver.try_recv() {
             Ok(chosen) => {
                 self.dialog = None;
-                chosen.map(|path| (purpose, path))
+                (!chosen.is_empty()).then_some((purpose, chosen))
             }
             Err(std::sync::mpsc::TryRecvError::Empty) => None,
             Err(std::sync::mpsc::TryRecvError::Disconnected) => {

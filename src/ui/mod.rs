@@ -4,6 +4,7 @@
 mod app;
 mod canvas;
 mod catalog;
+mod dataset;
 mod editor;
 mod files;
 mod inspector;

@@ -1,0 +1,478 @@
+//! The dataset panel: choose a built-in set or import a CSV or IDX file, see a preview (a
+//! scatter plot for 2D sets, a grid of images, a table otherwise) and the split sizes. Datasets
+//! load on a thread of their own; once one has, the network is checked against it.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, channel};
+
+use egui::{Color32, Pos2, Sense, Ui, Vec2};
+
+use super::editor::{Editor, Gesture};
+use crate::compile::DataInfo;
+use crate::data::{
+    self, CsvTask, DataError, Dataset, DatasetSpec, InMemoryDataset, RegressionSet, Targets, ToySet,
+};
+use crate::graph::Layer;
+
+/// Samples drawn in the scatter preview at most.
+const SCATTER_MAX: usize = 2_000;
+/// Images in the preview grid.
+const GRID: (usize, usize) = (8, 3);
+
+struct Loaded {
+    spec: DatasetSpec,
+    dataset: InMemoryDataset,
+    image_grid: Option<egui::TextureHandle>,
+}
+
+#[derive(Default)]
+pub struct DatasetPanel {
+    loaded: Option<Loaded>,
+    loading: Option<(DatasetSpec, Receiver<Result<InMemoryDataset, DataError>>)>,
+    error: Option<(DatasetSpec, String)>,
+    /// Set when the user picks a dataset: the Input node takes its shape once it loads.
+    adopt_shape: bool,
+}
+
+/// The built-in sets, as the panel offers them.
+fn builtins() -> Vec<(String, DatasetSpec)> {
+    let toy = ToySet::ALL.iter().map(|&set| {
+        (
+            format!("{} (2D classes)", capitalised(set.label())),
+            DatasetSpec::Toy {
+                set,
+                samples: 500,
+                noise: 0.0,
+                seed: 0,
+            },
+        )
+    });
+    let regression = RegressionSet::ALL.iter().map(|&set| {
+        (
+            format!("{} (2D regression)", capitalised(set.label())),
+            DatasetSpec::Regression2d {
+                set,
+                samples: 1200,
+                noise: 0.0,
+                seed: 0,
+            },
+        )
+    });
+    toy.chain(regression)
+        .chain([
+            ("Digits 8×8".to_string(), DatasetSpec::Digits),
+            ("MNIST (5,000 images)".to_string(), DatasetSpec::Mnist5k),
+        ])
+        .collect()
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Whether two specs are the same entry of the combo box (their settings aside).
+fn same_choice(a: &DatasetSpec, b: &DatasetSpec) -> bool {
+    match (a, b) {
+        (DatasetSpec::Toy { set: x, .. }, DatasetSpec::Toy { set: y, .. }) => x == y,
+        (DatasetSpec::Regression2d { set: x, .. }, DatasetSpec::Regression2d { set: y, .. }) => {
+            x == y
+        }
+        _ => std::mem::discriminant(a) == std::mem::discriminant(b),
+    }
+}
+
+/// What the combo box shows for `spec`.
+fn describe(spec: &DatasetSpec) -> String {
+    match spec {
+        DatasetSpec::Csv { path, .. } => format!("CSV: {}", file_name(path)),
+        DatasetSpec::Idx { images, .. } => format!("IDX: {}", file_name(images)),
+        _ => builtins()
+            .into_iter()
+            .find(|(_, s)| same_choice(s, spec))
+            .map(|(name, _)| name)
+            .unwrap_or_default(),
+    }
+}
+
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map_or(path.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// `path` relative to the project's folder when it is inside it, so the project can move.
+pub fn relative_to_project(path: &Path, project: Option<&Path>) -> String {
+    let base = project.map(crate::io::project_dir);
+    base.and_then(|b| path.strip_prefix(b).ok())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+impl DatasetPanel {
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// Starts loading the project's dataset if it changed, and takes a finished load.
+    pub fn update(&mut self, ctx: &egui::Context, editor: &mut Editor) {
+        let wanted = &editor.project.dataset;
+        if let Some((spec, receiver)) = &self.loading {
+            if let Ok(result) = receiver.try_recv() {
+                let spec = spec.clone();
+                self.loading = None;
+                match result {
+                    Ok(dataset) => self.finish(ctx, editor, spec, dataset),
+                    Err(e) => {
+                        self.error = Some((spec, e.to_string()));
+                        editor.set_data_info(None);
+                    }
+                }
+            } else {
+                ctx.request_repaint_after(std::time::Duration::from_millis(50));
+            }
+            return;
+        }
+        let current = self.loaded.as_ref().map(|l| &l.spec);
+        let failed = self.error.as_ref().map(|(s, _)| s);
+        if current == Some(wanted) || failed == Some(wanted) {
+            return;
+        }
+        let (spec, base) = (
+            wanted.clone(),
+            editor
+                .path
+                .as_deref()
+                .map_or_else(|| PathBuf::from("."), crate::io::project_dir),
+        );
+        let (sender, receiver) = channel();
+        let job = spec.clone();
+        std::thread::spawn(move || {
+            let _ = sender.send(data::load_in_memory(&job, &base));
+        });
+        self.loading = Some((spec, receiver));
+        self.error = None;
+        ctx.request_repaint();
+    }
+
+    fn finish(
+        &mut self,
+        ctx: &egui::Context,
+        editor: &mut Editor,
+        spec: DatasetSpec,
+        dataset: InMemoryDataset,
+    ) {
+        let shape = dataset.feature_shape().to_vec();
+        editor.set_data_info(Some(DataInfo {
+            feature_shape: shape.clone(),
+            task: dataset.task(),
+        }));
+        if std::mem::take(&mut self.adopt_shape) {
+            editor.edit(Gesture::Single, |p| {
+                for node in &mut p.graph.nodes {
+                    if let Layer::Input { shape: s } = &mut node.layer {
+                        s.clone_from(&shape);
+                    }
+                }
+            });
+        }
+        let image_grid = image_grid(&dataset)
+            .map(|image| ctx.load_texture("dataset preview", image, egui::TextureOptions::NEAREST));
+        self.loaded = Some(Loaded {
+            spec,
+            dataset,
+            image_grid,
+        });
+    }
+
+    /// Uses `spec` from now on; the Input node takes the new shape once it has loaded.
+    pub fn choose(&mut self, editor: &mut Editor, spec: DatasetSpec) {
+        if spec != editor.project.dataset {
+            editor.set_dataset(spec);
+            self.adopt_shape = true;
+        }
+    }
+
+    pub fn show(&mut self, ui: &mut Ui, editor: &mut Editor) -> Option<Import> {
+        let mut import = None;
+        let current = describe(&editor.project.dataset);
+        egui::ComboBox::from_label("Dataset")
+            .selected_text(current.clone())
+            .show_ui(ui, |ui| {
+                for (name, spec) in builtins() {
+                    if ui.selectable_label(name == current, &name).clicked() && name != current {
+                        self.choose(editor, spec);
+                    }
+                }
+            });
+        ui.horizontal(|ui| {
+            if ui.button("Import CSV…").clicked() {
+                import = Some(Import::Csv);
+            }
+            if ui
+                .button("Import IDX…")
+                .on_hover_text("MNIST-format files: pick the images and the labels together")
+                .clicked()
+            {
+                import = Some(Import::Idx);
+            }
+        });
+        self.settings(ui, editor);
+        self.split(ui, editor);
+        if self.loading.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Loading the dataset…");
+            });
+        } else if let Some((_, why)) = &self.error {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("The dataset could not be loaded: {why}"),
+            );
+        } else if let Some(loaded) = &self.loaded {
+            preview(ui, loaded);
+        }
+        import
+    }
+
+    /// The chosen set's own settings.
+    fn settings(&mut self, ui: &mut Ui, editor: &mut Editor) {
+        let mut spec = editor.project.dataset.clone();
+        let mut changed = false;
+        match &mut spec {
+            DatasetSpec::Toy {
+                samples,
+                noise,
+                seed,
+                ..
+            }
+            | DatasetSpec::Regression2d {
+                samples,
+                noise,
+                seed,
+                ..
+            } => {
+                changed |= labelled(
+                    ui,
+                    "Samples",
+                    egui::DragValue::new(samples).range(10..=20_000),
+                );
+                changed |= labelled(ui, "Noise", egui::Slider::new(noise, 0.0..=0.5));
+                changed |= labelled(ui, "Data seed", egui::DragValue::new(seed));
+            }
+            DatasetSpec::Csv {
+                target_column,
+                task,
+                standardize,
+                ..
+            } => {
+                let mut column = target_column.clone().unwrap_or_default();
+                if labelled(
+                    ui,
+                    "Target column",
+                    egui::TextEdit::singleline(&mut column).hint_text("last column"),
+                ) {
+                    *target_column = (!column.is_empty()).then_some(column);
+                    changed = true;
+                }
+                egui::ComboBox::from_label("Task")
+                    .selected_text(match task {
+                        CsvTask::Classification => "Classification",
+                        CsvTask::Regression => "Regression",
+                    })
+                    .show_ui(ui, |ui| {
+                        changed |= ui
+                            .selectable_value(task, CsvTask::Classification, "Classification")
+                            .changed();
+                        changed |= ui
+                            .selectable_value(task, CsvTask::Regression, "Regression")
+                            .changed();
+                    });
+                changed |= ui.checkbox(standardize, "Standardise features").changed();
+            }
+            _ => {}
+        }
+        if changed {
+            editor.edit(Gesture::Training("dataset"), |p| p.dataset = spec);
+        }
+    }
+
+    fn split(&mut self, ui: &mut Ui, editor: &mut Editor) {
+        let mut split = editor.project.split;
+        let mut changed = labelled(
+            ui,
+            "Validation",
+            egui::Slider::new(&mut split.validation, 0.0..=0.5),
+        );
+        changed |= labelled(ui, "Test", egui::Slider::new(&mut split.test, 0.0..=0.5));
+        if changed {
+            editor.edit(Gesture::Training("split"), |p| p.split = split);
+        }
+        if let Some(loaded) = &self.loaded {
+            let parts = data::split(loaded.dataset.len(), &split, editor.project.training.seed);
+            ui.label(format!(
+                "{} samples: {} to train, {} to validate, {} to test",
+                loaded.dataset.len(),
+                parts.train.len(),
+                parts.validation.len(),
+                parts.test.len()
+            ));
+        }
+    }
+}
+
+/// What the user asked to import; the app shows the file dialog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Import {
+    Csv,
+    Idx,
+}
+
+/// A widget after its label, linked to it for screen readers; true when it changed.
+fn labelled(ui: &mut Ui, label: &str, widget: impl egui::Widget) -> bool {
+    ui.horizontal(|ui| {
+        let name = ui.label(label);
+        ui.add(widget).labelled_by(name.id).changed()
+    })
+    .inner
+}
+
+const CLASS_COLORS: [Color32; 10] = [
+    Color32::from_rgb(230, 120, 40),
+    Color32::from_rgb(40, 130, 220),
+    Color32::from_rgb(70, 170, 90),
+    Color32::from_rgb(200, 70, 160),
+    Color32::from_rgb(150, 110, 60),
+    Color32::from_rgb(120, 90, 210),
+    Color32::from_rgb(220, 200, 40),
+    Color32::from_rgb(40, 180, 190),
+    Color32::from_rgb(210, 60, 60),
+    Color32::from_rgb(120, 120, 120),
+];
+
+fn preview(ui: &mut Ui, loaded: &Loaded) {
+    let dataset = &loaded.dataset;
+    if let Some(texture) = &loaded.image_grid {
+        let width = ui.available_width().min(320.0);
+        let size = texture.size_vec2() * (width / texture.size_vec2().x);
+        ui.add(egui::Image::new(texture).fit_to_exact_size(size))
+            .on_hover_text("The first images of the dataset");
+    } else if dataset.feature_shape() == [2] {
+        scatter(ui, dataset);
+    } else {
+        table(ui, dataset);
+    }
+}
+
+/// The points of a 2D set, coloured by class (or by value, for regression).
+fn scatter(ui: &mut Ui, dataset: &InMemoryDataset) {
+    let side = ui.available_width().min(240.0);
+    let (rect, response) = ui.allocate_exact_size(Vec2::splat(side), Sense::hover());
+    response.on_hover_text("The dataset's points");
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+    let xs = dataset.features();
+    let bound = xs.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+    let to_screen = |x: f32, y: f32| {
+        Pos2::new(
+            rect.center().x + x / bound * side * 0.46,
+            rect.center().y - y / bound * side * 0.46,
+        )
+    };
+    let step = dataset.len().div_ceil(SCATTER_MAX).max(1);
+    let (low, high) = match dataset.targets() {
+        Targets::Values { values, .. } => values
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            }),
+        Targets::Classes { .. } => (0.0, 1.0),
+    };
+    for i in (0..dataset.len()).step_by(step) {
+        let color = match dataset.targets() {
+            Targets::Classes { labels, .. } => CLASS_COLORS[labels[i] as usize % 10],
+            Targets::Values { values, width } => {
+                let t = (values[i * width] - low) / (high - low).max(1e-6);
+                CLASS_COLORS[1].lerp_to_gamma(CLASS_COLORS[0], t)
+            }
+        };
+        painter.circle_filled(to_screen(xs[2 * i], xs[2 * i + 1]), 2.0, color);
+    }
+}
+
+/// The first rows of a table-shaped set.
+fn table(ui: &mut Ui, dataset: &InMemoryDataset) {
+    let width = dataset.feature_len().min(6);
+    egui::Grid::new("dataset rows")
+        .striped(true)
+        .show(ui, |ui| {
+            for column in 0..width {
+                ui.strong(format!("x{}", column + 1));
+            }
+            ui.strong("target");
+            ui.end_row();
+            for i in 0..dataset.len().min(8) {
+                for value in &dataset.sample_features(i)[..width] {
+                    ui.label(format!("{value:.3}"));
+                }
+                let mut target = vec![0.0; dataset.task().target_len()];
+                dataset.copy_target(i, &mut target);
+                ui.label(format!("{:.3}", target[0]));
+                ui.end_row();
+            }
+        });
+}
+
+/// The first images of an image set, tiled into one picture; `None` for other sets.
+fn image_grid(dataset: &InMemoryDataset) -> Option<egui::ColorImage> {
+    let &[channels, h, w] = dataset.feature_shape() else {
+        return None;
+    };
+    if channels != 1 && channels != 3 {
+        return None;
+    }
+    let (columns, rows) = GRID;
+    let count = dataset.len().min(columns * rows);
+    let mut image = egui::ColorImage::filled([columns * (w + 1), rows * (h + 1)], Color32::BLACK);
+    for i in 0..count {
+        let x = dataset.sample_features(i);
+        let (ox, oy) = ((i % columns) * (w + 1), (i / columns) * (h + 1));
+        for y in 0..h {
+            for col in 0..w {
+                let value = |c: usize| (x[(c * h + y) * w + col].clamp(0.0, 1.0) * 255.0) as u8;
+                let pixel = if channels == 1 {
+                    Color32::from_gray(value(0))
+                } else {
+                    Color32::from_rgb(value(0), value(1), value(2))
+                };
+                image[(ox + col, oy + y)] = pixel;
+            }
+        }
+    }
+    Some(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_has_its_own_name() {
+        for (name, spec) in builtins() {
+            assert_eq!(describe(&spec), name);
+        }
+    }
+
+    #[test]
+    fn image_sets_tile_and_others_do_not() {
+        let digits = data::load_in_memory(&DatasetSpec::Digits, Path::new(".")).unwrap();
+        let grid = image_grid(&digits).unwrap();
+        assert_eq!(grid.size, [8 * 9, 3 * 9]);
+        let toy = data::load_in_memory(&DatasetSpec::default(), Path::new(".")).unwrap();
+        assert!(image_grid(&toy).is_none());
+    }
+}
