@@ -11,6 +11,7 @@ use netloom::ui::{self, NetloomApp};
 fn harness(app: NetloomApp) -> Harness<'static, NetloomApp> {
     let mut harness = Harness::builder()
         .with_size(Vec2::new(1400.0, 900.0))
+        .with_step_dt(0.05)
         .build_ui_state(|ui, app: &mut NetloomApp| app.ui(ui), app);
     until_loaded(&mut harness);
     harness
@@ -277,5 +278,93 @@ fn choosing_a_dataset_gives_the_input_its_shape_and_shows_a_preview() {
     shortcut(&mut h, Modifiers::COMMAND, Key::Z);
     shortcut(&mut h, Modifiers::COMMAND, Key::Z);
     until_loaded(&mut h);
+    h.get_by_label("No problems");
+}
+
+#[test]
+fn nodes_move_by_dragging_and_a_drag_is_one_undo_step() {
+    let mut h = spiral();
+    let before = h.state().editor.project.graph.node(1).unwrap().position;
+    let from = on_canvas(&h, "hidden1");
+    drag(&mut h, from, from + Vec2::new(0.0, 120.0));
+    let after = h.state().editor.project.graph.node(1).unwrap().position;
+    assert!(after[1] > before[1] + 50.0, "{before:?} → {after:?}");
+    assert_eq!(after[0], before[0]);
+    shortcut(&mut h, Modifiers::COMMAND, Key::Z);
+    assert_eq!(
+        h.state().editor.project.graph.node(1).unwrap().position,
+        before
+    );
+}
+
+#[test]
+fn a_box_selects_nodes_which_duplicate_and_delete_together() {
+    let mut h = spiral();
+    // From above-left of hidden1 to below the middle of hidden2.
+    let a = on_canvas(&h, "hidden1") - Vec2::new(70.0, 60.0);
+    let b = on_canvas(&h, "hidden2") + Vec2::new(0.0, 60.0);
+    drag(&mut h, a, b);
+    let names = |h: &Harness<'_, NetloomApp>| -> Vec<String> {
+        let editor = &h.state().editor;
+        editor
+            .selection
+            .iter()
+            .map(|&id| editor.project.graph.node(id).unwrap().name.clone())
+            .collect()
+    };
+    assert_eq!(names(&h), ["hidden1", "hidden2"]);
+    shortcut(&mut h, Modifiers::COMMAND, Key::D);
+    assert_eq!(h.state().editor.project.graph.nodes.len(), 7);
+    assert_eq!(names(&h), ["hidden3", "hidden4"]);
+    // The copies are not wired to the input, so the shape between them is not known yet.
+    h.get_by_label("hidden3 → hidden4: ?");
+    shortcut(&mut h, Modifiers::NONE, Key::Delete);
+    assert_eq!(h.state().editor.project.graph.nodes.len(), 5);
+}
+
+#[test]
+fn double_clicking_a_palette_entry_adds_it_after_the_selected_node() {
+    let mut h = spiral();
+    select(&mut h, "hidden2");
+    // Clicks land a frame apart; frames of 50 ms keep the two within a double click.
+    h.get_by_label("Add Dropout").click();
+    h.get_by_label("Add Dropout").click();
+    h.run_steps(4);
+    h.get_by_label("hidden2 → dropout: [64]");
+    assert!(h.state().editor.selection.len() == 1);
+}
+
+#[test]
+fn the_palette_search_narrows_the_layers() {
+    let mut h = spiral();
+    h.get_by_role_and_label(Role::TextInput, "Search").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "Search")
+        .type_text("conv");
+    h.run_steps(2);
+    assert_eq!(
+        h.get_by_role_and_label(Role::TextInput, "Search")
+            .value()
+            .as_deref(),
+        Some("conv")
+    );
+    h.get_by_label("Add Conv2d");
+    assert!(h.query_by_label("Add Dense").is_none());
+}
+
+#[test]
+fn a_problem_badge_explains_and_a_click_applies_its_fix() {
+    let mut h = spiral();
+    h.get_by_role_and_label(Role::ComboBox, "Dataset").click();
+    h.run_steps(2);
+    h.get_by_label("Digits 8×8").click();
+    until_loaded(&mut h);
+    // Dense layers want flat samples: the fix puts a Flatten in front.
+    select(&mut h, "hidden1 problems");
+    h.get_by_label("input → flatten: [1, 8, 8]");
+    h.get_by_label("flatten → hidden1: [64]");
+    // Ten classes need ten scores: the fix gives the last Dense layer ten units.
+    select(&mut h, "loss problems");
+    h.get_by_label("scores → loss: [10]");
     h.get_by_label("No problems");
 }

@@ -474,33 +474,65 @@ impl Checker<'_> {
         let Layer::Loss { kind } = node.layer else {
             return;
         };
-        let Some((_, prediction)) = nodes[l].inputs.first().cloned().flatten() else {
+        let Some((source, prediction)) = nodes[l].inputs.first().cloned().flatten() else {
             return;
         };
         let width: usize = prediction.iter().product();
-        let message = match (&data.task, kind) {
-            (Task::Classification { classes }, LossKind::SoftmaxCrossEntropy) if width != *classes => Some(format!(
-                "The dataset has {classes} classes but the layer before the loss gives {width} scores. Give it one unit per class ({classes})."
-            )),
-            (Task::Classification { classes }, LossKind::BinaryCrossEntropy) if *classes != 2 => Some(format!(
-                "Binary cross-entropy tells two classes apart; this dataset has {classes}. Use softmax cross-entropy with {classes} units before it."
-            )),
-            (Task::Classification { .. }, LossKind::BinaryCrossEntropy) if width != 1 => Some(format!(
-                "Binary cross-entropy needs one score per sample; the layer before it gives {width}. Give it 1 unit."
-            )),
-            (Task::Classification { .. }, LossKind::MeanSquaredError | LossKind::MeanAbsoluteError) => Some(
-                "The dataset is about classes, but this loss measures distances between numbers. Use softmax cross-entropy (or binary cross-entropy for two classes).".to_string()
-            ),
-            (Task::Regression { .. }, LossKind::SoftmaxCrossEntropy | LossKind::BinaryCrossEntropy) => Some(
-                "The dataset has numbers to predict, not classes. Use mean squared error or mean absolute error.".to_string()
-            ),
-            (Task::Regression { outputs }, _) if width != *outputs => Some(format!(
-                "The dataset has {outputs} value(s) to predict per sample but the layer before the loss gives {width}. Give it {outputs} unit(s)."
-            )),
+        // Fixes: the right number of units on a Dense layer feeding the loss, or the right loss.
+        let units = |units: usize| match &self.graph.nodes[source].layer {
+            Layer::Dense {
+                bias,
+                activation,
+                init,
+                ..
+            } => Some(Fix {
+                description: format!("Give {} {units} units", self.graph.nodes[source].name),
+                action: FixAction::SetLayer {
+                    node: self.graph.nodes[source].id,
+                    layer: Layer::Dense {
+                        units,
+                        bias: *bias,
+                        activation: *activation,
+                        init: *init,
+                    },
+                },
+            }),
             _ => None,
         };
-        if let Some(message) = message {
-            self.node_problem(node.id, message, None);
+        let use_loss = |kind: LossKind| {
+            Some(Fix {
+                description: format!("Use {}", kind.label().to_lowercase()),
+                action: FixAction::SetLayer {
+                    node: node.id,
+                    layer: Layer::Loss { kind },
+                },
+            })
+        };
+        let problem = match (&data.task, kind) {
+            (Task::Classification { classes }, LossKind::SoftmaxCrossEntropy) if width != *classes => Some((format!(
+                "The dataset has {classes} classes but the layer before the loss gives {width} scores. Give it one unit per class ({classes})."
+            ), units(*classes))),
+            (Task::Classification { classes }, LossKind::BinaryCrossEntropy) if *classes != 2 => Some((format!(
+                "Binary cross-entropy tells two classes apart; this dataset has {classes}. Use softmax cross-entropy with {classes} units before it."
+            ), use_loss(LossKind::SoftmaxCrossEntropy))),
+            (Task::Classification { .. }, LossKind::BinaryCrossEntropy) if width != 1 => Some((format!(
+                "Binary cross-entropy needs one score per sample; the layer before it gives {width}. Give it 1 unit."
+            ), units(1))),
+            (Task::Classification { .. }, LossKind::MeanSquaredError | LossKind::MeanAbsoluteError) => Some((
+                "The dataset is about classes, but this loss measures distances between numbers. Use softmax cross-entropy (or binary cross-entropy for two classes).".to_string(),
+                use_loss(LossKind::SoftmaxCrossEntropy),
+            )),
+            (Task::Regression { .. }, LossKind::SoftmaxCrossEntropy | LossKind::BinaryCrossEntropy) => Some((
+                "The dataset has numbers to predict, not classes. Use mean squared error or mean absolute error.".to_string(),
+                use_loss(LossKind::MeanSquaredError),
+            )),
+            (Task::Regression { outputs }, _) if width != *outputs => Some((format!(
+                "The dataset has {outputs} value(s) to predict per sample but the layer before the loss gives {width}. Give it {outputs} unit(s)."
+            ), units(*outputs))),
+            _ => None,
+        };
+        if let Some((message, fix)) = problem {
+            self.node_problem(node.id, message, fix);
         }
     }
 

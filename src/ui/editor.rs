@@ -352,7 +352,7 @@ impl Editor {
             for node in &clip.nodes {
                 let position = [node.position[0] + offset[0], node.position[1] + offset[1]];
                 let id = p.graph.add_node(node.layer.clone(), position);
-                let name = p.graph.unique_name(&node.name);
+                let name = copy_name(&p.graph, &node.name);
                 if let Some(i) = p.graph.node_index(id) {
                     p.graph.nodes[i].name = name;
                 }
@@ -394,6 +394,17 @@ impl Editor {
             }
         });
     }
+}
+
+/// A free name for a copy of `name`: its next free number ("hidden1" → "hidden3" when
+/// "hidden2" is taken).
+fn copy_name(graph: &Graph, name: &str) -> String {
+    let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    let base = if base.is_empty() { name } else { base };
+    (2..)
+        .map(|i| format!("{base}{i}"))
+        .find(|candidate| graph.nodes.iter().all(|n| n.name != *candidate))
+        .expect("some number is free")
 }
 
 /// Whether `to` can be reached from `from` along wires.

@@ -41,12 +41,15 @@ pub fn group_color(layer: &Layer, dark: bool) -> Color32 {
 impl Palette {
     pub fn show(&mut self, ui: &mut Ui, editor: &mut Editor) {
         ui.heading("Layers");
-        ui.add(
-            egui::TextEdit::singleline(&mut self.search)
-                .hint_text("Search layers")
-                .desired_width(f32::INFINITY),
-        )
-        .widget_info(|| egui::WidgetInfo::text_edit(true, "", "Search layers", "Search layers"));
+        ui.horizontal(|ui| {
+            let label = ui.label("Search");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.search)
+                    .hint_text("name or purpose")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
+        });
         ui.add_space(4.0);
         let query = self.search.to_lowercase();
         egui::ScrollArea::vertical().show(ui, |ui| {
@@ -77,26 +80,47 @@ impl Palette {
 
     fn entry(&self, ui: &mut Ui, editor: &mut Editor, entry: &catalog::Entry) {
         let layer = (entry.make)();
-        let id = egui::Id::unique(("palette", entry.name));
-        let color = group_color(&layer, ui.visuals().dark_mode);
-        let response = ui
-            .dnd_drag_source(id, layer.clone(), |ui| {
-                ui.horizontal(|ui| {
-                    let (dot, _) = ui.allocate_exact_size(egui::vec2(8.0, 8.0), Sense::hover());
-                    ui.painter().circle_filled(dot.center(), 4.0, color);
-                    ui.label(entry.name);
-                });
-            })
-            .response;
-        let response = ui
-            .interact(response.rect, id.with("click"), Sense::click())
-            .on_hover_text(format!(
-                "{}\n\nDrag onto the canvas, or double-click to add after the selected node.",
-                entry.description
-            ));
+        let height = ui.spacing().interact_size.y;
+        let (rect, response) = ui.allocate_exact_size(
+            egui::vec2(ui.available_width(), height),
+            Sense::click_and_drag(),
+        );
         response.widget_info(|| {
             egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Add {}", entry.name))
         });
+        let visuals = ui.visuals();
+        if response.hovered() || response.dragged() {
+            ui.painter()
+                .rect_filled(rect, 3.0, visuals.widgets.hovered.weak_bg_fill);
+        }
+        let color = group_color(&layer, visuals.dark_mode);
+        ui.painter()
+            .circle_filled(rect.left_center() + egui::vec2(6.0, 0.0), 4.0, color);
+        ui.painter().text(
+            rect.left_center() + egui::vec2(16.0, 0.0),
+            egui::Align2::LEFT_CENTER,
+            entry.name,
+            egui::TextStyle::Body.resolve(ui.style()),
+            visuals.text_color(),
+        );
+        if response.dragged() {
+            // Carried to the canvas, which places the layer where it is let go.
+            egui::DragAndDrop::set_payload(ui.ctx(), layer.clone());
+            ui.ctx().set_cursor_icon(egui::CursorIcon::Grabbing);
+            if let Some(at) = ui.ctx().pointer_latest_pos() {
+                egui::Area::new(egui::Id::unique("palette drag"))
+                    .fixed_pos(at + egui::vec2(8.0, 8.0))
+                    .order(egui::Order::Tooltip)
+                    .interactable(false)
+                    .show(ui.ctx(), |ui| {
+                        egui::Frame::popup(ui.style()).show(ui, |ui| ui.label(entry.name));
+                    });
+            }
+        }
+        let response = response.on_hover_text(format!(
+            "{}\n\nDrag onto the canvas, or double-click to add after the selected node.",
+            entry.description
+        ));
         if response.double_clicked() {
             editor.add_after_selection(layer);
         }
