@@ -112,6 +112,49 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// A big well-formed graph for benchmarks: an input of 64 values, `blocks` residual blocks
+    /// (two dense layers joined to the block's input by Add), an activation, an output layer
+    /// and a loss; 3 × `blocks` + 5 nodes.
+    pub fn residual_tower(blocks: usize) -> Graph {
+        let dense = |units, activation| Layer::Dense {
+            units,
+            bias: true,
+            activation,
+            init: Init::default(),
+        };
+        let mut g = Graph::default();
+        let mut last = g.add_node(Layer::Input { shape: vec![64] }, [0.0, 0.0]);
+        for _ in 0..blocks {
+            let a = g.add_node(dense(64, Activation::Relu), [0.0, 0.0]);
+            let b = g.add_node(dense(64, Activation::Identity), [0.0, 0.0]);
+            let sum = g.add_node(Layer::Add { inputs: 2 }, [0.0, 0.0]);
+            g.connect(last, a, 0);
+            g.connect(a, b, 0);
+            g.connect(b, sum, 0);
+            g.connect(last, sum, 1);
+            last = sum;
+        }
+        let relu = g.add_node(
+            Layer::Activation {
+                function: Activation::Relu,
+            },
+            [0.0, 0.0],
+        );
+        g.connect(last, relu, 0);
+        let out = g.add_node(dense(10, Activation::Identity), [0.0, 0.0]);
+        g.connect(relu, out, 0);
+        let loss = g.add_node(
+            Layer::Loss {
+                kind: LossKind::SoftmaxCrossEntropy,
+            },
+            [0.0, 0.0],
+        );
+        g.connect(out, loss, 0);
+        g
+    }
+}
+
 /// A name usable as a Python identifier, so exported code and weight names line up.
 fn default_name(layer: &Layer) -> String {
     match layer {

@@ -2,6 +2,8 @@
 //! right button or by scrolling, zoom with Ctrl + scroll). Every node, port and wire label is a
 //! widget with an accessible label, so that screen readers and tests can find and drive them.
 
+use std::collections::HashMap;
+
 use egui::emath::TSTransform;
 use egui::{
     Align2, Color32, CornerRadius, FontId, Id, Pos2, Rect, Response, Role, Sense, Shape, Stroke,
@@ -10,7 +12,7 @@ use egui::{
 
 use super::editor::Editor;
 use super::palette;
-use crate::compile::{Location, Severity, shape_text};
+use crate::compile::{FixAction, Location, Problem, Severity, shape_text};
 use crate::graph::{Layer, Node, NodeId, PortRef};
 
 pub const NODE_SIZE: Vec2 = Vec2::new(160.0, 76.0);
@@ -86,6 +88,63 @@ fn accessible(response: &Response, kind: Role, label: &str) {
     response.widget_info(|| WidgetInfo::labeled(kind, true, label));
 }
 
+/// What the user did on the canvas this frame; applied to the editor once drawing is done, so
+/// that drawing only reads the project.
+enum Action {
+    Select {
+        node: NodeId,
+        toggle: bool,
+    },
+    /// Adds the node to the selection when a drag starts on it, unless it is already there.
+    Grab {
+        node: NodeId,
+        additive: bool,
+    },
+    Move(Vec2),
+    StartWire(PortRef),
+    RemoveEdge(usize),
+    Fix(FixAction),
+    Duplicate,
+    Delete,
+}
+
+/// Per-frame lookups, so that drawing each node and wire costs the same however big the graph.
+struct Lookup<'a> {
+    index: HashMap<NodeId, usize>,
+    node_problems: HashMap<NodeId, Vec<&'a Problem>>,
+    edge_problems: HashMap<usize, Vec<&'a Problem>>,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(editor: &'a Editor) -> Self {
+        let mut lookup = Self {
+            index: editor
+                .project
+                .graph
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.id, i))
+                .collect(),
+            node_problems: HashMap::new(),
+            edge_problems: HashMap::new(),
+        };
+        for problem in &editor.model.problems {
+            match problem.location {
+                Location::Node(id) => lookup.node_problems.entry(id).or_default().push(problem),
+                Location::Edge(i) => lookup.edge_problems.entry(i).or_default().push(problem),
+                Location::Graph => {}
+            }
+        }
+        lookup
+    }
+
+    fn output_shape(&self, editor: &Editor, node: NodeId) -> Option<String> {
+        let info = editor.model.nodes.get(*self.index.get(&node)?)?;
+        info.output.as_deref().map(shape_text)
+    }
+}
+
 impl Canvas {
     /// Frames every node on the next frame (the F key, and opening a project).
     pub fn fit(&mut self) {
@@ -135,13 +194,54 @@ impl Canvas {
     }
 
     fn contents(&mut self, ui: &mut Ui, editor: &mut Editor) {
-        self.draw_wires(ui, editor);
+        let mut actions = Vec::new();
         let mut port_hits = Vec::new();
-        let nodes = editor.project.graph.nodes.clone();
-        for node in &nodes {
-            self.draw_node(ui, editor, node, &mut port_hits);
+        {
+            let lookup = Lookup::new(editor);
+            self.draw_wires(ui, editor, &lookup, &mut actions);
+            let detailed = self.to_screen.scaling >= 0.5;
+            for node in &editor.project.graph.nodes {
+                self.draw_node(
+                    ui,
+                    editor,
+                    &lookup,
+                    node,
+                    detailed,
+                    &mut port_hits,
+                    &mut actions,
+                );
+            }
+        }
+        for action in actions {
+            self.apply(ui, editor, action);
         }
         self.draw_wiring(ui, editor, &port_hits);
+    }
+
+    fn apply(&mut self, ui: &Ui, editor: &mut Editor, action: Action) {
+        match action {
+            Action::Select { node, toggle: true } => {
+                if !editor.selection.remove(&node) {
+                    editor.selection.insert(node);
+                }
+            }
+            Action::Select { node, .. } => editor.selection = [node].into(),
+            Action::Grab { node, additive } => {
+                if !editor.selection.contains(&node) {
+                    if !additive {
+                        editor.selection.clear();
+                    }
+                    editor.selection.insert(node);
+                }
+            }
+            Action::Move(delta) => editor.move_selection([delta.x, delta.y]),
+            Action::StartWire(port) => self.wiring = Some(port),
+            Action::RemoveEdge(index) => editor.remove_edge(index),
+            Action::Fix(fix) => editor.apply_fix(&fix),
+            Action::Duplicate => editor.duplicate_selection(),
+            Action::Delete => editor.delete_selection(),
+        }
+        ui.ctx().request_repaint();
     }
 
     /// Dragging on the empty canvas selects the nodes inside the box; a click clears the
@@ -184,17 +284,27 @@ impl Canvas {
         }
     }
 
-    fn draw_wires(&mut self, ui: &mut Ui, editor: &mut Editor) {
-        let graph = editor.project.graph.clone();
-        let mut remove = None;
-        let mut fix = None;
+    fn draw_wires(
+        &mut self,
+        ui: &mut Ui,
+        editor: &Editor,
+        lookup: &Lookup,
+        actions: &mut Vec<Action>,
+    ) {
+        let graph = &editor.project.graph;
         for (index, edge) in graph.edges.iter().enumerate() {
-            let (Some(from), Some(to)) = (graph.node(edge.from.node), graph.node(edge.to.node))
-            else {
+            let (Some(&from), Some(&to)) = (
+                lookup.index.get(&edge.from.node),
+                lookup.index.get(&edge.to.node),
+            ) else {
                 continue;
             };
+            let (from, to) = (&graph.nodes[from], &graph.nodes[to]);
             let (a, b) = (output_port(from), input_port(to, edge.to.port));
-            let problems: Vec<_> = editor.model.problems_at(Location::Edge(index)).collect();
+            let problems = lookup
+                .edge_problems
+                .get(&index)
+                .map_or(&[][..], Vec::as_slice);
             let color = if problems.is_empty() {
                 ui.visuals().widgets.inactive.fg_stroke.color
             } else {
@@ -210,13 +320,9 @@ impl Canvas {
                 ),
             ));
             // The shape the wire carries, as a label at its middle.
-            let from_index = graph.node_index(from.id).unwrap_or(0);
-            let shape = editor
-                .model
-                .nodes
-                .get(from_index)
-                .and_then(|info| info.output.as_ref())
-                .map_or_else(|| "?".to_string(), |s| shape_text(s));
+            let shape = lookup
+                .output_shape(editor, from.id)
+                .unwrap_or_else(|| "?".to_string());
             let galley = ui.painter().layout_no_wrap(
                 shape.clone(),
                 FontId::monospace(11.0),
@@ -234,61 +340,41 @@ impl Canvas {
                 .rect_filled(rect, CornerRadius::same(4), ui.visuals().extreme_bg_color);
             ui.painter()
                 .galley(rect.min + Vec2::new(4.0, 2.0), galley, color);
-            let mut tip = format!(
-                "{} sends {} to {}: {} values per sample.",
-                from.name,
-                shape,
-                to.name,
-                editor
-                    .model
-                    .nodes
-                    .get(from_index)
-                    .and_then(|i| i.output.as_ref())
-                    .map_or(0, |s| s.iter().product::<usize>())
-            );
-            for p in &problems {
-                tip += &format!("\n⚠ {}", p.message);
-                if let Some(f) = &p.fix {
-                    tip += &format!("\nClick to {}.", f.description.to_lowercase());
-                }
-            }
-            let response = response.on_hover_text(tip);
+            let response = response.on_hover_ui(|ui| {
+                ui.label(wire_tip(&from.name, &to.name, &shape, problems));
+            });
             if response.clicked()
                 && let Some(f) = problems.iter().find_map(|p| p.fix.as_ref())
             {
-                fix = Some(f.action.clone());
+                actions.push(Action::Fix(f.action.clone()));
             }
             response.context_menu(|ui| {
                 if ui.button("Remove wire").clicked() {
-                    remove = Some(index);
+                    actions.push(Action::RemoveEdge(index));
                 }
             });
         }
-        if let Some(action) = fix {
-            editor.apply_fix(&action);
-        } else if let Some(index) = remove {
-            editor.remove_edge(index);
-        }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn draw_node(
-        &mut self,
+        &self,
         ui: &mut Ui,
-        editor: &mut Editor,
+        editor: &Editor,
+        lookup: &Lookup,
         node: &Node,
+        detailed: bool,
         port_hits: &mut Vec<(Rect, PortRef)>,
+        actions: &mut Vec<Action>,
     ) {
         let rect = node_rect(node);
         let response = ui.interact(rect, Id::unique(("node", node.id)), Sense::click_and_drag());
         accessible(&response, Role::Button, &node.name);
         let selected = editor.selection.contains(&node.id);
-        let index = editor.project.graph.node_index(node.id).unwrap_or(0);
-        let info = editor.model.nodes.get(index).cloned().unwrap_or_default();
-        let problems: Vec<_> = editor
-            .model
-            .problems_at(Location::Node(node.id))
-            .cloned()
-            .collect();
+        let problems = lookup
+            .node_problems
+            .get(&node.id)
+            .map_or(&[][..], Vec::as_slice);
         let worst = problems.iter().map(|p| p.severity).min_by_key(|s| match s {
             Severity::Error => 0,
             Severity::Warning => 1,
@@ -321,40 +407,48 @@ impl Canvas {
             },
             accent,
         );
-        let text = visuals.text_color();
-        let weak = visuals.weak_text_color();
         let left = rect.min.x + 12.0;
         painter.text(
             Pos2::new(left, rect.min.y + 6.0),
             Align2::LEFT_TOP,
             &node.name,
             FontId::proportional(14.0),
-            text,
+            visuals.text_color(),
         );
-        painter.text(
-            Pos2::new(left, rect.min.y + 26.0),
-            Align2::LEFT_TOP,
-            summary(&node.layer),
-            FontId::proportional(11.5),
-            weak,
-        );
-        let shape = info.output.as_deref().map_or("—".into(), shape_text);
-        let params = match info.params {
-            0 => String::new(),
-            n => format!(" · {} params", thousands(n)),
-        };
-        painter.text(
-            Pos2::new(left, rect.min.y + 46.0),
-            Align2::LEFT_TOP,
-            format!("{shape}{params}"),
-            FontId::monospace(11.0),
-            weak,
-        );
-        let response = response.on_hover_text(node_tip(node, &problems));
+        // Zoomed far out, the small print is unreadable: the name alone is drawn.
+        if detailed {
+            let weak = visuals.weak_text_color();
+            painter.text(
+                Pos2::new(left, rect.min.y + 26.0),
+                Align2::LEFT_TOP,
+                summary(&node.layer),
+                FontId::proportional(11.5),
+                weak,
+            );
+            let index = lookup.index[&node.id];
+            let params = editor.model.nodes.get(index).map_or(0, |i| i.params);
+            let shape = lookup
+                .output_shape(editor, node.id)
+                .unwrap_or_else(|| "—".into());
+            let params = match params {
+                0 => String::new(),
+                n => format!(" · {} params", thousands(n)),
+            };
+            painter.text(
+                Pos2::new(left, rect.min.y + 46.0),
+                Align2::LEFT_TOP,
+                format!("{shape}{params}"),
+                FontId::monospace(11.0),
+                weak,
+            );
+        }
+        let response = response.on_hover_ui(|ui| {
+            ui.label(node_tip(node, problems));
+        });
 
-        self.node_interaction(ui, editor, node, &response);
+        node_interaction(ui, editor, node, &response, actions);
         if let Some(severity) = worst {
-            self.problem_badge(ui, editor, node, &problems, severity);
+            problem_badge(ui, node, problems, severity, actions);
         }
 
         for port in 0..node.layer.input_count() {
@@ -363,110 +457,117 @@ impl Canvas {
                 node: node.id,
                 port,
             };
-            let hit = self.port(ui, at, ("in", node.id, port), &input_port_label(node, port));
+            let hit = port_widget(ui, at, ("in", node.id, port), &input_port_label(node, port));
             port_hits.push((hit.rect, target));
         }
         if node.layer.output_count() > 0 {
             let at = output_port(node);
-            let port = self.port(ui, at, ("out", node.id, 0), &output_port_label(node));
+            let port = port_widget(ui, at, ("out", node.id, 0), &output_port_label(node));
             if port.drag_started() {
-                self.wiring = Some(PortRef {
+                actions.push(Action::StartWire(PortRef {
                     node: node.id,
                     port: 0,
-                });
+                }));
             }
         }
     }
+}
 
-    fn port(&self, ui: &mut Ui, at: Pos2, id: (&str, NodeId, usize), label: &str) -> Response {
-        let rect = Rect::from_center_size(at, Vec2::splat(PORT_RADIUS * 3.0));
-        let response = ui.interact(rect, Id::unique(id), Sense::click_and_drag());
-        accessible(&response, Role::Button, label);
-        let visuals = ui.visuals();
-        let fill = if response.hovered() {
-            visuals.selection.stroke.color
-        } else {
-            visuals.widgets.inactive.fg_stroke.color
-        };
-        ui.painter().circle(
-            at,
-            PORT_RADIUS,
-            fill,
-            Stroke::new(1.5, visuals.widgets.noninteractive.bg_fill),
-        );
-        response
-    }
+fn port_widget(ui: &mut Ui, at: Pos2, id: (&str, NodeId, usize), label: &str) -> Response {
+    let rect = Rect::from_center_size(at, Vec2::splat(PORT_RADIUS * 3.0));
+    let response = ui.interact(rect, Id::unique(id), Sense::click_and_drag());
+    accessible(&response, Role::Button, label);
+    let visuals = ui.visuals();
+    let fill = if response.hovered() {
+        visuals.selection.stroke.color
+    } else {
+        visuals.widgets.inactive.fg_stroke.color
+    };
+    ui.painter().circle(
+        at,
+        PORT_RADIUS,
+        fill,
+        Stroke::new(1.5, visuals.widgets.noninteractive.bg_fill),
+    );
+    response
+}
 
-    fn node_interaction(&mut self, ui: &Ui, editor: &mut Editor, node: &Node, response: &Response) {
-        let shift = ui.input(|i| i.modifiers.shift);
-        if response.clicked() {
-            if shift {
-                if !editor.selection.remove(&node.id) {
-                    editor.selection.insert(node.id);
-                }
-            } else {
-                editor.selection = [node.id].into();
-            }
-        }
-        if response.drag_started() && !editor.selection.contains(&node.id) {
-            if !shift {
-                editor.selection.clear();
-            }
-            editor.selection.insert(node.id);
-        }
-        if response.dragged() {
-            let delta = response.drag_delta();
-            if delta != Vec2::ZERO {
-                editor.move_selection([delta.x, delta.y]);
-            }
-        }
-        response.context_menu(|ui| {
-            if !editor.selection.contains(&node.id) {
-                editor.selection = [node.id].into();
-            }
-            if ui.button("Duplicate (Ctrl+D)").clicked() {
-                editor.duplicate_selection();
-            }
-            if ui.button("Delete (Del)").clicked() {
-                editor.delete_selection();
-            }
+fn node_interaction(
+    ui: &Ui,
+    editor: &Editor,
+    node: &Node,
+    response: &Response,
+    actions: &mut Vec<Action>,
+) {
+    let shift = ui.input(|i| i.modifiers.shift);
+    if response.clicked() {
+        actions.push(Action::Select {
+            node: node.id,
+            toggle: shift,
         });
     }
-
-    /// A round badge on the node's corner; hovering shows the problems, a click applies the first
-    /// fix offered.
-    fn problem_badge(
-        &mut self,
-        ui: &mut Ui,
-        editor: &mut Editor,
-        node: &Node,
-        problems: &[crate::compile::Problem],
-        severity: Severity,
-    ) {
-        let center = node_rect(node).right_top() + Vec2::new(-12.0, 12.0);
-        let rect = Rect::from_center_size(center, Vec2::splat(18.0));
-        let response = ui.interact(rect, Id::unique(("badge", node.id)), Sense::click());
-        accessible(&response, Role::Button, &format!("{} problems", node.name));
-        let color = match severity {
-            Severity::Error => ui.visuals().error_fg_color,
-            Severity::Warning => ui.visuals().warn_fg_color,
-        };
-        ui.painter().circle_filled(center, 9.0, color);
-        ui.painter().text(
-            center,
-            Align2::CENTER_CENTER,
-            "!",
-            FontId::proportional(13.0),
-            Color32::WHITE,
-        );
-        let response = response.on_hover_text(problems_text(problems));
-        if response.clicked()
-            && let Some(fix) = problems.iter().find_map(|p| p.fix.as_ref())
-        {
-            editor.apply_fix(&fix.action);
-        }
+    if response.drag_started() {
+        actions.push(Action::Grab {
+            node: node.id,
+            additive: shift,
+        });
     }
+    let delta = response.drag_delta();
+    if response.dragged() && delta != Vec2::ZERO {
+        actions.push(Action::Move(delta));
+    }
+    response.context_menu(|ui| {
+        if !editor.selection.contains(&node.id) {
+            actions.push(Action::Select {
+                node: node.id,
+                toggle: false,
+            });
+        }
+        if ui.button("Duplicate (Ctrl+D)").clicked() {
+            actions.push(Action::Duplicate);
+        }
+        if ui.button("Delete (Del)").clicked() {
+            actions.push(Action::Delete);
+        }
+    });
+}
 
+/// A round badge on the node's corner; hovering shows the problems, a click applies the first
+/// fix offered.
+fn problem_badge(
+    ui: &mut Ui,
+    node: &Node,
+    problems: &[&Problem],
+    severity: Severity,
+    actions: &mut Vec<Action>,
+) {
+    let center = node_rect(node).right_top() + Vec2::new(-12.0, 12.0);
+    let rect = Rect::from_center_size(center, Vec2::splat(18.0));
+    let response = ui.interact(rect, Id::unique(("badge", node.id)), Sense::click());
+    accessible(&response, Role::Button, &format!("{} problems", node.name));
+    let color = match severity {
+        Severity::Error => ui.visuals().error_fg_color,
+        Severity::Warning => ui.visuals().warn_fg_color,
+    };
+    ui.painter().circle_filled(center, 9.0, color);
+    ui.painter().text(
+        center,
+        Align2::CENTER_CENTER,
+        "!",
+        FontId::proportional(13.0),
+        Color32::WHITE,
+    );
+    let response = response.on_hover_ui(|ui| {
+        ui.label(problems_text(problems));
+    });
+    if response.clicked()
+        && let Some(fix) = problems.iter().find_map(|p| p.fix.as_ref())
+    {
+        actions.push(Action::Fix(fix.action.clone()));
+    }
+}
+
+impl Canvas {
     /// The wire being dragged from an output port, and its connection when dropped on an input.
     fn draw_wiring(&mut self, ui: &Ui, editor: &mut Editor, port_hits: &[(Rect, PortRef)]) {
         let Some(from) = self.wiring else { return };
@@ -606,8 +707,19 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
-fn node_tip(node: &Node, problems: &[crate::compile::Problem]) -> String {
-    let about = super::catalog::entry_for(&node.layer).map_or("", |e| e.description);
+fn wire_tip(from: &str, to: &str, shape: &str, problems: &[&Problem]) -> String {
+    let mut tip = format!("{from} sends {shape} to {to}.");
+    for p in problems {
+        tip += &format!("\n⚠ {}", p.message);
+        if let Some(f) = &p.fix {
+            tip += &format!("\nClick to {}.", f.description.to_lowercase());
+        }
+    }
+    tip
+}
+
+fn node_tip(node: &Node, problems: &[&Problem]) -> String {
+    let about = super::catalog::entry_for(&node.layer).map_or("", |(_, e)| e.description);
     if problems.is_empty() {
         format!("{}: {}", node.name, about)
     } else {
@@ -615,7 +727,7 @@ fn node_tip(node: &Node, problems: &[crate::compile::Problem]) -> String {
     }
 }
 
-fn problems_text(problems: &[crate::compile::Problem]) -> String {
+fn problems_text(problems: &[&Problem]) -> String {
     problems
         .iter()
         .map(|p| match &p.fix {

@@ -224,13 +224,16 @@ pub const GROUPS: &[Group] = &[
     },
 ];
 
-/// The catalogue entry describing `layer`'s kind.
-pub fn entry_for(layer: &Layer) -> Option<&'static Entry> {
+/// The group and entry describing `layer`'s kind (entries are named as their layers' kinds).
+pub fn entry_for(layer: &Layer) -> Option<(usize, &'static Entry)> {
     let kind = layer.kind_label();
-    GROUPS
-        .iter()
-        .flat_map(|g| g.entries)
-        .find(|e| (e.make)().kind_label() == kind)
+    GROUPS.iter().enumerate().find_map(|(g, group)| {
+        group
+            .entries
+            .iter()
+            .find(|e| e.name == kind)
+            .map(|entry| (g, entry))
+    })
 }
 
 #[cfg(test)]
