@@ -368,3 +368,139 @@ fn a_problem_badge_explains_and_a_click_applies_its_fix() {
     h.get_by_label("scores → loss: [10]");
     h.get_by_label("No problems");
 }
+
+#[test]
+fn a_cnn_for_mnist_is_built_checked_saved_and_reopened() {
+    let path = temp_path("cnn.json");
+    let mut h = harness(NetloomApp::new(
+        ui::empty_project(),
+        Some(path.clone()),
+        None,
+    ));
+    h.get_by_role_and_label(Role::ComboBox, "Dataset").click();
+    h.run_steps(2);
+    h.get_by_label("MNIST (5,000 images)").click();
+    until_loaded(&mut h);
+    let spots = [
+        (420.0, 200.0),
+        (640.0, 200.0),
+        (860.0, 200.0),
+        (420.0, 460.0),
+        (640.0, 460.0),
+    ];
+    for (layer, (x, y)) in [
+        "Conv2d",
+        "MaxPool2d",
+        "Flatten",
+        "Dense",
+        "Softmax cross-entropy",
+    ]
+    .iter()
+    .zip(spots)
+    {
+        let source = h.get_by_label(&format!("Add {layer}")).rect().center();
+        drag(&mut h, source, Pos2::new(x, y));
+    }
+    for (from, to) in [
+        ("input", "conv2d"),
+        ("conv2d", "maxpool2d"),
+        ("maxpool2d", "flatten"),
+        ("flatten", "dense"),
+        ("dense", "loss"),
+    ] {
+        wire(&mut h, from, to);
+    }
+    // Sixteen scores for ten classes: the badge says so, and its fix gives ten.
+    select(&mut h, "loss problems");
+    for label in [
+        "input → conv2d: [1, 28, 28]",
+        "conv2d → maxpool2d: [8, 28, 28]",
+        "maxpool2d → flatten: [8, 14, 14]",
+        "flatten → dense: [1568]",
+        "dense → loss: [10]",
+    ] {
+        h.get_by_label(label);
+    }
+    h.get_by_label("No problems");
+    // 8·9 + 8 for the convolution, 1568·10 + 10 for the dense layer.
+    h.get_by_label("Parameters: 15,770");
+    shortcut(&mut h, Modifiers::COMMAND, Key::S);
+    let mut reopened = spiral();
+    drop_file(&mut reopened, &path);
+    until_loaded(&mut reopened);
+    assert_eq!(reopened.state().editor.project, h.state().editor.project);
+    reopened.get_by_label("No problems");
+}
+
+#[test]
+fn unsaved_changes_are_not_lost_without_asking() {
+    let mut h = spiral();
+    select(&mut h, "hidden1");
+    shortcut(&mut h, Modifiers::NONE, Key::Delete);
+    h.get_by_label("New").click();
+    h.run_steps(2);
+    h.get_by_label("Unsaved changes");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Unsaved changes").is_none());
+    assert_eq!(h.state().editor.project.graph.nodes.len(), 4);
+    h.get_by_label("New").click();
+    h.run_steps(2);
+    h.get_by_label("Don't save").click();
+    h.run_steps(2);
+    assert_eq!(h.state().editor.project.graph.nodes.len(), 1);
+    assert!(!h.state().editor.is_dirty());
+}
+
+#[test]
+fn work_left_by_a_crash_is_offered_back() {
+    let state = temp_path("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let xor = netloom::ui::TEMPLATES[1].project();
+    netloom::io::save_project(&state.join("recovery.json"), &xor).unwrap();
+    let mut h = harness(NetloomApp::with_spiral(Some(state.clone())));
+    h.get_by_label("Restore unsaved work?");
+    h.get_by_label("Restore").click();
+    h.run_steps(2);
+    assert_eq!(h.state().editor.project, xor);
+    assert!(
+        h.state().editor.is_dirty(),
+        "restored work is not saved yet"
+    );
+    // Saving or discarding the work removes the recovery copy; closing cleanly does too.
+    h.state().closed_cleanly();
+    assert!(!state.join("recovery.json").exists());
+}
+
+#[test]
+fn templates_are_one_click_away() {
+    let mut h = spiral();
+    h.get_by_label("Templates").click();
+    h.run_steps(2);
+    h.get_by_label("MNIST CNN").click();
+    until_loaded(&mut h);
+    h.get_by_label("conv1");
+    h.get_by_label("No problems");
+}
+
+#[test]
+fn a_file_without_positions_is_laid_out_when_opened() {
+    let mut project = netloom::ui::TEMPLATES[0].project();
+    for node in &mut project.graph.nodes {
+        node.position = [0.0, 0.0];
+    }
+    let path = temp_path("no_positions.json");
+    netloom::io::save_project(&path, &project).unwrap();
+    let mut h = spiral();
+    drop_file(&mut h, &path);
+    let xs: Vec<f32> = h
+        .state()
+        .editor
+        .project
+        .graph
+        .nodes
+        .iter()
+        .map(|n| n.position[0])
+        .collect();
+    assert!(xs.windows(2).all(|w| w[0] < w[1]), "{xs:?}");
+}

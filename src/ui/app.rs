@@ -8,7 +8,7 @@ use egui::{Key, KeyboardShortcut, Modifiers, Ui};
 
 use super::canvas::{Canvas, thousands};
 use super::dataset::{DatasetPanel, Import, relative_to_project};
-use super::editor::{Clip, Editor};
+use super::editor::{Clip, Editor, lay_out, needs_layout};
 use super::files::{Files, Purpose};
 use super::inspector;
 use super::palette::Palette;
@@ -82,7 +82,10 @@ impl NetloomApp {
     /// Opens `path`, replacing the current project (the caller has dealt with unsaved changes).
     pub fn open_path(&mut self, path: &Path) {
         match io::load_project(path) {
-            Ok(project) => {
+            Ok(mut project) => {
+                if needs_layout(&project.graph) {
+                    lay_out(&mut project.graph);
+                }
                 self.replace(project, Some(path.to_path_buf()));
                 self.files.remember(path);
                 self.notice = None;

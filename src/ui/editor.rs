@@ -381,19 +381,31 @@ impl Editor {
         self.paste(&clip, [30.0, 30.0]);
     }
 
-    /// Places nodes in columns by their distance from the inputs, each column's nodes one
-    /// under another in the order they appear.
+    /// Lays the graph out from left to right (`lay_out`) as one undoable step.
     pub fn auto_layout(&mut self) {
-        let depth = depths(&self.project.graph);
-        self.edit(Gesture::Single, |p| {
-            let mut rows_used = std::collections::HashMap::new();
-            for (node, &d) in p.graph.nodes.iter_mut().zip(&depth) {
-                let row = rows_used.entry(d).or_insert(0usize);
-                node.position = [40.0 + d as f32 * COLUMN, 40.0 + *row as f32 * ROW];
-                *row += 1;
-            }
-        });
+        self.edit(Gesture::Single, |p| lay_out(&mut p.graph));
     }
+}
+
+/// Places nodes in columns by their distance from the inputs, each column's nodes one under
+/// another in the order they appear.
+pub fn lay_out(graph: &mut Graph) {
+    let depth = depths(graph);
+    let mut rows_used = std::collections::HashMap::new();
+    for (node, &d) in graph.nodes.iter_mut().zip(&depth) {
+        let row = rows_used.entry(d).or_insert(0usize);
+        node.position = [40.0 + d as f32 * COLUMN, 40.0 + *row as f32 * ROW];
+        *row += 1;
+    }
+}
+
+/// Whether nodes sit on top of each other, as in files written without positions.
+pub fn needs_layout(graph: &Graph) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    graph
+        .nodes
+        .iter()
+        .any(|n| !seen.insert((n.position[0].to_bits(), n.position[1].to_bits())))
 }
 
 /// A free name for a copy of `name`: its next free number ("hidden1" → "hidden3" when
