@@ -458,11 +458,34 @@ impl Canvas {
                 port,
             };
             let hit = port_widget(ui, at, ("in", node.id, port), &input_port_label(node, port));
+            let feeding = lookup
+                .index
+                .get(&node.id)
+                .and_then(|&i| editor.model.nodes.get(i))
+                .and_then(|info| info.inputs.get(port).cloned().flatten());
+            let hit = hit.on_hover_ui(|ui| {
+                ui.label(match &feeding {
+                    Some((_, shape)) => format!("Input: takes {}", shape_text(shape)),
+                    None => "Input: not connected. Drag a wire here from an output.".into(),
+                });
+            });
             port_hits.push((hit.rect, target));
         }
         if node.layer.output_count() > 0 {
             let at = output_port(node);
             let port = port_widget(ui, at, ("out", node.id, 0), &output_port_label(node));
+            let shape = lookup.output_shape(editor, node.id);
+            let port = port.on_hover_ui(|ui| {
+                ui.label(match &shape {
+                    Some(shape) => {
+                        format!("Output: gives {shape}. Drag from here to an input to connect.")
+                    }
+                    None => {
+                        "Output: its shape is not known yet. Drag from here to an input to connect."
+                            .into()
+                    }
+                });
+            });
             if port.drag_started() {
                 actions.push(Action::StartWire(PortRef {
                     node: node.id,
