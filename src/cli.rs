@@ -395,6 +395,8 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 progress.clear();
                 eprintln!("{switch}");
             }
+            // The CLI asks for neither.
+            Event::Statistics(_) | Event::Predictions { .. } => {}
             Event::Paused | Event::Running => {}
         }
     }

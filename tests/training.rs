@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netloom::graph::Project;
-use netloom::train::{self, Command, Event, Limits, Session, Trainer};
+use netloom::train::{self, Command, Event, Limits, Session, TensorKind, Trainer};
 
 fn example(name: &str) -> Project {
     netloom::io::load_project(
@@ -199,4 +199,61 @@ fn a_huge_learning_rate_pauses_on_the_first_non_finite_op() {
             .all(|t| t.values.iter().all(|v| v.is_finite()))
     );
     assert!(program.params.iter().all(|p| p.grad.is_some()));
+}
+
+#[test]
+fn watched_tensors_report_their_statistics_at_the_rate_asked() {
+    let project = example("spiral.json");
+    let mut s = session(&project, 1);
+    s.step().unwrap().unwrap();
+    assert!(s.take_snapshot().is_none(), "nothing is watched by default");
+    s.watch_every = Some(Duration::ZERO);
+    let report = s.step().unwrap().unwrap();
+    let snapshot = s.take_snapshot().expect("statistics with the step");
+    assert_eq!(snapshot.step, report.step);
+    let watched = s.watched().to_vec();
+    assert_eq!(snapshot.stats.len(), watched.len());
+    assert!(watched.iter().any(|w| w.kind == TensorKind::Gradient));
+    // A weight's statistics are those of its values after the step.
+    let weights = s.weights().unwrap();
+    for (w, stats) in watched.iter().zip(&snapshot.stats) {
+        if w.kind == TensorKind::Weight {
+            let values = &weights.iter().find(|t| t.name == w.name).unwrap().values;
+            let mean = values.iter().sum::<f32>() / values.len() as f32;
+            assert_eq!(stats.count, values.len());
+            assert!((stats.mean - mean).abs() < 1e-5, "{}", w.name);
+        }
+        if w.kind == TensorKind::Activation && w.name.starts_with("input") {
+            assert_eq!(stats.count, report.rows * 2);
+        }
+    }
+    s.watch_every = Some(Duration::from_secs(3600));
+    s.step().unwrap().unwrap();
+    s.step().unwrap().unwrap();
+    assert!(s.take_snapshot().is_none(), "not again within the interval");
+}
+
+#[test]
+fn predictions_do_not_depend_on_how_rows_are_chunked() {
+    let project = example("spiral.json");
+    let mut s = session(&project, 1);
+    for _ in 0..20 {
+        s.step().unwrap().unwrap();
+    }
+    // More rows than a batch holds, and an odd number of them.
+    let rows = project.training.batch_size * 2 + 3;
+    let features: Vec<f32> = (0..rows * 2)
+        .map(|i| (i as f32 * 0.37).sin() * 3.0)
+        .collect();
+    let mut all = Vec::new();
+    s.predict(&features, &mut all).unwrap();
+    let classes = all.len() / rows;
+    assert_eq!(all.len(), rows * classes);
+    let mut one = Vec::new();
+    for r in [0, rows / 2, rows - 1] {
+        s.predict(&features[r * 2..r * 2 + 2], &mut one).unwrap();
+        assert_eq!(one, all[r * classes..(r + 1) * classes]);
+    }
+    // Predicting leaves training as it was.
+    s.step().unwrap().unwrap();
 }

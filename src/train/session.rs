@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use super::TrainError;
 use super::metrics::{Accumulator, Metrics};
 use super::schedule::{Progress, learning_rate};
+use super::watch::{Snapshot, Watched, watch_list};
 use crate::compile::{BufferId, BufferKind, DType, Program, initial_values};
 use crate::data::{Dataset, Splits, Task};
 use crate::engine::cpu::CpuBackend;
-use crate::engine::{Backend, EngineError, Fetch, StepScalars, Ticket};
+use crate::engine::{Backend, EngineError, Fetch, STATS_WORDS, StepScalars, TensorStats, Ticket};
 use crate::graph::{NodeId, Optimizer, TrainingSettings};
 use crate::rng::Rng;
 
@@ -86,6 +87,8 @@ struct InFlight {
     scalars: StepScalars,
     started: Option<Instant>,
     epoch_done: bool,
+    /// Whether its readback carries the watched tensors' statistics after the predictions.
+    watched: bool,
     /// Whether its readback carries a checkpoint after the step's values.
     checkpoint: bool,
     classes: Vec<usize>,
@@ -131,6 +134,11 @@ pub struct Session {
     /// Threads for the CPU backend a lost device falls back to.
     pub cpu_threads: usize,
     switched: Option<BackendSwitch>,
+    watched: Vec<Watched>,
+    /// How often a step also brings back the watched tensors' statistics; `None` never.
+    pub watch_every: Option<Duration>,
+    last_watch: Option<Instant>,
+    snapshot: Option<Snapshot>,
     fetches: Vec<Fetch>,
     epoch_metrics: Accumulator,
     eval_metrics: Accumulator,
@@ -187,6 +195,10 @@ impl Session {
             checkpoint_every: Duration::from_secs(2),
             cpu_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             switched: None,
+            watched: watch_list(&program),
+            watch_every: None,
+            last_watch: None,
+            snapshot: None,
             fetches: Vec::with_capacity(3 + persistent_len),
             epoch_metrics: Accumulator::new(task.clone()),
             eval_metrics: Accumulator::new(task.clone()),
@@ -243,6 +255,16 @@ impl Session {
     /// The move to another backend since this was last asked, if there was one.
     pub fn take_switch(&mut self) -> Option<BackendSwitch> {
         self.switched.take()
+    }
+
+    /// The tensors whose statistics `take_snapshot` reports.
+    pub fn watched(&self) -> &[Watched] {
+        &self.watched
+    }
+
+    /// The watched tensors' statistics from the latest step that carried them, once.
+    pub fn take_snapshot(&mut self) -> Option<Snapshot> {
+        self.snapshot.take()
     }
 
     /// Tells the watchers of this session that it trains on a backend other than the one
@@ -450,6 +472,18 @@ impl Session {
                 len: self.program.buffers[self.program.train.prediction].len(rows),
             },
         ]);
+        let watch = self
+            .watch_every
+            .is_some_and(|every| self.last_watch.is_none_or(|last| last.elapsed() >= every));
+        if watch {
+            self.last_watch = Some(Instant::now());
+            let buffers = &self.program.buffers;
+            self.fetches
+                .extend(self.watched.iter().map(|w| Fetch::Statistics {
+                    buffer: w.buffer,
+                    len: buffers[w.buffer].len(rows),
+                }));
+        }
         if checkpoint {
             let buffers = &self.program.buffers;
             self.fetches
@@ -470,6 +504,7 @@ impl Session {
         record.scalars = scalars;
         record.started = Some(started);
         record.checkpoint = checkpoint;
+        record.watched = watch;
         record.classes[..rows].copy_from_slice(&self.classes[..rows]);
         record.target_values[..target_len].copy_from_slice(&self.target_values[..target_len]);
         self.cursor += rows;
@@ -504,7 +539,26 @@ impl Session {
         }
         let prediction_len = self.program.buffers[self.program.train.prediction].len(record.rows);
         let rest = &self.readback[2..];
-        let (prediction, checkpoint) = rest.split_at(prediction_len);
+        let (prediction, rest) = rest.split_at(prediction_len);
+        let (watched, checkpoint) = rest.split_at(if record.watched {
+            self.watched.len() * STATS_WORDS
+        } else {
+            0
+        });
+        if record.watched {
+            let buffers = &self.program.buffers;
+            self.snapshot = Some(Snapshot {
+                step,
+                stats: self
+                    .watched
+                    .iter()
+                    .zip(watched.chunks_exact(STATS_WORDS))
+                    .map(|(w, words)| {
+                        TensorStats::from_words(buffers[w.buffer].len(record.rows), words)
+                    })
+                    .collect(),
+            });
+        }
         if record.checkpoint {
             let kept = self.checkpoint.get_or_insert_with(|| Checkpoint {
                 step: 0,
@@ -679,6 +733,40 @@ impl Session {
             start += rows;
         }
         Ok(self.eval_metrics.finish())
+    }
+
+    /// The evaluation pass's predictions (logits, or values for regression) for `features`,
+    /// whole rows of the input's per-sample length, into `out`: what the live view draws a
+    /// decision boundary from.
+    pub fn predict(&mut self, features: &[f32], out: &mut Vec<f32>) -> Result<(), TrainError> {
+        match self.try_predict(features, out) {
+            Err(e) => {
+                self.move_to_cpu(e)?;
+                self.try_predict(features, out)
+            }
+            ok => ok,
+        }
+    }
+
+    fn try_predict(&mut self, features: &[f32], out: &mut Vec<f32>) -> Result<(), TrainError> {
+        out.clear();
+        let feature_len = self.program.buffers[self.program.input].per_sample_len();
+        let prediction = self.program.eval.prediction;
+        let scalars = self.scalars();
+        for chunk in features.chunks(self.program.batch_capacity * feature_len) {
+            let rows = chunk.len() / feature_len;
+            if rows == 0 {
+                break;
+            }
+            self.backend
+                .write(self.program.input, &chunk[..rows * feature_len])?;
+            self.backend
+                .run(self.program.phases.eval_forward.clone(), rows, &scalars)?;
+            let len = self.program.buffers[prediction].len(rows);
+            self.backend.read(prediction, len, &mut self.readback)?;
+            out.extend_from_slice(&self.readback);
+        }
+        Ok(())
     }
 
     /// Every parameter and running statistic by its PyTorch name, with its shape.

@@ -1,12 +1,14 @@
 //! The trainer thread. It owns a session and reacts to commands between steps, so pausing,
 //! stepping one batch and changing settings never wait for more than one step.
 
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::metrics::Metrics;
 use super::session::{BackendSwitch, NonFinite, Part, Session, StepReport};
+use super::watch::Snapshot;
 use crate::graph::{EarlyStopping, TrainingSettings};
 
 pub enum Command {
@@ -22,6 +24,15 @@ pub enum Command {
     SetSettings(Box<TrainingSettings>),
     /// Fresh weights from the seed, back to step 0, paused.
     Reset,
+    /// How often a step also reports the watched tensors' statistics (`Event::Statistics`);
+    /// `None` stops them.
+    Watch(Option<Duration>),
+    /// The evaluation pass's predictions for these feature rows, answered by
+    /// `Event::Predictions` with the same tag.
+    Predict {
+        tag: u64,
+        features: Vec<f32>,
+    },
     Stop,
 }
 
@@ -54,6 +65,12 @@ pub enum Event {
     /// Training moved to another backend (the GPU was lost, missing or too small), with the
     /// weights and optimizer state it had.
     BackendChanged(BackendSwitch),
+    /// The watched tensors' statistics after a step (see `Session::watched`).
+    Statistics(Arc<Snapshot>),
+    Predictions {
+        tag: u64,
+        values: Vec<f32>,
+    },
     Paused,
     Running,
     Error(String),
@@ -208,6 +225,17 @@ impl Loop {
                     self.send(Event::Error(e.to_string()));
                 }
             }
+            Command::Watch(every) => self.session.watch_every = every,
+            Command::Predict { tag, features } => {
+                // The prediction pass shares the input buffer with the steps in flight.
+                self.drain();
+                let mut values = Vec::new();
+                match self.session.predict(&features, &mut values) {
+                    Ok(()) => self.send(Event::Predictions { tag, values }),
+                    Err(e) => self.send(Event::Error(e.to_string())),
+                }
+                self.report_switch();
+            }
             Command::Stop => {}
         }
     }
@@ -272,6 +300,9 @@ impl Loop {
             }
         };
         self.send(Event::Step(report));
+        if let Some(snapshot) = self.session.take_snapshot() {
+            self.send(Event::Statistics(Arc::new(snapshot)));
+        }
         if self.limits.max_steps.is_some_and(|max| report.step >= max) {
             self.finish(FinishReason::StepLimit);
             return;
