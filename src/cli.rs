@@ -397,7 +397,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             }
             // The CLI asks for neither.
             Event::Statistics(_) | Event::Predictions { .. } => {}
-            Event::Paused | Event::Running => {}
+            Event::Paused | Event::Running | Event::Reset => {}
         }
     }
     let mut session = trainer.join().context("the trainer thread failed")?;

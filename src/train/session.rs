@@ -791,6 +791,30 @@ impl Session {
         Ok(out)
     }
 
+    /// Loads each of `tensors` whose name and shape match a parameter or running statistic of
+    /// this program (carrying training across an edit of the graph); the rest keep their initial
+    /// values, and their names are returned.
+    pub fn load_matching(&mut self, tensors: &[NamedTensor]) -> Result<Vec<String>, TrainError> {
+        let program = Arc::clone(&self.program);
+        let named = program
+            .params
+            .iter()
+            .map(|p| (&p.name, p.buffer))
+            .chain(program.running_stats.iter().map(|s| (&s.name, s.buffer)));
+        let mut fresh = Vec::new();
+        for (name, buffer) in named {
+            let shape = &program.buffers[buffer].shape;
+            match tensors
+                .iter()
+                .find(|t| &t.name == name && &t.shape == shape)
+            {
+                Some(t) => self.backend.write(buffer, &t.values)?,
+                None => fresh.push(name.clone()),
+            }
+        }
+        Ok(fresh)
+    }
+
     /// Replaces weights by name. Every parameter and running statistic must be given, with its shape.
     pub fn set_weights(&mut self, tensors: &[NamedTensor]) -> Result<(), TrainError> {
         let program = Arc::clone(&self.program);

@@ -73,6 +73,8 @@ pub enum Event {
     },
     Paused,
     Running,
+    /// Back at step 0 with fresh weights; steps reported before this belong to the old run.
+    Reset,
     Error(String),
 }
 
@@ -221,8 +223,9 @@ impl Loop {
                 self.set_running(false);
                 self.best_validation = f32::INFINITY;
                 self.epochs_without_gain = 0;
-                if let Err(e) = self.session.reset() {
-                    self.send(Event::Error(e.to_string()));
+                match self.session.reset() {
+                    Ok(()) => self.send(Event::Reset),
+                    Err(e) => self.send(Event::Error(e.to_string())),
                 }
             }
             Command::Watch(every) => self.session.watch_every = every,

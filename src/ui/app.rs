@@ -12,9 +12,12 @@ use super::editor::{Clip, Editor, lay_out, needs_layout};
 use super::files::{Files, Purpose};
 use super::inspector;
 use super::palette::Palette;
+use super::run::Run;
 use super::templates::{self, TEMPLATES};
+use super::training::{Request, Tab, TrainingPanel};
 use crate::graph::Project;
 use crate::io;
+use crate::train::Command;
 
 /// What to do once the user has decided about unsaved changes.
 enum Pending {
@@ -29,6 +32,8 @@ pub struct NetloomApp {
     pub canvas: Canvas,
     palette: Palette,
     pub dataset: DatasetPanel,
+    pub run: Run,
+    pub training: TrainingPanel,
     files: Files,
     clip: Clip,
     /// A message for the user, and whether it reports an error.
@@ -63,6 +68,8 @@ impl NetloomApp {
             canvas: Canvas::default(),
             palette: Palette::default(),
             dataset: DatasetPanel::default(),
+            run: Run::default(),
+            training: TrainingPanel::default(),
             files,
             clip: Clip::default(),
             notice: None,
@@ -96,6 +103,8 @@ impl NetloomApp {
 
     fn replace(&mut self, project: Project, path: Option<PathBuf>) {
         self.editor = Editor::new(project, path);
+        self.run = Run::default();
+        self.training.task.clear();
         self.files.clear_recovery();
         self.canvas.fit();
     }
@@ -138,15 +147,75 @@ impl NetloomApp {
         }
     }
 
+    /// Where the project's relative paths start.
+    fn base_dir(&self) -> PathBuf {
+        self.editor
+            .path
+            .as_deref()
+            .map_or_else(|| PathBuf::from("."), io::project_dir)
+    }
+
+    /// Takes in the trainer's news, passes edits on to it, and keeps frames coming while it
+    /// trains.
+    fn follow_run(&mut self, ctx: &egui::Context) {
+        self.run.poll(&self.editor.project.graph);
+        let has_errors = self
+            .editor
+            .model
+            .problems
+            .iter()
+            .any(|p| p.severity == crate::compile::Severity::Error);
+        self.run
+            .follow(&self.editor.project, self.base_dir(), has_errors);
+        if self.training.tab == Tab::DecisionBoundary {
+            self.training
+                .task
+                .update(ctx, &mut self.run, self.dataset.dataset());
+        }
+        self.canvas.non_finite = self
+            .run
+            .non_finite
+            .as_ref()
+            .and_then(|r| r.node.map(|n| (n, r.message.clone())));
+        if self.run.running || self.run.is_starting() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(30));
+        }
+    }
+
+    fn apply(&mut self, request: Request) {
+        match request {
+            Request::Command(command) => {
+                let base = self.base_dir();
+                self.run.command(&self.editor.project, base, command);
+            }
+            Request::Reset => {
+                self.run.reset();
+                self.training.task.clear();
+            }
+        }
+    }
+
     pub fn ui(&mut self, ui: &mut Ui) {
         self.handle_files(ui.ctx());
         self.handle_shortcuts(ui.ctx());
+        self.dataset.update(ui.ctx(), &mut self.editor);
+        self.follow_run(ui.ctx());
         egui::Panel::top("top bar").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("status line").show(ui, |ui| self.status_line(ui));
+        let request = egui::Panel::bottom("training")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| {
+                self.training
+                    .show(ui, &mut self.editor, &self.run, self.dataset.dataset())
+            })
+            .inner;
+        if let Some(request) = request {
+            self.apply(request);
+        }
         egui::Panel::left("palette")
             .default_size(200.0)
             .show(ui, |ui| self.palette.show(ui, &mut self.editor));
-        self.dataset.update(ui.ctx(), &mut self.editor);
         egui::Panel::right("inspector")
             .default_size(280.0)
             .show(ui, |ui| {
@@ -277,6 +346,14 @@ impl NetloomApp {
         if ctx.input(|i| i.key_pressed(Key::F) && i.modifiers.is_none()) {
             self.canvas.fit();
         }
+        if ctx.input(|i| i.key_pressed(Key::Space) && i.modifiers.is_none()) {
+            let command = if self.run.running {
+                Command::Pause
+            } else {
+                Command::Play
+            };
+            self.apply(Request::Command(command));
+        }
     }
 
     fn top_bar(&mut self, ui: &mut Ui) {
@@ -383,10 +460,13 @@ impl NetloomApp {
                 self.show_problems = !self.show_problems;
             }
             ui.separator();
-            ui.label(format!(
-                "Backend: {}",
-                format!("{:?}", self.editor.project.training.backend).to_lowercase()
-            ));
+            ui.label(match &self.run.device {
+                Some(device) => format!("Backend: {device}"),
+                None => format!(
+                    "Backend: {}",
+                    format!("{:?}", self.editor.project.training.backend).to_lowercase()
+                ),
+            });
         });
     }
 

@@ -33,6 +33,8 @@ pub struct Canvas {
     refusal: Option<(String, Pos2, f64)>,
     /// The pointer's last position on screen: a release may come with the pointer already gone.
     pointer: Option<Pos2>,
+    /// The node whose op produced a NaN or infinity that paused training, and the explanation.
+    pub non_finite: Option<(NodeId, String)>,
 }
 
 impl Default for Canvas {
@@ -45,6 +47,7 @@ impl Default for Canvas {
             box_start: None,
             refusal: None,
             pointer: None,
+            non_finite: None,
         }
     }
 }
@@ -84,7 +87,7 @@ pub fn wire_label(from: &str, to: &str, shape: &str) -> String {
     format!("{from} → {to}: {shape}")
 }
 
-fn accessible(response: &Response, kind: Role, label: &str) {
+pub fn accessible(response: &Response, kind: Role, label: &str) {
     response.widget_info(|| WidgetInfo::labeled(kind, true, label));
 }
 
@@ -382,7 +385,14 @@ impl Canvas {
 
         let visuals = ui.visuals();
         let accent = palette::group_color(&node.layer, visuals.dark_mode);
-        let stroke = if selected {
+        let non_finite = self
+            .non_finite
+            .as_ref()
+            .filter(|(id, _)| *id == node.id)
+            .map(|(_, why)| why);
+        let stroke = if non_finite.is_some() {
+            Stroke::new(3.5, visuals.error_fg_color)
+        } else if selected {
             Stroke::new(2.5, visuals.selection.stroke.color)
         } else if worst == Some(Severity::Error) {
             Stroke::new(1.5, visuals.error_fg_color)
@@ -447,6 +457,9 @@ impl Canvas {
         });
 
         node_interaction(ui, editor, node, &response, actions);
+        if let Some(why) = non_finite {
+            non_finite_badge(ui, node, why);
+        }
         if let Some(severity) = worst {
             problem_badge(ui, node, problems, severity, actions);
         }
@@ -588,6 +601,31 @@ fn problem_badge(
     {
         actions.push(Action::Fix(fix.action.clone()));
     }
+}
+
+/// A mark under a node whose op produced a NaN or infinity, explaining it on hover.
+fn non_finite_badge(ui: &mut Ui, node: &Node, why: &str) {
+    let rect = node_rect(node);
+    let at = Rect::from_min_size(
+        rect.left_bottom() + Vec2::new(0.0, 4.0),
+        Vec2::new(rect.width(), 20.0),
+    );
+    let response = ui.interact(at, Id::unique(("non-finite", node.id)), Sense::hover());
+    accessible(
+        &response,
+        Role::Label,
+        &format!("{}: NaN or infinity here", node.name),
+    );
+    ui.painter()
+        .rect_filled(at, CornerRadius::same(4), ui.visuals().error_fg_color);
+    ui.painter().text(
+        at.center(),
+        Align2::CENTER_CENTER,
+        "NaN or infinity here",
+        FontId::proportional(12.0),
+        Color32::WHITE,
+    );
+    response.on_hover_text(why);
 }
 
 impl Canvas {

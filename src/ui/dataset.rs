@@ -114,6 +114,11 @@ pub fn relative_to_project(path: &Path, project: Option<&Path>) -> String {
 }
 
 impl DatasetPanel {
+    /// The project's dataset, once loaded.
+    pub fn dataset(&self) -> Option<&InMemoryDataset> {
+        self.loaded.as_ref().map(|l| &l.dataset)
+    }
+
     pub fn is_loading(&self) -> bool {
         self.loading.is_some()
     }
@@ -341,7 +346,7 @@ fn labelled(ui: &mut Ui, label: &str, widget: impl egui::Widget) -> bool {
     .inner
 }
 
-const CLASS_COLORS: [Color32; 10] = [
+pub const CLASS_COLORS: [Color32; 10] = [
     Color32::from_rgb(230, 120, 40),
     Color32::from_rgb(40, 130, 220),
     Color32::from_rgb(70, 170, 90),
@@ -362,46 +367,79 @@ fn preview(ui: &mut Ui, loaded: &Loaded) {
         ui.add(egui::Image::new(texture).fit_to_exact_size(size))
             .on_hover_text("The first images of the dataset");
     } else if dataset.feature_shape() == [2] {
-        scatter(ui, dataset);
+        let side = ui.available_width().min(240.0);
+        scatter(ui, dataset, side, None).on_hover_text("The dataset's points");
     } else {
         table(ui, dataset);
     }
 }
 
-/// The points of a 2D set, coloured by class (or by value, for regression).
-fn scatter(ui: &mut Ui, dataset: &InMemoryDataset) {
-    let side = ui.available_width().min(240.0);
-    let (rect, response) = ui.allocate_exact_size(Vec2::splat(side), Sense::hover());
-    response.on_hover_text("The dataset's points");
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
-    let xs = dataset.features();
-    let bound = xs.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-    let to_screen = |x: f32, y: f32| {
-        Pos2::new(
-            rect.center().x + x / bound * side * 0.46,
-            rect.center().y - y / bound * side * 0.46,
-        )
-    };
-    let step = dataset.len().div_ceil(SCATTER_MAX).max(1);
-    let (low, high) = match dataset.targets() {
+/// Half the width of the square a scatter plot of `dataset` shows, in data units.
+pub fn scatter_extent(dataset: &InMemoryDataset) -> f32 {
+    let bound = dataset
+        .features()
+        .iter()
+        .fold(1e-6f32, |m, v| m.max(v.abs()));
+    bound / 0.92
+}
+
+/// The range of a regression set's first target, for colouring by value.
+pub fn value_range(dataset: &InMemoryDataset) -> (f32, f32) {
+    match dataset.targets() {
         Targets::Values { values, .. } => values
             .iter()
             .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
                 (l.min(v), h.max(v))
             }),
         Targets::Classes { .. } => (0.0, 1.0),
+    }
+}
+
+/// The colour of a regression value within `range`.
+pub fn value_color((low, high): (f32, f32), value: f32) -> Color32 {
+    let t = ((value - low) / (high - low).max(1e-6)).clamp(0.0, 1.0);
+    CLASS_COLORS[1].lerp_to_gamma(CLASS_COLORS[0], t)
+}
+
+/// The points of a 2D set, coloured by class (or by value, for regression), in a square of
+/// `side` points, over `background` (an image of the same square) when given.
+pub fn scatter(
+    ui: &mut Ui,
+    dataset: &InMemoryDataset,
+    side: f32,
+    background: Option<&egui::TextureHandle>,
+) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(Vec2::splat(side), Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 4.0, ui.visuals().extreme_bg_color);
+    if let Some(texture) = background {
+        painter.image(
+            texture.id(),
+            rect,
+            egui::Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+            Color32::WHITE,
+        );
+    }
+    let xs = dataset.features();
+    let extent = scatter_extent(dataset);
+    let to_screen = |x: f32, y: f32| {
+        Pos2::new(
+            rect.center().x + x / extent * side * 0.5,
+            rect.center().y - y / extent * side * 0.5,
+        )
     };
+    let step = dataset.len().div_ceil(SCATTER_MAX).max(1);
+    let range = value_range(dataset);
+    let outline = egui::Stroke::new(0.6, ui.visuals().extreme_bg_color);
     for i in (0..dataset.len()).step_by(step) {
         let color = match dataset.targets() {
             Targets::Classes { labels, .. } => CLASS_COLORS[labels[i] as usize % 10],
-            Targets::Values { values, width } => {
-                let t = (values[i * width] - low) / (high - low).max(1e-6);
-                CLASS_COLORS[1].lerp_to_gamma(CLASS_COLORS[0], t)
-            }
+            Targets::Values { values, width } => value_color(range, values[i * width]),
         };
-        painter.circle_filled(to_screen(xs[2 * i], xs[2 * i + 1]), 2.0, color);
+        let at = to_screen(xs[2 * i], xs[2 * i + 1]);
+        painter.circle(at, 2.2, color, outline);
     }
+    response
 }
 
 /// The first rows of a table-shaped set.

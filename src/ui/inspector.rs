@@ -9,7 +9,7 @@ use crate::compile::{Location, shape_text};
 use crate::graph::{Activation, Init, Layer, LossKind, NodeId};
 
 /// A labelled number field; true when it changed.
-fn number<T: egui::emath::Numeric>(
+pub fn number<T: egui::emath::Numeric>(
     ui: &mut Ui,
     label: &str,
     value: &mut T,

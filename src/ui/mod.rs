@@ -1,5 +1,5 @@
-//! The desktop app (eframe, wgpu renderer): the editor where networks are designed. Nothing
-//! below this module knows egui exists.
+//! The desktop app (eframe, wgpu renderer): the editor where networks are designed, and the
+//! live view of their training. Nothing below this module knows egui exists.
 
 mod app;
 mod canvas;
@@ -7,15 +7,23 @@ mod catalog;
 mod dataset;
 mod editor;
 mod files;
+mod history;
 mod inspector;
 mod palette;
+mod plots;
+mod run;
+mod task_view;
 mod templates;
+mod training;
 
 pub use app::NetloomApp;
 pub use canvas::{NODE_SIZE, input_port_label, output_port_label, wire_label};
 pub use editor::{Editor, Gesture};
 pub use files::default_state_dir;
+pub use history::{History, decimate};
+pub use run::Run;
 pub use templates::{TEMPLATES, empty as empty_project};
+pub use training::Tab;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,207 @@
+//! What a training run has said so far, as series the plots draw: the loss per step (raw and
+//! smoothed), the learning rate and gradient norm, train and validation metrics per epoch, and
+//! the watched tensors' statistics over time. Plots draw at most a few points per pixel, so
+//! `decimate` picks the extremes of each pixel column from series of any length.
+
+use crate::engine::TensorStats;
+use crate::graph::NodeId;
+use crate::train::{EpochReport, Snapshot, StepReport, TensorKind, Watched};
+
+/// Weight of the newest loss in the smoothed loss (an exponential moving average).
+const SMOOTHING: f64 = 0.05;
+
+/// A point of a series: step (or epoch) and value.
+pub type Point = [f64; 2];
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EpochPoint {
+    /// 1-based epoch, and the step it ended at.
+    pub epoch: usize,
+    pub step: u64,
+    pub train_loss: f32,
+    pub train_accuracy: Option<f32>,
+    pub validation_loss: Option<f32>,
+    pub validation_accuracy: Option<f32>,
+}
+
+#[derive(Default)]
+pub struct History {
+    pub loss: Vec<Point>,
+    pub smoothed_loss: Vec<Point>,
+    pub learning_rate: Vec<Point>,
+    pub grad_norm: Vec<Point>,
+    pub epochs: Vec<EpochPoint>,
+    /// The validation set's confusion matrix after the latest epoch (rows: true class).
+    pub confusion: Option<Vec<Vec<u32>>>,
+    pub last: Option<StepReport>,
+    /// The tensors `stats` follows.
+    pub watched: Vec<Watched>,
+    /// Per watched tensor, its statistics over time.
+    pub stats: Vec<Vec<(u64, TensorStats)>>,
+    /// Steps per second over the last second or so.
+    rate: Option<(u64, std::time::Instant, f64)>,
+}
+
+impl History {
+    /// Starts following `watched` (a new program); earlier statistics stay with their tensors
+    /// where the names match.
+    pub fn watch(&mut self, watched: Vec<Watched>) {
+        let mut stats: Vec<Vec<(u64, TensorStats)>> = Vec::with_capacity(watched.len());
+        for w in &watched {
+            let kept = self
+                .watched
+                .iter()
+                .position(|old| old.name == w.name && old.kind == w.kind)
+                .map(|i| std::mem::take(&mut self.stats[i]))
+                .unwrap_or_default();
+            stats.push(kept);
+        }
+        self.watched = watched;
+        self.stats = stats;
+    }
+
+    pub fn last_step(&self) -> u64 {
+        self.last.map_or(0, |r| r.step)
+    }
+
+    pub fn step(&mut self, report: &StepReport, offset: u64) {
+        let mut report = *report;
+        report.step += offset;
+        let x = report.step as f64;
+        let loss = f64::from(report.loss);
+        let smoothed = match self.smoothed_loss.last() {
+            Some(&[_, previous]) => previous + SMOOTHING * (loss - previous),
+            None => loss,
+        };
+        self.loss.push([x, loss]);
+        self.smoothed_loss.push([x, smoothed]);
+        self.learning_rate
+            .push([x, f64::from(report.learning_rate)]);
+        self.grad_norm.push([x, f64::from(report.grad_norm)]);
+        let now = std::time::Instant::now();
+        self.rate = match self.rate {
+            Some((step, at, rate)) if now.duration_since(at).as_secs_f64() < 1.0 => {
+                Some((step, at, rate))
+            }
+            Some((step, at, _)) => Some((
+                report.step,
+                now,
+                (report.step.saturating_sub(step)) as f64 / now.duration_since(at).as_secs_f64(),
+            )),
+            None => Some((report.step, now, 0.0)),
+        };
+        self.last = Some(report);
+    }
+
+    /// Steps per second, measured over about a second.
+    pub fn steps_per_second(&self) -> f64 {
+        self.rate.map_or(0.0, |(_, _, rate)| rate)
+    }
+
+    pub fn epoch(&mut self, report: &EpochReport, offset: u64) {
+        self.epochs.push(EpochPoint {
+            epoch: report.epoch + 1,
+            step: self.last.map_or(offset, |r| r.step),
+            train_loss: report.train.loss,
+            train_accuracy: report.train.accuracy,
+            validation_loss: report.validation.as_ref().map(|v| v.loss),
+            validation_accuracy: report.validation.as_ref().and_then(|v| v.accuracy),
+        });
+        if let Some(confusion) = report.validation.as_ref().and_then(|v| v.confusion.clone()) {
+            self.confusion = Some(confusion);
+        }
+    }
+
+    pub fn snapshot(&mut self, snapshot: &Snapshot, offset: u64) {
+        for (series, stats) in self.stats.iter_mut().zip(&snapshot.stats) {
+            series.push((snapshot.step + offset, stats.clone()));
+        }
+    }
+
+    /// The watched tensors of one kind, with their series.
+    pub fn of_kind(
+        &self,
+        kind: TensorKind,
+    ) -> impl Iterator<Item = (&Watched, &Vec<(u64, TensorStats)>)> {
+        self.watched
+            .iter()
+            .zip(&self.stats)
+            .filter(move |(w, _)| w.kind == kind)
+    }
+
+    /// The latest statistics of a node's tensor of `kind` (its first parameter, for weights).
+    pub fn latest(&self, node: NodeId, kind: TensorKind) -> Option<&TensorStats> {
+        self.watched
+            .iter()
+            .zip(&self.stats)
+            .find(|(w, _)| w.node == node && w.kind == kind)
+            .and_then(|(_, series)| series.last().map(|(_, s)| s))
+    }
+}
+
+/// At most about `columns * 2` points of `points` (sorted by x) within `x_range`: the first,
+/// smallest, largest and last point of each column's worth, so spikes survive.
+pub fn decimate(points: &[Point], x_range: (f64, f64), columns: usize) -> Vec<Point> {
+    let start = points
+        .partition_point(|p| p[0] < x_range.0)
+        .saturating_sub(1);
+    let end = (points.partition_point(|p| p[0] <= x_range.1) + 1).min(points.len());
+    let visible = &points[start..end.max(start)];
+    let columns = columns.max(1);
+    if visible.len() <= columns * 4 {
+        return visible.to_vec();
+    }
+    let per_column = visible.len().div_ceil(columns);
+    let mut out = Vec::with_capacity(columns * 4);
+    for chunk in visible.chunks(per_column) {
+        let (mut low, mut high) = (0, 0);
+        for (i, p) in chunk.iter().enumerate() {
+            if p[1] < chunk[low][1] {
+                low = i;
+            }
+            if p[1] > chunk[high][1] {
+                high = i;
+            }
+        }
+        let mut picks = [0, low.min(high), low.max(high), chunk.len() - 1];
+        picks.sort_unstable();
+        let mut previous = None;
+        for i in picks {
+            if previous != Some(i) {
+                out.push(chunk[i]);
+                previous = Some(i);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimation_keeps_spikes_and_ends_and_bounds_the_count() {
+        let mut points: Vec<Point> = (0..1_000_000).map(|i| [i as f64, 1.0]).collect();
+        points[123_456][1] = 50.0;
+        points[654_321][1] = -7.0;
+        let out = decimate(&points, (0.0, 1e6), 500);
+        assert!(out.len() <= 2_000, "{}", out.len());
+        assert_eq!(out.first(), points.first());
+        assert_eq!(out.last(), points.last());
+        assert!(out.contains(&[123_456.0, 50.0]));
+        assert!(out.contains(&[654_321.0, -7.0]));
+        assert!(out.windows(2).all(|w| w[0][0] < w[1][0]), "in order");
+    }
+
+    #[test]
+    fn decimation_returns_short_or_zoomed_series_whole() {
+        let points: Vec<Point> = (0..100).map(|i| [i as f64, i as f64]).collect();
+        assert_eq!(decimate(&points, (0.0, 99.0), 500), points);
+        // Zoomed in: the visible points and one either side, so lines reach the edges.
+        assert_eq!(
+            decimate(&points, (10.5, 20.5), 500),
+            points[10..=21].to_vec()
+        );
+    }
+}

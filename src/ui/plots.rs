@@ -1,0 +1,309 @@
+//! The run's plots (egui_plot): loss, accuracy, learning rate, gradient norms per layer and
+//! histograms of weights, gradients and activations over time. Every line is decimated to the
+//! pixels it covers, so a million steps draw as fast as a hundred.
+
+use egui::{Color32, Ui};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
+
+use super::history::{History, Point, decimate};
+use crate::engine::HISTOGRAM_BINS;
+use crate::train::TensorKind;
+
+const TRAIN_COLOR: Color32 = Color32::from_rgb(40, 130, 220);
+const VALIDATION_COLOR: Color32 = Color32::from_rgb(230, 120, 40);
+
+/// A line of `points`, drawn from the part in view at about two points per pixel.
+struct Series<'a> {
+    name: String,
+    points: &'a [Point],
+    color: Option<Color32>,
+    width: f32,
+    markers: bool,
+}
+
+impl<'a> Series<'a> {
+    fn new(name: impl Into<String>, points: &'a [Point]) -> Self {
+        Self {
+            name: name.into(),
+            points,
+            color: None,
+            width: 1.5,
+            markers: false,
+        }
+    }
+
+    fn color(mut self, color: Color32) -> Self {
+        self.color = Some(color);
+        self
+    }
+
+    fn width(mut self, width: f32) -> Self {
+        self.width = width;
+        self
+    }
+
+    /// Also a dot per point (for sparse series such as epochs).
+    fn markers(mut self) -> Self {
+        self.markers = true;
+        self
+    }
+}
+
+/// A plot of `series` against the step; `log` plots log10 of the values, labelled as powers of ten.
+fn plot(ui: &mut Ui, id: &str, y_label: &str, log: bool, series: Vec<Series<'_>>) {
+    let columns = ui.available_width().max(1.0) as usize;
+    let mut plot = Plot::new(id)
+        .legend(Legend::default())
+        .x_axis_label("Step")
+        .y_axis_label(y_label)
+        .allow_scroll(false);
+    if log {
+        plot = plot
+            .y_axis_formatter(|mark, _| format!("{:.0e}", 10f64.powf(mark.value)))
+            .label_formatter(|hover| {
+                let (name, p) = match hover {
+                    egui_plot::HoverPosition::NearDataPoint {
+                        plot_name,
+                        position,
+                        ..
+                    } => (*plot_name, position),
+                    egui_plot::HoverPosition::Elsewhere { position } => ("", position),
+                };
+                Some(format!("{name}\nstep {:.0}: {:.3e}", p.x, 10f64.powf(p.y)))
+            });
+    }
+    plot.show(ui, |plot_ui| {
+        let bounds = plot_ui.plot_bounds();
+        // While the view follows the data, every point counts towards the bounds.
+        let range = if plot_ui.auto_bounds().x {
+            (f64::NEG_INFINITY, f64::INFINITY)
+        } else {
+            (bounds.min()[0], bounds.max()[0])
+        };
+        for s in series {
+            let mut points = decimate(s.points, range, columns);
+            if log {
+                points.retain(|p| p[1] > 0.0);
+                for p in &mut points {
+                    p[1] = p[1].log10();
+                }
+            }
+            if s.markers {
+                let mut dots =
+                    Points::new(s.name.clone(), PlotPoints::from(points.clone())).radius(2.5);
+                if let Some(color) = s.color {
+                    dots = dots.color(color);
+                }
+                plot_ui.points(dots);
+            }
+            let mut line = Line::new(s.name, PlotPoints::from(points)).width(s.width);
+            if let Some(color) = s.color {
+                line = line.color(color);
+            }
+            plot_ui.line(line);
+        }
+    });
+}
+
+fn epoch_series(
+    history: &History,
+    value: impl Fn(&super::history::EpochPoint) -> Option<f32>,
+) -> Vec<Point> {
+    history
+        .epochs
+        .iter()
+        .filter_map(|e| value(e).map(|v| [e.step as f64, f64::from(v)]))
+        .collect()
+}
+
+fn empty_hint(ui: &mut Ui, history: &History) -> bool {
+    if history.loss.is_empty() {
+        ui.weak("Press Train (or Step) to see the network learn.");
+        return true;
+    }
+    false
+}
+
+pub fn loss(ui: &mut Ui, history: &History) {
+    if empty_hint(ui, history) {
+        return;
+    }
+    let train = epoch_series(history, |e| Some(e.train_loss));
+    let validation = epoch_series(history, |e| e.validation_loss);
+    let faint = ui.visuals().weak_text_color().gamma_multiply(0.6);
+    plot(
+        ui,
+        "loss plot",
+        "Loss",
+        false,
+        vec![
+            Series::new("Loss per step", &history.loss)
+                .color(faint)
+                .width(1.0),
+            Series::new("Loss (smoothed)", &history.smoothed_loss)
+                .color(TRAIN_COLOR)
+                .width(2.0),
+            Series::new("Training loss per epoch", &train)
+                .color(TRAIN_COLOR.gamma_multiply(0.7))
+                .markers(),
+            Series::new("Validation loss per epoch", &validation)
+                .color(VALIDATION_COLOR)
+                .markers(),
+        ],
+    );
+}
+
+pub fn accuracy(ui: &mut Ui, history: &History) {
+    if empty_hint(ui, history) {
+        return;
+    }
+    let train = epoch_series(history, |e| e.train_accuracy);
+    let validation = epoch_series(history, |e| e.validation_accuracy);
+    if train.is_empty() && validation.is_empty() {
+        ui.weak("Accuracy is measured at the end of each epoch of a classification task.");
+        return;
+    }
+    plot(
+        ui,
+        "accuracy plot",
+        "Accuracy",
+        false,
+        vec![
+            Series::new("Training accuracy", &train)
+                .color(TRAIN_COLOR)
+                .markers(),
+            Series::new("Validation accuracy", &validation)
+                .color(VALIDATION_COLOR)
+                .markers(),
+        ],
+    );
+}
+
+pub fn learning_rate(ui: &mut Ui, history: &History) {
+    if empty_hint(ui, history) {
+        return;
+    }
+    plot(
+        ui,
+        "learning rate plot",
+        "Learning rate",
+        false,
+        vec![Series::new("Learning rate", &history.learning_rate).color(TRAIN_COLOR)],
+    );
+}
+
+/// The gradient's norm per parameter and over the whole network, on a log scale: vanishing
+/// gradients sink towards 1e-8, exploding ones climb.
+pub fn gradients(ui: &mut Ui, history: &History) {
+    if empty_hint(ui, history) {
+        return;
+    }
+    let per_layer: Vec<(String, Vec<Point>)> = history
+        .of_kind(TensorKind::Gradient)
+        .map(|(w, series)| {
+            let points = series
+                .iter()
+                .map(|(step, s)| [*step as f64, f64::from(s.l2)])
+                .collect();
+            (w.name.replace(".grad", ""), points)
+        })
+        .collect();
+    let mut series = vec![Series::new("Whole network", &history.grad_norm).width(2.0)];
+    series.extend(
+        per_layer
+            .iter()
+            .map(|(name, points)| Series::new(name.clone(), points)),
+    );
+    plot(ui, "gradient plot", "Gradient norm", true, series);
+}
+
+/// Which tensor's histogram to show, and when.
+#[derive(Default)]
+pub struct HistogramChoice {
+    pub kind: Option<TensorKind>,
+    pub tensor: usize,
+    /// Index into the tensor's snapshots; `None` follows the newest.
+    pub at: Option<usize>,
+}
+
+impl HistogramChoice {
+    pub fn show(&mut self, ui: &mut Ui, history: &History) {
+        let kind = *self.kind.get_or_insert(TensorKind::Weight);
+        let tensors: Vec<_> = history.of_kind(kind).collect();
+        ui.horizontal(|ui| {
+            for (k, name) in [
+                (TensorKind::Weight, "Weights"),
+                (TensorKind::Gradient, "Gradients"),
+                (TensorKind::Activation, "Activations"),
+            ] {
+                if ui.selectable_label(kind == k, name).clicked() {
+                    self.kind = Some(k);
+                    self.tensor = 0;
+                }
+            }
+            let label = ui.label("Tensor");
+            let current = tensors
+                .get(self.tensor)
+                .map_or("—", |(w, _)| w.name.as_str());
+            egui::ComboBox::from_id_salt("histogram tensor")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for (i, (w, _)) in tensors.iter().enumerate() {
+                        ui.selectable_value(&mut self.tensor, i, &w.name);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        let Some((_, series)) = tensors.get(self.tensor) else {
+            ui.weak("Press Train (or Step) to see how the values spread.");
+            return;
+        };
+        let Some(last) = series.len().checked_sub(1) else {
+            ui.weak("No statistics yet: they arrive a few times a second while training.");
+            return;
+        };
+        let mut at = self.at.unwrap_or(last).min(last);
+        ui.horizontal(|ui| {
+            let label = ui.label("Time");
+            let slider = ui
+                .add(
+                    egui::Slider::new(&mut at, 0..=last)
+                        .custom_formatter(|i, _| format!("step {}", series[i as usize].0)),
+                )
+                .labelled_by(label.id);
+            if slider.changed() {
+                self.at = (at < last).then_some(at);
+            }
+            if self.at.is_some() && ui.button("Follow the newest").clicked() {
+                self.at = None;
+            }
+        });
+        let (step, stats) = &series[at];
+        ui.label(format!(
+            "Step {step}: mean {:.4}, std {:.4}, min {:.4}, max {:.4}, zeros {:.1}%, not finite {:.1}%",
+            stats.mean,
+            stats.std,
+            stats.min,
+            stats.max,
+            stats.zero_fraction * 100.0,
+            stats.non_finite_fraction * 100.0
+        ));
+        let width = (stats.max - stats.min).max(f32::EPSILON) as f64 / HISTOGRAM_BINS as f64;
+        let bars = stats
+            .histogram
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                Bar::new(stats.min as f64 + (i as f64 + 0.5) * width, f64::from(n)).width(width)
+            })
+            .collect();
+        Plot::new("histogram plot")
+            .x_axis_label("Value")
+            .y_axis_label("Count")
+            .allow_scroll(false)
+            .show(ui, |plot_ui| {
+                plot_ui.bar_chart(BarChart::new("Values", bars).color(TRAIN_COLOR));
+            });
+    }
+}

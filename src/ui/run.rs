@@ -1,0 +1,385 @@
+//! The window's connection to a training run: it starts a `Trainer` off the UI thread, speaks to
+//! it only through commands and events, and keeps what the events say in a `History`. Settings
+//! that leave the program's shapes alone go to the running trainer; an edit of the graph (or of
+//! a setting that shapes the program) starts a new trainer that keeps every weight that still
+//! fits.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::{Duration, Instant};
+
+use super::history::History;
+use crate::data::{DatasetSpec, SplitFractions};
+use crate::graph::{BackendChoice, Graph, NodeId, Optimizer, Project, TrainingSettings};
+use crate::train::{self, Command, Event, FinishReason, Limits, Trainer, Watched};
+
+/// How often a step brings back the watched tensors' statistics.
+pub const WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// A NaN or infinity that paused training, where it came from and what to try.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NonFiniteReport {
+    pub node: Option<NodeId>,
+    pub message: String,
+}
+
+/// What a freshly started trainer brings.
+struct Started {
+    trainer: Trainer,
+    watched: Vec<Watched>,
+    device: String,
+    /// Parameters that kept fresh values when weights were carried over.
+    fresh: Option<Vec<String>>,
+}
+
+/// What the program was compiled from: a change to any of it needs a new program.
+#[derive(Clone, PartialEq)]
+struct Compiled {
+    graph: Graph,
+    data: (DatasetSpec, SplitFractions),
+    batch_size: usize,
+    optimizer: std::mem::Discriminant<Optimizer>,
+    backend: BackendChoice,
+}
+
+impl Compiled {
+    fn of(project: &Project) -> Self {
+        let mut graph = project.graph.clone();
+        // Where a node sits on the canvas does not change the program.
+        for node in &mut graph.nodes {
+            node.position = [0.0, 0.0];
+        }
+        Self {
+            graph,
+            data: (project.dataset.clone(), project.split),
+            batch_size: project.training.batch_size,
+            optimizer: std::mem::discriminant(&project.training.optimizer),
+            backend: project.training.backend,
+        }
+    }
+}
+
+enum Phase {
+    Idle,
+    /// A thread is compiling the program and starting the trainer; `then` holds the commands
+    /// given meanwhile.
+    Starting {
+        started: Receiver<Result<Started, String>>,
+        then: Vec<Command>,
+    },
+    Live(Trainer),
+}
+
+pub struct Run {
+    phase: Phase,
+    compiled: Option<Compiled>,
+    /// The settings the trainer has, to send only what changed.
+    settings: Option<TrainingSettings>,
+    pub history: History,
+    pub running: bool,
+    /// The device training runs on, as the trainer names it.
+    pub device: Option<String>,
+    /// Something the user should know: a move to the CPU, layers re-initialised by an edit, an error.
+    pub notice: Option<String>,
+    pub non_finite: Option<NonFiniteReport>,
+    pub finished: Option<FinishReason>,
+    /// Steps of earlier programs of this run (before edits of the graph), so the plots go on.
+    step_offset: u64,
+    /// Predictions asked for and not yet answered, by tag.
+    pending_prediction: Option<(u64, Instant)>,
+    next_tag: u64,
+    pub predictions: Option<(u64, Vec<f32>)>,
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Self {
+            phase: Phase::Idle,
+            compiled: None,
+            settings: None,
+            history: History::default(),
+            running: false,
+            device: None,
+            notice: None,
+            non_finite: None,
+            finished: None,
+            step_offset: 0,
+            pending_prediction: None,
+            next_tag: 0,
+            predictions: None,
+        }
+    }
+}
+
+impl Run {
+    pub fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Idle)
+    }
+
+    pub fn is_starting(&self) -> bool {
+        matches!(self.phase, Phase::Starting { .. })
+    }
+
+    /// Steps taken in this run, across edits of the graph.
+    pub fn steps(&self) -> u64 {
+        self.history.last_step()
+    }
+
+    /// Sends `command`, starting a trainer for `project` first when there is none.
+    pub fn command(&mut self, project: &Project, base_dir: PathBuf, command: Command) {
+        if matches!(command, Command::Play | Command::Step | Command::StepEpoch) {
+            self.non_finite = None;
+            self.finished = None;
+        }
+        match &mut self.phase {
+            Phase::Live(trainer) => {
+                let _ = trainer.commands.send(command);
+            }
+            Phase::Starting { then, .. } => then.push(command),
+            Phase::Idle => {
+                self.start(project, base_dir, None);
+                if let Phase::Starting { then, .. } = &mut self.phase {
+                    then.push(command);
+                }
+            }
+        }
+    }
+
+    /// Fresh weights from the seed, paused at step 0, with empty plots.
+    pub fn reset(&mut self) {
+        // The plots clear when the trainer confirms, after the steps it still reports.
+        match &self.phase {
+            Phase::Live(trainer) => {
+                let _ = trainer.commands.send(Command::Reset);
+            }
+            _ => self.history = History::default(),
+        }
+        self.non_finite = None;
+        self.finished = None;
+        self.notice = None;
+        self.predictions = None;
+    }
+
+    fn stop(&mut self) {
+        if let Phase::Live(trainer) = std::mem::replace(&mut self.phase, Phase::Idle) {
+            // The trainer stops within a step; its thread is left to finish on its own.
+            let _ = trainer.commands.send(Command::Stop);
+        }
+        self.running = false;
+        self.compiled = None;
+        self.settings = None;
+        self.pending_prediction = None;
+    }
+
+    /// Compiles `project` and starts its trainer on a thread, carrying over the weights of
+    /// `previous` when given.
+    fn start(&mut self, project: &Project, base_dir: PathBuf, previous: Option<Trainer>) {
+        let (tx, rx) = channel();
+        let owned = project.clone();
+        let spawned = std::thread::Builder::new()
+            .name("netloom-start".into())
+            .spawn(move || {
+                let _ = tx.send(start_trainer(&owned, &base_dir, previous));
+            });
+        if let Err(e) = spawned {
+            self.notice = Some(format!("Could not start training: {e}"));
+            return;
+        }
+        self.compiled = Some(Compiled::of(project));
+        self.settings = Some(project.training.clone());
+        self.phase = Phase::Starting {
+            started: rx,
+            then: Vec::new(),
+        };
+    }
+
+    /// Follows the project as it is edited: settings that keep the program's shapes go to the
+    /// trainer; other changes restart it with the weights that still fit. Waits for a graph
+    /// without errors.
+    pub fn follow(&mut self, project: &Project, base_dir: PathBuf, has_errors: bool) {
+        if let (Phase::Live(trainer), Some(settings)) = (&self.phase, &self.settings)
+            && *settings != project.training
+        {
+            let _ = trainer
+                .commands
+                .send(Command::SetSettings(Box::new(project.training.clone())));
+            self.settings = Some(project.training.clone());
+        }
+        let changed = self
+            .compiled
+            .as_ref()
+            .is_some_and(|c| *c != Compiled::of(project));
+        if changed && !has_errors && matches!(self.phase, Phase::Live(_)) {
+            let Phase::Live(trainer) = std::mem::replace(&mut self.phase, Phase::Idle) else {
+                unreachable!("matched above")
+            };
+            let resume = self.running;
+            self.step_offset = self.history.last_step();
+            self.start(project, base_dir, Some(trainer));
+            if let Phase::Starting { then, .. } = &mut self.phase
+                && resume
+            {
+                then.push(Command::Play);
+            }
+        }
+    }
+
+    /// Asks for the predictions of `features` unless an answer is still awaited; the answer
+    /// lands in `predictions` with the returned tag.
+    pub fn predict(&mut self, features: Vec<f32>) -> Option<u64> {
+        let Phase::Live(trainer) = &self.phase else {
+            return None;
+        };
+        // A lost answer (the trainer restarted) is given up after a while.
+        if self
+            .pending_prediction
+            .is_some_and(|(_, asked)| asked.elapsed() < Duration::from_secs(5))
+        {
+            return None;
+        }
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        trainer
+            .commands
+            .send(Command::Predict { tag, features })
+            .ok()?;
+        self.pending_prediction = Some((tag, Instant::now()));
+        Some(tag)
+    }
+
+    /// Takes in what the trainer has said since the last frame. Returns whether anything came.
+    pub fn poll(&mut self, graph: &Graph) -> bool {
+        let mut any = false;
+        if let Phase::Starting { started, then } = &mut self.phase {
+            match started.try_recv() {
+                Ok(Ok(started)) => {
+                    for command in then.drain(..) {
+                        let _ = started.trainer.commands.send(command);
+                    }
+                    let _ = started
+                        .trainer
+                        .commands
+                        .send(Command::Watch(Some(WATCH_EVERY)));
+                    self.history.watch(started.watched);
+                    self.device = Some(started.device);
+                    if let Some(fresh) = started.fresh.filter(|f| !f.is_empty()) {
+                        self.notice = Some(format!(
+                            "The network changed: {} started again from fresh values; every other weight was kept.",
+                            fresh.join(", ")
+                        ));
+                    }
+                    self.phase = Phase::Live(started.trainer);
+                    any = true;
+                }
+                Ok(Err(e)) => {
+                    self.notice = Some(e);
+                    self.phase = Phase::Idle;
+                    self.compiled = None;
+                    return true;
+                }
+                Err(TryRecvError::Empty) => return false,
+                Err(TryRecvError::Disconnected) => {
+                    self.notice = Some("Training could not start.".into());
+                    self.phase = Phase::Idle;
+                    return true;
+                }
+            }
+        }
+        let Phase::Live(trainer) = &self.phase else {
+            return any;
+        };
+        // Bounded, so a flood of fast steps never holds up a frame.
+        let events: Vec<Event> = trainer.events.try_iter().take(10_000).collect();
+        for event in events {
+            any = true;
+            self.take(event, graph);
+        }
+        any
+    }
+
+    fn take(&mut self, event: Event, graph: &Graph) {
+        match event {
+            Event::Step(report) => self.history.step(&report, self.step_offset),
+            Event::Epoch(epoch) => self.history.epoch(&epoch, self.step_offset),
+            Event::Statistics(snapshot) => self.history.snapshot(&snapshot, self.step_offset),
+            Event::Predictions { tag, values } => {
+                if self.pending_prediction.is_some_and(|(t, _)| t == tag) {
+                    self.pending_prediction = None;
+                }
+                self.predictions = Some((tag, values));
+            }
+            Event::Finished { reason, .. } => {
+                self.finished = Some(reason);
+                self.running = false;
+            }
+            Event::NonFinite(nf) => {
+                let place = nf
+                    .node
+                    .and_then(|id| graph.node(id))
+                    .map_or("the network".to_string(), |n| format!("\"{}\"", n.name));
+                self.non_finite = Some(NonFiniteReport {
+                    node: nf.node,
+                    message: format!(
+                        "Training paused at step {}: the {} in {place} produced a NaN or an infinity, so the weights were left as they were. \
+                         The usual cause is a learning rate that is too high; inputs with very large values, a division by a tiny variance or \
+                         a log of zero can do it too. Lower the learning rate (or press Reset) and train again.",
+                        nf.step + self.step_offset,
+                        nf.op
+                    ),
+                });
+                self.running = false;
+            }
+            Event::BackendChanged(switch) => {
+                self.device = Some(switch.now.clone());
+                self.notice = Some(format!("Now {switch}."));
+            }
+            Event::Reset => {
+                let watched = std::mem::take(&mut self.history).watched;
+                self.step_offset = 0;
+                self.history.watch(watched);
+            }
+            Event::Paused => self.running = false,
+            Event::Running => self.running = true,
+            Event::Error(e) => {
+                self.notice = Some(format!("Training stopped: {e}"));
+                self.running = false;
+            }
+        }
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Compiles the project and starts a paused trainer on the backend its settings ask for,
+/// loading what fits of the weights `previous` ends with.
+fn start_trainer(
+    project: &Project,
+    base_dir: &std::path::Path,
+    previous: Option<Trainer>,
+) -> Result<Started, String> {
+    let weights = previous
+        .and_then(Trainer::join)
+        .and_then(|mut session| session.weights().ok());
+    let prepared = train::prepare(project, base_dir).map_err(|e| e.to_string())?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (backend, fell_back) =
+        train::choose_backend(project.training.backend, &prepared.program, threads);
+    let mut session = train::session_on(project, &prepared, backend).map_err(|e| e.to_string())?;
+    if let Some(reason) = fell_back {
+        session.note_switch(reason);
+    }
+    let fresh = match weights {
+        Some(weights) => Some(session.load_matching(&weights).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Ok(Started {
+        watched: session.watched().to_vec(),
+        device: session.backend_name(),
+        fresh,
+        trainer: Trainer::spawn(session, Limits::default(), false),
+    })
+}

@@ -1,0 +1,185 @@
+//! The live training view driven as a teacher drives it: press Train on a template and watch.
+//! Training runs on its own thread in real time, so the tests run frames until what they wait
+//! for has happened (or a generous time has passed).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use egui::{Role, Vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use netloom::graph::Project;
+use netloom::ui::{NetloomApp, TEMPLATES, Tab};
+use support::harness;
+
+/// The spiral template, training for `epochs`.
+fn spiral_for(epochs: usize) -> Project {
+    let mut project = TEMPLATES[0].project();
+    project.training.epochs = epochs;
+    project
+}
+
+/// Runs frames until `done` holds; fails after a minute.
+fn until(h: &mut Harness<'_, NetloomApp>, what: &str, done: impl Fn(&NetloomApp) -> bool) {
+    let started = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what} (at step {}, {}, {:?})",
+            h.state().run.steps(),
+            if h.state().run.running {
+                "running"
+            } else {
+                "paused"
+            },
+            h.state().run.notice
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+    h.run_steps(2);
+}
+
+fn click(h: &mut Harness<'_, NetloomApp>, label: &str) {
+    h.get_by_role_and_label(Role::Button, label).click();
+    h.run_steps(2);
+}
+
+/// Pauses and waits until the trainer has reported every step it started.
+fn pause(h: &mut Harness<'_, NetloomApp>) -> u64 {
+    click(h, "Pause");
+    until(h, "the pause", |app| !app.run.running);
+    let steps = h.state().run.steps();
+    // Nothing more arrives once paused.
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+    assert_eq!(h.state().run.steps(), steps);
+    steps
+}
+
+fn mean(points: &[[f64; 2]]) -> f64 {
+    points.iter().map(|p| p[1]).sum::<f64>() / points.len() as f64
+}
+
+#[test]
+fn pressing_train_plots_a_falling_loss() {
+    let mut h = harness(NetloomApp::new(spiral_for(100_000), None, None));
+    h.get_by_label_contains("Not trained yet");
+    click(&mut h, "Train");
+    until(&mut h, "600 steps", |app| app.run.steps() >= 600);
+    let loss = h.state().run.history.loss.clone();
+    assert!(loss.len() >= 600, "every step is a point of the loss plot");
+    let (first, last) = (mean(&loss[..50]), mean(&loss[loss.len() - 50..]));
+    assert!(last < first * 0.7, "the loss fell: {first} then {last}");
+    h.get_by_label_contains("steps/s");
+    pause(&mut h);
+    h.get_by_label_contains(&format!("Step {}", h.state().run.steps()));
+}
+
+#[test]
+fn pause_then_step_advances_exactly_one_step() {
+    let mut h = harness(NetloomApp::new(spiral_for(100_000), None, None));
+    click(&mut h, "Train");
+    until(&mut h, "some steps", |app| app.run.steps() >= 20);
+    let paused_at = pause(&mut h);
+    click(&mut h, "Step");
+    until(&mut h, "the step", |app| app.run.steps() > paused_at);
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+    assert_eq!(h.state().run.steps(), paused_at + 1);
+    assert!(!h.state().run.running);
+    h.get_by_label_contains(&format!("Step {} ·", paused_at + 1));
+}
+
+#[test]
+fn a_learning_rate_change_applies_while_training_without_a_reset() {
+    let mut h = harness(NetloomApp::new(spiral_for(100_000), None, None));
+    click(&mut h, "Train");
+    until(&mut h, "some steps", |app| app.run.steps() >= 50);
+    h.get_by_role_and_label(Role::SpinButton, "Learning rate")
+        .set_value_accesskit(0.003);
+    h.run_steps(2);
+    let changed_at = h.state().run.steps();
+    until(&mut h, "steps at the new rate", |app| {
+        app.run.steps() > changed_at + 50
+    });
+    pause(&mut h);
+    let rates = &h.state().run.history.learning_rate;
+    assert_eq!(rates[0][1] as f32, 0.01);
+    assert_eq!(rates.last().unwrap()[1] as f32, 0.003);
+    // One run throughout: the steps count on from 1 without a gap or a restart.
+    assert!(
+        rates
+            .iter()
+            .enumerate()
+            .all(|(i, p)| p[0] == (i + 1) as f64)
+    );
+}
+
+#[test]
+fn a_huge_learning_rate_pauses_on_nan_and_points_at_the_node() {
+    let mut h = harness(NetloomApp::new(spiral_for(100_000), None, None));
+    h.get_by_role_and_label(Role::SpinButton, "Learning rate")
+        .set_value_accesskit(1e30);
+    h.run_steps(2);
+    click(&mut h, "Train");
+    until(&mut h, "the NaN pause", |app| app.run.non_finite.is_some());
+    assert!(!h.state().run.running);
+    h.get_by_label_contains("produced a NaN or an infinity");
+    h.get_by_label_contains("learning rate that is too high");
+    // The node it came from is marked on the canvas.
+    let node = h.state().run.non_finite.as_ref().unwrap().node.unwrap();
+    let name = h
+        .state()
+        .editor
+        .project
+        .graph
+        .node(node)
+        .unwrap()
+        .name
+        .clone();
+    h.get_by_label(&format!("{name}: NaN or infinity here"));
+}
+
+/// The spiral trained to the end of a short run, on `tab`.
+fn trained(tab: Tab) -> Harness<'static, NetloomApp> {
+    let mut app = NetloomApp::new(spiral_for(40), None, None);
+    app.training.tab = tab;
+    let mut h = Harness::builder()
+        .with_size(Vec2::new(1280.0, 800.0))
+        .with_step_dt(0.05)
+        .build_ui_state(|ui, app: &mut NetloomApp| app.ui(ui), app);
+    support::until_loaded(&mut h);
+    click(&mut h, "Train");
+    until(&mut h, "the end of training", |app| {
+        app.run.finished.is_some()
+    });
+    h
+}
+
+#[test]
+fn the_decision_boundary_forms_under_the_points() {
+    let mut h = trained(Tab::DecisionBoundary);
+    // The boundary is asked for again once the last step is in; wait for that answer.
+    until(&mut h, "the final boundary", |app| {
+        app.training.task.is_current(&app.run)
+    });
+    h.get_by_role_and_label(Role::Image, "Decision boundary");
+    h.snapshot("decision_boundary");
+}
+
+#[test]
+fn the_confusion_matrix_counts_the_validation_set() {
+    let mut h = trained(Tab::Confusion);
+    let matrix = h.state().run.history.confusion.clone().unwrap();
+    let total: u32 = matrix.iter().flatten().sum();
+    assert_eq!(total, 90, "the spiral's validation set");
+    h.get_by_label(&format!("true 0, predicted 0: {}", matrix[0][0]));
+    h.get_by_label(&format!("true 1, predicted 0: {}", matrix[1][0]));
+    h.snapshot("confusion_matrix");
+}
