@@ -11,13 +11,20 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use netloom::graph::Project;
 use netloom::ui::{NetloomApp, TEMPLATES, Tab};
-use support::harness;
+use support::{harness, select};
 
 /// The spiral template, training for `epochs`.
 fn spiral_for(epochs: usize) -> Project {
     let mut project = TEMPLATES[0].project();
     project.training.epochs = epochs;
     project
+}
+
+/// The app on `project`, training at full speed.
+fn app(project: Project) -> NetloomApp {
+    let mut app = NetloomApp::new(project, None, None);
+    app.run.set_pace(None);
+    app
 }
 
 /// Runs frames until `done` holds; fails after a minute.
@@ -66,7 +73,7 @@ fn mean(points: &[[f64; 2]]) -> f64 {
 
 #[test]
 fn pressing_train_plots_a_falling_loss() {
-    let mut h = harness(NetloomApp::new(spiral_for(100_000), None, None));
+    let mut h = harness(app(spiral_for(100_000)));
     h.get_by_label_contains("Not trained yet");
     click(&mut h, "Train");
     until(&mut h, "600 steps", |app| app.run.steps() >= 600);
@@ -81,7 +88,7 @@ fn pressing_train_plots_a_falling_loss() {
 
 #[test]
 fn pause_then_step_advances_exactly_one_step() {
-    let mut h = harness(NetloomApp::new(spiral_for(100_000), None, None));
+    let mut h = harness(app(spiral_for(100_000)));
     click(&mut h, "Train");
     until(&mut h, "some steps", |app| app.run.steps() >= 20);
     let paused_at = pause(&mut h);
@@ -98,7 +105,7 @@ fn pause_then_step_advances_exactly_one_step() {
 
 #[test]
 fn a_learning_rate_change_applies_while_training_without_a_reset() {
-    let mut h = harness(NetloomApp::new(spiral_for(100_000), None, None));
+    let mut h = harness(app(spiral_for(100_000)));
     click(&mut h, "Train");
     until(&mut h, "some steps", |app| app.run.steps() >= 50);
     h.get_by_role_and_label(Role::SpinButton, "Learning rate")
@@ -123,7 +130,7 @@ fn a_learning_rate_change_applies_while_training_without_a_reset() {
 
 #[test]
 fn a_huge_learning_rate_pauses_on_nan_and_points_at_the_node() {
-    let mut h = harness(NetloomApp::new(spiral_for(100_000), None, None));
+    let mut h = harness(app(spiral_for(100_000)));
     h.get_by_role_and_label(Role::SpinButton, "Learning rate")
         .set_value_accesskit(1e30);
     h.run_steps(2);
@@ -146,9 +153,74 @@ fn a_huge_learning_rate_pauses_on_nan_and_points_at_the_node() {
     h.get_by_label(&format!("{name}: NaN or infinity here"));
 }
 
+#[test]
+fn editing_the_graph_while_training_keeps_the_weights_that_still_fit() {
+    let mut h = harness(app(spiral_for(100_000)));
+    click(&mut h, "Train");
+    until(&mut h, "some steps", |app| app.run.steps() >= 200);
+    let paused_at = pause(&mut h);
+    select(&mut h, "hidden2");
+    h.get_by_role_and_label(Role::SpinButton, "Units")
+        .set_value_accesskit(32.0);
+    h.run_steps(2);
+    until(&mut h, "the new program", |app| {
+        app.run
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("fresh"))
+    });
+    // hidden2 and the layer after it changed shape; hidden1 kept its weights.
+    let notice = h.state().run.notice.clone().unwrap();
+    for fresh in ["hidden2.weight", "hidden2.bias", "scores.weight"] {
+        assert!(notice.contains(fresh), "{notice}");
+    }
+    assert!(!notice.contains("hidden1"), "{notice}");
+    assert!(!notice.contains("scores.bias"), "{notice}");
+    h.get_by_label_contains("started again from fresh values");
+    // Training goes on from there, and so do the plots.
+    click(&mut h, "Step");
+    until(&mut h, "the step", |app| app.run.steps() > paused_at);
+    assert_eq!(h.state().run.steps(), paused_at + 1);
+}
+
+#[test]
+fn nodes_show_live_health_and_name_dying_relus() {
+    let mut h = harness(app(spiral_for(100_000)));
+    click(&mut h, "Train");
+    until(&mut h, "statistics", |app| app.canvas.health.len() >= 4);
+    let health = &h.state().canvas.health;
+    let hidden1 = h.state().editor.project.graph.nodes[1].id;
+    assert!(health[&hidden1].magnitude > 0.0);
+    pause(&mut h);
+    // Far too large a step for plain SGD knocks the ReLUs silent.
+    click(&mut h, "Reset");
+    h.get_by_label("Optimizer").click();
+    h.run_steps(2);
+    h.get_by_label("SGD").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::SpinButton, "Learning rate")
+        .set_value_accesskit(1000.0);
+    h.run_steps(2);
+    click(&mut h, "Train");
+    until(&mut h, "a health badge", |app| {
+        app.canvas
+            .health
+            .values()
+            .any(|n| n.warnings.iter().any(|w| w.contains("Mostly silent")))
+    });
+    pause(&mut h);
+    let badges = ["hidden1", "hidden2"]
+        .iter()
+        .filter(|n| h.query_by_label(&format!("{n} health")).is_some())
+        .count();
+    assert!(badges > 0, "a badge on a hidden layer");
+}
+
 /// The spiral trained to the end of a short run, on `tab`.
 fn trained(tab: Tab) -> Harness<'static, NetloomApp> {
-    let mut app = NetloomApp::new(spiral_for(40), None, None);
+    let mut app = app(spiral_for(40));
+    // Statistics arrive by the clock, so the sparklines they draw differ from run to run.
+    app.run.set_watch(None);
     app.training.tab = tab;
     let mut h = Harness::builder()
         .with_size(Vec2::new(1280.0, 800.0))

@@ -257,3 +257,24 @@ fn predictions_do_not_depend_on_how_rows_are_chunked() {
     // Predicting leaves training as it was.
     s.step().unwrap().unwrap();
 }
+
+#[test]
+fn a_paced_trainer_takes_no_more_than_one_step_per_interval() {
+    let project = example("spiral.json");
+    let trainer = Trainer::spawn(session(&project, 1), Limits::default(), false);
+    trainer
+        .commands
+        .send(Command::SetPace(Some(Duration::from_millis(50))))
+        .unwrap();
+    let started = std::time::Instant::now();
+    trainer.commands.send(Command::Play).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    trainer.commands.send(Command::Pause).unwrap();
+    // One step per interval begun, and the step still in flight at the pause.
+    let allowed = (started.elapsed().as_millis() / 50) as usize + 2;
+    let steps = steps_until_quiet(&trainer).len();
+    assert!(
+        steps >= 1 && steps <= allowed,
+        "{steps} steps, at most {allowed}"
+    );
+}

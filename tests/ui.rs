@@ -9,20 +9,10 @@ use egui::{Key, Modifiers, Pos2, Role, Vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use netloom::ui::{self, NetloomApp};
-use support::{drag, harness, on_canvas, spiral, until_loaded, wire};
+use support::{drag, harness, on_canvas, select, spiral, until_loaded, wire};
 
 fn shortcut(h: &mut Harness<'_, NetloomApp>, modifiers: Modifiers, key: Key) {
     h.key_press_modifiers(modifiers, key);
-    h.run_steps(2);
-}
-
-fn select(h: &mut Harness<'_, NetloomApp>, node: &str) {
-    let at = on_canvas(h, node);
-    h.hover_at(at);
-    h.step();
-    h.drag_at(at);
-    h.step();
-    h.drop_at(at);
     h.run_steps(2);
 }
 

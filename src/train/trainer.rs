@@ -2,7 +2,7 @@
 //! stepping one batch and changing settings never wait for more than one step.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,9 @@ pub enum Command {
     /// How often a step also reports the watched tensors' statistics (`Event::Statistics`);
     /// `None` stops them.
     Watch(Option<Duration>),
+    /// At most one step per this long while playing (so a class can watch a small network
+    /// learn); `None` runs at full speed.
+    SetPace(Option<Duration>),
     /// The evaluation pass's predictions for these feature rows, answered by
     /// `Event::Predictions` with the same tag.
     Predict {
@@ -107,6 +110,8 @@ impl Trainer {
                     best_validation: f32::INFINITY,
                     epochs_without_gain: 0,
                     epoch_started: Instant::now(),
+                    pace: None,
+                    last_advance: Instant::now(),
                 };
                 looper.run(command_rx);
                 looper.session
@@ -135,6 +140,8 @@ struct Loop {
     best_validation: f32,
     epochs_without_gain: usize,
     epoch_started: Instant,
+    pace: Option<Duration>,
+    last_advance: Instant,
 }
 
 impl Loop {
@@ -146,11 +153,21 @@ impl Loop {
     fn run(&mut self, commands: Receiver<Command>) {
         self.report_switch();
         loop {
-            let command = if self.running {
+            // Time left before the next step may start, when paced.
+            let wait = self.pace.map_or(Duration::ZERO, |p| {
+                p.saturating_sub(self.last_advance.elapsed())
+            });
+            let command = if self.running && wait.is_zero() {
                 match commands.try_recv() {
                     Ok(c) => Some(c),
                     Err(TryRecvError::Empty) => None,
                     Err(TryRecvError::Disconnected) => return,
+                }
+            } else if self.running {
+                match commands.recv_timeout(wait) {
+                    Ok(c) => Some(c),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
                 }
             } else {
                 match commands.recv() {
@@ -166,7 +183,9 @@ impl Loop {
                 Some(command) => self.apply(command),
                 None => {}
             }
-            if self.running {
+            let due = self.pace.is_none_or(|p| self.last_advance.elapsed() >= p);
+            if self.running && due {
+                self.last_advance = Instant::now();
                 self.advance();
             }
         }
@@ -229,6 +248,7 @@ impl Loop {
                 }
             }
             Command::Watch(every) => self.session.watch_every = every,
+            Command::SetPace(pace) => self.pace = pace,
             Command::Predict { tag, features } => {
                 // The prediction pass shares the input buffer with the steps in flight.
                 self.drain();

@@ -177,6 +177,7 @@ impl NetloomApp {
             .non_finite
             .as_ref()
             .and_then(|r| r.node.map(|n| (n, r.message.clone())));
+        self.canvas.health = super::health::assess(&self.run.history, &self.editor.project.graph);
         if self.run.running || self.run.is_starting() {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }
@@ -192,6 +193,7 @@ impl NetloomApp {
                 self.run.reset();
                 self.training.task.clear();
             }
+            Request::Pace(pace) => self.run.set_pace(pace),
         }
     }
 

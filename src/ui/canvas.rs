@@ -11,6 +11,7 @@ use egui::{
 };
 
 use super::editor::Editor;
+use super::health::NodeHealth;
 use super::palette;
 use crate::compile::{FixAction, Location, Problem, Severity, shape_text};
 use crate::graph::{Layer, Node, NodeId, PortRef};
@@ -35,6 +36,8 @@ pub struct Canvas {
     pointer: Option<Pos2>,
     /// The node whose op produced a NaN or infinity that paused training, and the explanation.
     pub non_finite: Option<(NodeId, String)>,
+    /// Live signs of health while a run is watched.
+    pub health: HashMap<NodeId, NodeHealth>,
 }
 
 impl Default for Canvas {
@@ -48,6 +51,7 @@ impl Default for Canvas {
             refusal: None,
             pointer: None,
             non_finite: None,
+            health: HashMap::new(),
         }
     }
 }
@@ -457,6 +461,9 @@ impl Canvas {
         });
 
         node_interaction(ui, editor, node, &response, actions);
+        if let Some(health) = self.health.get(&node.id) {
+            draw_health(ui, node, health, detailed);
+        }
         if let Some(why) = non_finite {
             non_finite_badge(ui, node, why);
         }
@@ -601,6 +608,70 @@ fn problem_badge(
     {
         actions.push(Action::Fix(fix.action.clone()));
     }
+}
+
+/// How strongly a node fires, as a colour from cool (quiet) to warm (loud), on a log scale.
+fn magnitude_color(magnitude: f32) -> Color32 {
+    let t = ((magnitude.max(1e-6).log10() + 3.0) / 4.0).clamp(0.0, 1.0);
+    Color32::from_rgb(50, 110, 210).lerp_to_gamma(Color32::from_rgb(245, 150, 40), t)
+}
+
+/// A strip along the node's foot coloured by its activation's size, a sparkline of that size
+/// over time, and a badge naming what looks wrong.
+fn draw_health(ui: &mut Ui, node: &Node, health: &NodeHealth, detailed: bool) {
+    let rect = node_rect(node);
+    let painter = ui.painter();
+    let strip = Rect::from_min_max(
+        rect.left_bottom() - Vec2::new(-5.0, 4.0),
+        rect.right_bottom(),
+    );
+    painter.rect_filled(strip, CornerRadius::ZERO, magnitude_color(health.magnitude));
+    if detailed && health.trend.len() > 1 {
+        let area = Rect::from_min_size(
+            rect.right_top() + Vec2::new(-58.0, 24.0),
+            Vec2::new(50.0, 16.0),
+        );
+        let (low, high) = health
+            .trend
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
+        let span = (high - low).max(1e-9);
+        let last = (health.trend.len() - 1) as f32;
+        let points = health
+            .trend
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                Pos2::new(
+                    area.left() + area.width() * i as f32 / last,
+                    area.bottom() - area.height() * (v - low) / span,
+                )
+            })
+            .collect();
+        painter.add(egui::Shape::line(
+            points,
+            Stroke::new(1.2, magnitude_color(health.magnitude)),
+        ));
+    }
+    if health.warnings.is_empty() {
+        return;
+    }
+    let center = rect.right_top() + Vec2::new(-34.0, 12.0);
+    let badge = Rect::from_center_size(center, Vec2::splat(18.0));
+    let response = ui.interact(badge, Id::unique(("health", node.id)), Sense::hover());
+    accessible(&response, Role::Label, &format!("{} health", node.name));
+    ui.painter()
+        .circle_filled(center, 9.0, ui.visuals().warn_fg_color);
+    ui.painter().text(
+        center,
+        Align2::CENTER_CENTER,
+        "~",
+        FontId::proportional(13.0),
+        Color32::BLACK,
+    );
+    response.on_hover_text(health.warnings.join("\n\n"));
 }
 
 /// A mark under a node whose op produced a NaN or infinity, explaining it on hover.

@@ -7,6 +7,7 @@ mod catalog;
 mod dataset;
 mod editor;
 mod files;
+mod health;
 mod history;
 mod inspector;
 mod palette;

@@ -16,6 +16,9 @@ use crate::train::{self, Command, Event, FinishReason, Limits, Trainer, Watched}
 /// How often a step brings back the watched tensors' statistics.
 pub const WATCH_EVERY: Duration = Duration::from_millis(100);
 
+/// Sixty steps a second: a small network learns slowly enough for a class to watch.
+pub const DEFAULT_PACE: Duration = Duration::from_micros(16_667);
+
 /// A NaN or infinity that paused training, where it came from and what to try.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NonFiniteReport {
@@ -79,7 +82,9 @@ pub struct Run {
     pub running: bool,
     /// The device training runs on, as the trainer names it.
     pub device: Option<String>,
-    /// Something the user should know: a move to the CPU, layers re-initialised by an edit, an error.
+    /// Why training runs on another backend than asked for, if it does.
+    pub fallback: Option<String>,
+    /// Something else the user should know: layers re-initialised by an edit, an error.
     pub notice: Option<String>,
     pub non_finite: Option<NonFiniteReport>,
     pub finished: Option<FinishReason>,
@@ -89,6 +94,10 @@ pub struct Run {
     pending_prediction: Option<(u64, Instant)>,
     next_tag: u64,
     pub predictions: Option<(u64, Vec<f32>)>,
+    /// The shortest time between steps while playing; `None` is full speed.
+    pace: Option<Duration>,
+    /// How often statistics of the watched tensors come; `None` never.
+    watch: Option<Duration>,
 }
 
 impl Default for Run {
@@ -100,6 +109,7 @@ impl Default for Run {
             history: History::default(),
             running: false,
             device: None,
+            fallback: None,
             notice: None,
             non_finite: None,
             finished: None,
@@ -107,6 +117,8 @@ impl Default for Run {
             pending_prediction: None,
             next_tag: 0,
             predictions: None,
+            pace: Some(DEFAULT_PACE),
+            watch: Some(WATCH_EVERY),
         }
     }
 }
@@ -118,6 +130,26 @@ impl Run {
 
     pub fn is_starting(&self) -> bool {
         matches!(self.phase, Phase::Starting { .. })
+    }
+
+    pub fn pace(&self) -> Option<Duration> {
+        self.pace
+    }
+
+    /// Sets the shortest time between steps (`None`: full speed), now and for later trainers.
+    pub fn set_pace(&mut self, pace: Option<Duration>) {
+        self.pace = pace;
+        if let Phase::Live(trainer) = &self.phase {
+            let _ = trainer.commands.send(Command::SetPace(pace));
+        }
+    }
+
+    /// Sets how often statistics come (`None`: never), now and for later trainers.
+    pub fn set_watch(&mut self, every: Option<Duration>) {
+        self.watch = every;
+        if let Phase::Live(trainer) = &self.phase {
+            let _ = trainer.commands.send(Command::Watch(every));
+        }
     }
 
     /// Steps taken in this run, across edits of the graph.
@@ -253,13 +285,12 @@ impl Run {
         if let Phase::Starting { started, then } = &mut self.phase {
             match started.try_recv() {
                 Ok(Ok(started)) => {
+                    let commands = &started.trainer.commands;
+                    let _ = commands.send(Command::Watch(self.watch));
+                    let _ = commands.send(Command::SetPace(self.pace));
                     for command in then.drain(..) {
-                        let _ = started.trainer.commands.send(command);
+                        let _ = commands.send(command);
                     }
-                    let _ = started
-                        .trainer
-                        .commands
-                        .send(Command::Watch(Some(WATCH_EVERY)));
                     self.history.watch(started.watched);
                     self.device = Some(started.device);
                     if let Some(fresh) = started.fresh.filter(|f| !f.is_empty()) {
@@ -331,7 +362,7 @@ impl Run {
             }
             Event::BackendChanged(switch) => {
                 self.device = Some(switch.now.clone());
-                self.notice = Some(format!("Now {switch}."));
+                self.fallback = Some(format!("Now {switch}."));
             }
             Event::Reset => {
                 let watched = std::mem::take(&mut self.history).watched;

@@ -2,12 +2,14 @@
 //! settings as undoable edits (the run picks them up while it trains); and the views of the
 //! run, one tab at a time.
 
+use std::time::Duration;
+
 use egui::{DragValue, Ui};
 
 use super::editor::{Editor, Gesture};
 use super::inspector::number;
 use super::plots;
-use super::run::Run;
+use super::run::{DEFAULT_PACE, Run};
 use super::task_view::TaskView;
 use crate::data::InMemoryDataset;
 use crate::graph::{BackendChoice, EarlyStopping, Optimizer, Schedule};
@@ -60,7 +62,17 @@ pub struct TrainingPanel {
 pub enum Request {
     Command(Command),
     Reset,
+    Pace(Option<Duration>),
 }
+
+/// The speeds offered, as the shortest time between steps.
+const PACES: [(&str, Option<Duration>); 5] = [
+    ("10 steps/s", Some(Duration::from_millis(100))),
+    ("30 steps/s", Some(Duration::from_micros(33_333))),
+    ("60 steps/s", Some(DEFAULT_PACE)),
+    ("200 steps/s", Some(Duration::from_millis(5))),
+    ("Full speed", None),
+];
 
 impl TrainingPanel {
     pub fn show(
@@ -105,12 +117,30 @@ impl TrainingPanel {
             {
                 request = Some(Request::Reset);
             }
+            let label = ui.label("Speed");
+            let current = PACES
+                .iter()
+                .find(|(_, p)| *p == run.pace())
+                .map_or("Full speed", |(name, _)| name);
+            egui::ComboBox::from_id_salt("speed")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for (name, pace) in PACES {
+                        if ui.selectable_label(name == current, name).clicked() {
+                            request = Some(Request::Pace(pace));
+                        }
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text("Slow enough to watch a small network learn, or as fast as it goes");
             ui.separator();
             ui.label(status(run));
         });
         if let Some(report) = &run.non_finite {
             ui.colored_label(ui.visuals().error_fg_color, &report.message);
-        } else if let Some(notice) = &run.notice {
+        }
+        for notice in [&run.notice, &run.fallback].into_iter().flatten() {
             ui.colored_label(ui.visuals().warn_fg_color, notice);
         }
         ui.separator();

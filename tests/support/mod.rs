@@ -58,3 +58,13 @@ pub fn wire(h: &mut Harness<'_, NetloomApp>, from: &str, to: &str) {
     );
     drag(h, a, b);
 }
+
+pub fn select(h: &mut Harness<'_, NetloomApp>, node: &str) {
+    let at = on_canvas(h, node);
+    h.hover_at(at);
+    h.step();
+    h.drag_at(at);
+    h.step();
+    h.drop_at(at);
+    h.run_steps(2);
+}
