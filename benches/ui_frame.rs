@@ -2,26 +2,17 @@
 //! 200 and 500 nodes laid out and zoomed to fit, with the pointer moving over the canvas as a
 //! user's would. Prints one JSON line per size. Run with `cargo bench --bench ui_frame`.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use egui::{Event, Pos2, RawInput, Rect, Vec2};
+use common::frame;
+use egui::{Event, Pos2};
 use netloom::data::DatasetSpec;
 use netloom::graph::{Graph, Project};
 use netloom::ui::NetloomApp;
 
 const FRAMES: usize = 200;
-
-fn frame(ctx: &egui::Context, app: &mut NetloomApp, events: Vec<Event>) -> Duration {
-    let input = RawInput {
-        screen_rect: Some(Rect::from_min_size(Pos2::ZERO, Vec2::new(1600.0, 1000.0))),
-        events,
-        ..Default::default()
-    };
-    let started = Instant::now();
-    let output = ctx.run_ui(input, |ui| app.ui(ui));
-    ctx.tessellate(output.shapes, output.pixels_per_point);
-    started.elapsed()
-}
 
 fn main() {
     for nodes in [50, 200, 500] {

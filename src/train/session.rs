@@ -37,6 +37,8 @@ pub struct StepReport {
     pub step_secs: f32,
     /// Whether this step finished the epoch.
     pub epoch_done: bool,
+    /// When its results were in on the host: how a watcher measures its own delay.
+    pub collected_at: Instant,
 }
 
 /// Where a non-finite value first appeared.
@@ -592,6 +594,7 @@ impl Session {
             rows: record.rows,
             step_secs: record.started.map_or(0.0, |t| t.elapsed().as_secs_f32()),
             epoch_done: record.epoch_done,
+            collected_at: Instant::now(),
         })))
     }
 

@@ -42,6 +42,9 @@ pub struct NetloomApp {
     /// Unsaved work from a session that ended without closing, offered back once.
     recovery: Option<Project>,
     show_problems: bool,
+    /// Where a PNG of the training view is to go, and the outcome of saving one.
+    picture_to: Option<PathBuf>,
+    picture_saved: Option<std::sync::mpsc::Receiver<(PathBuf, Result<(), String>)>>,
 }
 
 const SHORTCUT_NEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
@@ -76,6 +79,8 @@ impl NetloomApp {
             pending: None,
             recovery,
             show_problems: false,
+            picture_to: None,
+            picture_saved: None,
         };
         app.canvas.fit();
         app
@@ -194,12 +199,22 @@ impl NetloomApp {
                 self.training.task.clear();
             }
             Request::Pace(pace) => self.run.set_pace(pace),
+            Request::Export { picture } => {
+                let purpose = if picture {
+                    Purpose::ExportPng
+                } else {
+                    Purpose::ExportCsv
+                };
+                let name = self.training.tab.label().to_lowercase().replace(' ', "_");
+                self.files.ask(purpose, &name);
+            }
         }
     }
 
     pub fn ui(&mut self, ui: &mut Ui) {
         self.handle_files(ui.ctx());
         self.handle_shortcuts(ui.ctx());
+        self.take_picture(ui.ctx());
         self.dataset.update(ui.ctx(), &mut self.editor);
         self.follow_run(ui.ctx());
         egui::Panel::top("top bar").show(ui, |ui| self.top_bar(ui));
@@ -299,6 +314,17 @@ impl NetloomApp {
                 };
                 self.dataset.choose(&mut self.editor, spec);
             }
+            (Purpose::ExportCsv, [path, ..]) => {
+                let csv = super::plots::csv(
+                    self.training.tab,
+                    &self.run.history,
+                    &self.training.histograms,
+                )
+                .unwrap_or_default();
+                let written = io::write_atomically(path, csv.as_bytes());
+                self.report_write(path, written.map_err(|e| e.to_string()));
+            }
+            (Purpose::ExportPng, [path, ..]) => self.picture_to = Some(path.clone()),
             (Purpose::ImportIdx, _) => {
                 self.notice = Some((
                     "Pick two files together: the images (idx3) and the labels (idx1).".into(),
@@ -306,6 +332,36 @@ impl NetloomApp {
                 ))
             }
             _ => {}
+        }
+    }
+
+    fn report_write(&mut self, path: &Path, result: Result<(), String>) {
+        self.notice = Some(match result {
+            Ok(()) => (format!("Saved {}", path.display()), false),
+            Err(e) => (format!("Could not save: {e}"), true),
+        });
+    }
+
+    /// Asks the window for a screenshot when a PNG is wanted; the training view's part of it is
+    /// saved off the UI thread, and the outcome shown when it comes.
+    fn take_picture(&mut self, ctx: &egui::Context) {
+        if let Some(path) = self.picture_to.take() {
+            let (rect, scale) = (self.training.view_rect, ctx.pixels_per_point());
+            let (sender, receiver) = std::sync::mpsc::channel();
+            let repaint = ctx.clone();
+            ctx.request_screenshot(move |image| {
+                let region = image.region(&rect, Some(scale));
+                let written = super::picture::png(&region).and_then(|bytes| {
+                    io::write_atomically(&path, &bytes).map_err(|e| e.to_string())
+                });
+                let _ = sender.send((path, written));
+                repaint.request_repaint();
+            });
+            self.picture_saved = Some(receiver);
+        }
+        if let Some(Ok((path, written))) = self.picture_saved.as_ref().map(|r| r.try_recv()) {
+            self.picture_saved = None;
+            self.report_write(&path, written);
         }
     }
 

@@ -20,6 +20,9 @@ pub enum Purpose {
     ImportCsv,
     /// The images and labels files of an IDX set, picked together.
     ImportIdx,
+    /// Where to write the plot in view, as values or as a picture.
+    ExportCsv,
+    ExportPng,
 }
 
 pub struct Files {
@@ -64,7 +67,12 @@ impl Files {
         }
         let (sender, receiver) = channel();
         let dialog = rfd::AsyncFileDialog::new();
-        let name = format!("{suggested_name}.json");
+        let extension = match purpose {
+            Purpose::ExportCsv => "csv",
+            Purpose::ExportPng => "png",
+            _ => "json",
+        };
+        let name = format!("{suggested_name}.{extension}");
         std::thread::spawn(move || {
             let project = |d: rfd::AsyncFileDialog| d.add_filter("Netloom project", &["json"]);
             let chosen = pollster::block_on(async move {
@@ -83,6 +91,13 @@ impl Files {
                         .into_iter()
                         .collect(),
                     Purpose::ImportIdx => dialog.pick_files().await.unwrap_or_default(),
+                    Purpose::ExportCsv | Purpose::ExportPng => dialog
+                        .add_filter(extension.to_uppercase(), &[extension])
+                        .set_file_name(name)
+                        .save_file()
+                        .await
+                        .into_iter()
+                        .collect(),
                 }
             });
             let chosen: Vec<rfd::FileHandle> = chosen;

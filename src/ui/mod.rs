@@ -11,6 +11,7 @@ mod health;
 mod history;
 mod inspector;
 mod palette;
+mod picture;
 mod plots;
 mod run;
 mod task_view;

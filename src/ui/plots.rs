@@ -227,6 +227,19 @@ pub struct HistogramChoice {
 }
 
 impl HistogramChoice {
+    /// The chosen tensor's histogram at the chosen time: `low,high,count` per bin.
+    fn csv(&self, history: &History) -> Option<String> {
+        let (_, series) = history.of_kind(self.kind?).nth(self.tensor)?;
+        let (_, stats) = series.get(self.at.unwrap_or(series.len().checked_sub(1)?))?;
+        let width = (stats.max - stats.min) / HISTOGRAM_BINS as f32;
+        let mut csv = String::from("low,high,count\n");
+        for (i, count) in stats.histogram.iter().enumerate() {
+            let low = stats.min + i as f32 * width;
+            csv.push_str(&format!("{low},{},{count}\n", low + width));
+        }
+        Some(csv)
+    }
+
     pub fn show(&mut self, ui: &mut Ui, history: &History) {
         let kind = *self.kind.get_or_insert(TensorKind::Weight);
         let tensors: Vec<_> = history.of_kind(kind).collect();
@@ -305,5 +318,116 @@ impl HistogramChoice {
             .show(ui, |plot_ui| {
                 plot_ui.bar_chart(BarChart::new("Values", bars).color(TRAIN_COLOR));
             });
+    }
+}
+
+/// Series as CSV rows of `series,step,value`.
+pub fn series_csv(series: &[(&str, &[Point])]) -> String {
+    let mut csv = String::from("series,step,value\n");
+    for (name, points) in series {
+        for [x, y] in points.iter() {
+            csv.push_str(&format!("{name},{x},{y}\n"));
+        }
+    }
+    csv
+}
+
+/// The CSV of what `tab` shows.
+pub fn csv(
+    tab: super::training::Tab,
+    history: &History,
+    histogram: &HistogramChoice,
+) -> Option<String> {
+    use super::training::Tab;
+    let train_loss = epoch_series(history, |e| Some(e.train_loss));
+    let validation_loss = epoch_series(history, |e| e.validation_loss);
+    let train_accuracy = epoch_series(history, |e| e.train_accuracy);
+    let validation_accuracy = epoch_series(history, |e| e.validation_accuracy);
+    let gradients: Vec<(String, Vec<Point>)> = history
+        .of_kind(TensorKind::Gradient)
+        .map(|(w, series)| {
+            let points = series
+                .iter()
+                .map(|(step, s)| [*step as f64, f64::from(s.l2)])
+                .collect();
+            (w.name.clone(), points)
+        })
+        .collect();
+    Some(match tab {
+        Tab::Loss => series_csv(&[
+            ("loss", &history.loss),
+            ("smoothed_loss", &history.smoothed_loss),
+            ("train_loss_epoch", &train_loss),
+            ("validation_loss_epoch", &validation_loss),
+        ]),
+        Tab::Accuracy => series_csv(&[
+            ("train_accuracy", &train_accuracy),
+            ("validation_accuracy", &validation_accuracy),
+        ]),
+        Tab::LearningRate => series_csv(&[("learning_rate", &history.learning_rate)]),
+        Tab::Gradients => {
+            let mut series: Vec<(&str, &[Point])> = vec![("grad_norm", &history.grad_norm)];
+            series.extend(gradients.iter().map(|(n, p)| (n.as_str(), p.as_slice())));
+            series_csv(&series)
+        }
+        Tab::Histograms => histogram.csv(history)?,
+        Tab::Confusion => {
+            let matrix = history.confusion.as_ref()?;
+            let mut csv = String::from("true_class");
+            for predicted in 0..matrix.len() {
+                csv.push_str(&format!(",predicted_{predicted}"));
+            }
+            csv.push('\n');
+            for (truth, row) in matrix.iter().enumerate() {
+                csv.push_str(&truth.to_string());
+                for count in row {
+                    csv.push_str(&format!(",{count}"));
+                }
+                csv.push('\n');
+            }
+            csv
+        }
+        Tab::DecisionBoundary => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::StepReport;
+    use crate::ui::training::Tab;
+
+    #[test]
+    fn a_plot_exports_every_point_of_its_series() {
+        let mut history = History::default();
+        for step in 1..=3 {
+            let report = StepReport {
+                step,
+                epoch: 0,
+                loss: 1.0 / step as f32,
+                grad_norm: 0.5,
+                learning_rate: 0.01,
+                rows: 16,
+                step_secs: 0.001,
+                epoch_done: false,
+                collected_at: std::time::Instant::now(),
+            };
+            history.step(&report, 0);
+        }
+        let loss = csv(Tab::Loss, &history, &HistogramChoice::default()).unwrap();
+        let lines: Vec<&str> = loss.lines().collect();
+        assert_eq!(lines[0], "series,step,value");
+        assert_eq!(lines[1], "loss,1,1");
+        assert_eq!(lines[3], "loss,3,0.3333333432674408");
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("smoothed_loss,"))
+                .count(),
+            3
+        );
+        let rates = csv(Tab::LearningRate, &history, &HistogramChoice::default()).unwrap();
+        assert_eq!(rates.lines().count(), 4);
+        assert!(csv(Tab::Confusion, &history, &HistogramChoice::default()).is_none());
     }
 }

@@ -38,7 +38,7 @@ impl Tab {
         Tab::Confusion,
     ];
 
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Tab::Loss => "Loss",
             Tab::Accuracy => "Accuracy",
@@ -51,11 +51,23 @@ impl Tab {
     }
 }
 
-#[derive(Default)]
 pub struct TrainingPanel {
     pub tab: Tab,
     pub task: TaskView,
     pub histograms: plots::HistogramChoice,
+    /// Where the tab's view was drawn last, in points: what a PNG export shows.
+    pub view_rect: egui::Rect,
+}
+
+impl Default for TrainingPanel {
+    fn default() -> Self {
+        Self {
+            tab: Tab::default(),
+            task: TaskView::default(),
+            histograms: plots::HistogramChoice::default(),
+            view_rect: egui::Rect::NOTHING,
+        }
+    }
 }
 
 /// What the panel asks the app to do with the run.
@@ -63,6 +75,10 @@ pub enum Request {
     Command(Command),
     Reset,
     Pace(Option<Duration>),
+    /// Save the view in the tab as CSV (`false`) or as a PNG picture (`true`).
+    Export {
+        picture: bool,
+    },
 }
 
 /// The speeds offered, as the shortest time between steps.
@@ -154,7 +170,24 @@ impl TrainingPanel {
             for tab in Tab::ALL {
                 ui.selectable_value(&mut self.tab, tab, tab.label());
             }
+            ui.separator();
+            if ui
+                .button("Export PNG…")
+                .on_hover_text("Save this view as a picture")
+                .clicked()
+            {
+                request = Some(Request::Export { picture: true });
+            }
+            if self.tab != Tab::DecisionBoundary
+                && ui
+                    .button("Export CSV…")
+                    .on_hover_text("Save the numbers behind this view")
+                    .clicked()
+            {
+                request = Some(Request::Export { picture: false });
+            }
         });
+        let top = ui.cursor().min;
         match self.tab {
             Tab::Loss => plots::loss(ui, &run.history),
             Tab::Accuracy => plots::accuracy(ui, &run.history),
@@ -164,6 +197,7 @@ impl TrainingPanel {
             Tab::DecisionBoundary => self.task.boundary(ui, dataset),
             Tab::Confusion => self.task.confusion(ui, &run.history),
         }
+        self.view_rect = egui::Rect::from_min_max(top, ui.min_rect().max);
         request
     }
 }

@@ -1,0 +1,111 @@
+//! The live view's cost: the window's CPU time per frame while the spiral trains at full speed
+//! against the same window idle; the delay from a finished step to the frame that draws it; and
+//! training steps per second with the window open against the headless trainer (what the CLI
+//! runs) on the same project. Frames come at 60 per second, as on a display. Prints JSON lines.
+//! Run with `cargo bench --bench live`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::frame;
+use netloom::train::{self, Command, Event, Limits, Trainer};
+use netloom::ui::{NetloomApp, TEMPLATES};
+
+const FRAME: Duration = Duration::from_micros(16_667);
+const SECONDS: u64 = 6;
+
+fn percentile(xs: &mut [f64], p: usize) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[(xs.len() * p / 100).min(xs.len() - 1)]
+}
+
+fn project() -> netloom::graph::Project {
+    let mut project = TEMPLATES[0].project();
+    project.training.epochs = 1_000_000;
+    project
+}
+
+/// Frames at 60 per second for `seconds`: per-frame CPU times (ms) and, for frames that drew a
+/// new step, how long after its results were in (ms).
+fn frames(ctx: &egui::Context, app: &mut NetloomApp, seconds: u64) -> (Vec<f64>, Vec<f64>) {
+    let (mut times, mut delays) = (Vec::new(), Vec::new());
+    let started = Instant::now();
+    let mut next = started;
+    let mut drawn = 0;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        times.push(frame(ctx, app, vec![]).as_secs_f64() * 1e3);
+        if let Some(last) = app.run.history.last
+            && last.step > drawn
+        {
+            drawn = last.step;
+            delays.push(last.collected_at.elapsed().as_secs_f64() * 1e3);
+        }
+        next += FRAME;
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    (times, delays)
+}
+
+fn headless_steps_per_second(seconds: u64) -> f64 {
+    let project = project();
+    let prepared = train::prepare(&project, std::path::Path::new(".")).expect("the spiral");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (backend, _) = train::choose_backend(project.training.backend, &prepared.program, threads);
+    let session = train::session_on(&project, &prepared, backend).expect("a session");
+    let trainer = Trainer::spawn(session, Limits::default(), true);
+    let started = Instant::now();
+    let mut steps = 0;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        if let Ok(Event::Step(report)) = trainer.events.recv_timeout(Duration::from_millis(100)) {
+            steps = report.step;
+        }
+    }
+    let rate = steps as f64 / started.elapsed().as_secs_f64();
+    trainer.join();
+    rate
+}
+
+fn main() {
+    let mut app = NetloomApp::new(project(), None, None);
+    app.run.set_pace(None);
+    let ctx = egui::Context::default();
+    let settle = Instant::now();
+    while app.dataset.is_loading() || settle.elapsed() < Duration::from_millis(500) {
+        frame(&ctx, &mut app, vec![]);
+    }
+    let (mut idle, _) = frames(&ctx, &mut app, 2);
+
+    let base = std::path::PathBuf::from(".");
+    let project = app.editor.project.clone();
+    app.run.command(&project, base, Command::Play);
+    while app.run.steps() == 0 {
+        frame(&ctx, &mut app, vec![]);
+    }
+    let first = app.run.steps();
+    let started = Instant::now();
+    let (mut training, mut delays) = frames(&ctx, &mut app, SECONDS);
+    let window_rate = (app.run.steps() - first) as f64 / started.elapsed().as_secs_f64();
+    app.run
+        .command(&app.editor.project.clone(), ".".into(), Command::Pause);
+
+    let idle_median = percentile(&mut idle, 50);
+    let training_median = percentile(&mut training, 50);
+    println!(
+        "{{\"workload\":\"live_frame\",\"ms_median_idle\":{idle_median:.3},\"ms_median_training\":{training_median:.3},\"ms_p95_training\":{:.3},\"ratio\":{:.2}}}",
+        percentile(&mut training, 95),
+        training_median / idle_median
+    );
+    println!(
+        "{{\"workload\":\"live_latency\",\"ms_median\":{:.1},\"ms_p95\":{:.1},\"frames_with_new_steps\":{}}}",
+        percentile(&mut delays, 50),
+        percentile(&mut delays, 95),
+        delays.len()
+    );
+    drop(app);
+    let headless = headless_steps_per_second(SECONDS);
+    println!(
+        "{{\"workload\":\"live_steps\",\"steps_per_s_window\":{window_rate:.0},\"steps_per_s_headless\":{headless:.0},\"ratio\":{:.2}}}",
+        window_rate / headless
+    );
+}
