@@ -396,7 +396,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("{switch}");
             }
             // The CLI asks for neither.
-            Event::Statistics(_) | Event::Predictions { .. } => {}
+            Event::Statistics(_) | Event::Predictions { .. } | Event::Inspection(_) => {}
             Event::Paused | Event::Running | Event::Reset => {}
         }
     }

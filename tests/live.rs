@@ -216,6 +216,40 @@ fn nodes_show_live_health_and_name_dying_relus() {
     assert!(badges > 0, "a badge on a hidden layer");
 }
 
+#[test]
+fn a_paused_node_shows_its_output_weights_gradients_and_optimizer_state() {
+    let mut h = harness(app(spiral_for(100_000)));
+    click(&mut h, "Train");
+    until(&mut h, "some steps", |app| app.run.steps() >= 30);
+    select(&mut h, "hidden1");
+    h.get_by_label_contains("Pause training (or press Step) to look inside");
+    pause(&mut h);
+    until(&mut h, "the look inside", |app| {
+        app.run.inspection.is_some()
+    });
+    let steps = h.state().run.steps();
+    h.get_by_label(&format!("Inside, after step {steps}"));
+    h.get_by_label_contains("Output for sample 1: hidden1");
+    h.get_by_label("Weights: hidden1.weight [64×2]");
+    h.get_by_label("Gradient: hidden1.weight [64×2]");
+    h.get_by_label("Optimizer state: hidden1.weight.exp_avg [64×2]");
+    h.get_by_label("Optimizer state: hidden1.weight.exp_avg_sq [64×2]");
+    // The weights shown are the run's own.
+    let inspection = h.state().run.inspection.clone().unwrap();
+    let weight = &inspection.tensors[1];
+    assert_eq!(weight.values.len(), 128);
+    assert!(weight.values.iter().all(|v| v.is_finite()) && weight.stats.std > 0.0);
+    // After one more step the view follows.
+    click(&mut h, "Step");
+    until(&mut h, "the next look", |app| {
+        app.run
+            .inspection
+            .as_ref()
+            .is_some_and(|i| i.step == steps + 1)
+    });
+    h.get_by_label(&format!("Inside, after step {}", steps + 1));
+}
+
 /// The spiral trained to the end of a short run, on `tab`.
 fn trained(tab: Tab) -> Harness<'static, NetloomApp> {
     let mut app = app(spiral_for(40));

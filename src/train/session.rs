@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::TrainError;
 use super::metrics::{Accumulator, Metrics};
 use super::schedule::{Progress, learning_rate};
-use super::watch::{Snapshot, Watched, watch_list};
+use super::watch::{Inspected, Inspection, Snapshot, Watched, inspected_buffers, watch_list};
 use crate::compile::{BufferId, BufferKind, DType, Program, initial_values};
 use crate::data::{Dataset, Splits, Task};
 use crate::engine::cpu::CpuBackend;
@@ -770,6 +770,38 @@ impl Session {
             out.extend_from_slice(&self.readback);
         }
         Ok(())
+    }
+
+    /// A node's tensors as the last step left them, the output for `sample` of its batch
+    /// (clamped to the rows it had). Reads whole tensors: for a paused run.
+    pub fn inspect(&mut self, node: NodeId, sample: usize) -> Result<Inspection, TrainError> {
+        let program = Arc::clone(&self.program);
+        let rows = self.flight(self.collected).rows.max(1);
+        let sample = sample.min(rows - 1);
+        let mut tensors = Vec::new();
+        let mut values = Vec::new();
+        for (buffer, kind) in inspected_buffers(&program, node) {
+            let b = &program.buffers[buffer];
+            let per_sample = b.per_sample_len();
+            let (len, start) = if b.batched {
+                ((sample + 1) * per_sample, sample * per_sample)
+            } else {
+                (per_sample, 0)
+            };
+            self.backend.read(buffer, len, &mut values)?;
+            tensors.push(Inspected::new(
+                b.name.clone(),
+                kind,
+                b.shape.clone(),
+                values[start..].to_vec(),
+            ));
+        }
+        Ok(Inspection {
+            node,
+            step: self.collected,
+            sample,
+            tensors,
+        })
     }
 
     /// Every parameter and running statistic by its PyTorch name, with its shape.

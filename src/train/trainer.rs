@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::metrics::Metrics;
 use super::session::{BackendSwitch, NonFinite, Part, Session, StepReport};
-use super::watch::Snapshot;
-use crate::graph::{EarlyStopping, TrainingSettings};
+use super::watch::{Inspection, Snapshot};
+use crate::graph::{EarlyStopping, NodeId, TrainingSettings};
 
 pub enum Command {
     Play,
@@ -35,6 +35,11 @@ pub enum Command {
     Predict {
         tag: u64,
         features: Vec<f32>,
+    },
+    /// A node's tensors as they are now (`Event::Inspection`), with its output for one sample.
+    Inspect {
+        node: NodeId,
+        sample: usize,
     },
     Stop,
 }
@@ -74,6 +79,7 @@ pub enum Event {
         tag: u64,
         values: Vec<f32>,
     },
+    Inspection(Arc<Inspection>),
     Paused,
     Running,
     /// Back at step 0 with fresh weights; steps reported before this belong to the old run.
@@ -255,6 +261,14 @@ impl Loop {
                 let mut values = Vec::new();
                 match self.session.predict(&features, &mut values) {
                     Ok(()) => self.send(Event::Predictions { tag, values }),
+                    Err(e) => self.send(Event::Error(e.to_string())),
+                }
+                self.report_switch();
+            }
+            Command::Inspect { node, sample } => {
+                self.drain();
+                match self.session.inspect(node, sample) {
+                    Ok(inspection) => self.send(Event::Inspection(Arc::new(inspection))),
                     Err(e) => self.send(Event::Error(e.to_string())),
                 }
                 self.report_switch();

@@ -53,3 +53,74 @@ pub fn watch_list(program: &Program) -> Vec<Watched> {
         })
         .collect()
 }
+
+/// One of a node's tensors, whole, for a look inside the node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inspected {
+    pub name: String,
+    /// `None` for optimizer state.
+    pub kind: Option<TensorKind>,
+    /// Per-sample shape for activations.
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+    pub stats: TensorStats,
+}
+
+/// A node's tensors after one step: its output for one sample of that step's batch, its
+/// parameters, their gradients and the optimizer's state for them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inspection {
+    pub node: NodeId,
+    pub step: u64,
+    pub sample: usize,
+    pub tensors: Vec<Inspected>,
+}
+
+impl Inspected {
+    pub fn new(
+        name: String,
+        kind: Option<TensorKind>,
+        shape: Vec<usize>,
+        values: Vec<f32>,
+    ) -> Self {
+        let mut words = Vec::new();
+        crate::engine::statistics_words(&values, &mut words);
+        Self {
+            stats: TensorStats::from_words(values.len(), &words),
+            name,
+            kind,
+            shape,
+            values,
+        }
+    }
+}
+
+/// The buffers a node's inspection reads, in the order it shows them: the output, then per
+/// parameter its values, gradient and optimizer state.
+pub fn inspected_buffers(program: &Program, node: NodeId) -> Vec<(BufferId, Option<TensorKind>)> {
+    let output = program
+        .node_outputs
+        .iter()
+        .filter(|(n, _, _)| *n == node)
+        .map(|&(_, train, _)| (train, Some(TensorKind::Activation)));
+    let params = program
+        .params
+        .iter()
+        .filter(|p| p.node == node)
+        .flat_map(|p| {
+            let state = program
+                .optimizer_state
+                .iter()
+                .filter(|&&s| {
+                    program.buffers[s]
+                        .name
+                        .strip_prefix(p.name.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+                })
+                .map(|&s| (s, None));
+            std::iter::once((p.buffer, Some(TensorKind::Weight)))
+                .chain(p.grad.map(|g| (g, Some(TensorKind::Gradient))))
+                .chain(state)
+        });
+    output.chain(params).collect()
+}

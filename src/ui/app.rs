@@ -10,6 +10,7 @@ use super::canvas::{Canvas, thousands};
 use super::dataset::{DatasetPanel, Import, relative_to_project};
 use super::editor::{Clip, Editor, lay_out, needs_layout};
 use super::files::{Files, Purpose};
+use super::inside::InsideView;
 use super::inspector;
 use super::palette::Palette;
 use super::run::Run;
@@ -34,6 +35,7 @@ pub struct NetloomApp {
     pub dataset: DatasetPanel,
     pub run: Run,
     pub training: TrainingPanel,
+    inside: InsideView,
     files: Files,
     clip: Clip,
     /// A message for the user, and whether it reports an error.
@@ -73,6 +75,7 @@ impl NetloomApp {
             dataset: DatasetPanel::default(),
             run: Run::default(),
             training: TrainingPanel::default(),
+            inside: InsideView::default(),
             files,
             clip: Clip::default(),
             notice: None,
@@ -188,6 +191,25 @@ impl NetloomApp {
         }
     }
 
+    /// While training is paused, what the selected node holds.
+    fn inside_selected_node(&mut self, ui: &mut Ui) {
+        let [node] = self.editor.selection.iter().copied().collect::<Vec<_>>()[..] else {
+            return;
+        };
+        if self.run.is_idle() || self.run.running {
+            if !self.run.is_idle() {
+                ui.separator();
+                ui.weak("Pause training (or press Step) to look inside this node.");
+            }
+            return;
+        }
+        self.run.want_inspection(node, self.inside.sample);
+        if let Some(inspection) = self.run.inspection.clone().filter(|i| i.node == node) {
+            ui.separator();
+            self.inside.show(ui, &inspection);
+        }
+    }
+
     fn apply(&mut self, request: Request) {
         match request {
             Request::Command(command) => {
@@ -246,6 +268,7 @@ impl NetloomApp {
                         });
                     ui.separator();
                     inspector::show(ui, &mut self.editor);
+                    self.inside_selected_node(ui);
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {

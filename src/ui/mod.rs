@@ -9,6 +9,7 @@ mod editor;
 mod files;
 mod health;
 mod history;
+mod inside;
 mod inspector;
 mod palette;
 mod picture;

@@ -205,7 +205,7 @@ pub fn gradients(ui: &mut Ui, history: &History) {
                 .iter()
                 .map(|(step, s)| [*step as f64, f64::from(s.l2)])
                 .collect();
-            (w.name.replace(".grad", ""), points)
+            (w.name.trim_start_matches("grad ").to_string(), points)
         })
         .collect();
     let mut series = vec![Series::new("Whole network", &history.grad_norm).width(2.0)];

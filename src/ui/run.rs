@@ -5,13 +5,14 @@
 //! fits.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
 use super::history::History;
 use crate::data::{DatasetSpec, SplitFractions};
 use crate::graph::{BackendChoice, Graph, NodeId, Optimizer, Project, TrainingSettings};
-use crate::train::{self, Command, Event, FinishReason, Limits, Trainer, Watched};
+use crate::train::{self, Command, Event, FinishReason, Inspection, Limits, Trainer, Watched};
 
 /// How often a step brings back the watched tensors' statistics.
 pub const WATCH_EVERY: Duration = Duration::from_millis(100);
@@ -98,6 +99,9 @@ pub struct Run {
     pace: Option<Duration>,
     /// How often statistics of the watched tensors come; `None` never.
     watch: Option<Duration>,
+    /// The latest look inside a node, and what was last asked for (node, sample, step).
+    pub inspection: Option<Arc<Inspection>>,
+    inspection_asked: Option<(NodeId, usize, u64)>,
 }
 
 impl Default for Run {
@@ -119,6 +123,8 @@ impl Default for Run {
             predictions: None,
             pace: Some(DEFAULT_PACE),
             watch: Some(WATCH_EVERY),
+            inspection: None,
+            inspection_asked: None,
         }
     }
 }
@@ -150,6 +156,19 @@ impl Run {
         if let Phase::Live(trainer) = &self.phase {
             let _ = trainer.commands.send(Command::Watch(every));
         }
+    }
+
+    /// Asks for a look inside `node` while paused, unless that look is already asked for.
+    pub fn want_inspection(&mut self, node: NodeId, sample: usize) {
+        let Phase::Live(trainer) = &self.phase else {
+            return;
+        };
+        let wanted = (node, sample, self.steps());
+        if self.running || self.inspection_asked == Some(wanted) {
+            return;
+        }
+        let _ = trainer.commands.send(Command::Inspect { node, sample });
+        self.inspection_asked = Some(wanted);
     }
 
     /// Steps taken in this run, across edits of the graph.
@@ -333,6 +352,7 @@ impl Run {
             Event::Step(report) => self.history.step(&report, self.step_offset),
             Event::Epoch(epoch) => self.history.epoch(&epoch, self.step_offset),
             Event::Statistics(snapshot) => self.history.snapshot(&snapshot, self.step_offset),
+            Event::Inspection(inspection) => self.inspection = Some(inspection),
             Event::Predictions { tag, values } => {
                 if self.pending_prediction.is_some_and(|(t, _)| t == tag) {
                     self.pending_prediction = None;
