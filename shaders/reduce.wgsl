@@ -1,4 +1,5 @@
-// Reductions: the bias gradient (a sum per channel) and the squared norm of the gradients.
+// Reductions: the bias gradient (a sum per channel), the squared norm of the gradients, and the
+// sum of a split product's partial blocks.
 
 struct Params {
     // Bias: dy viewed as [outer, channels, inner]; `per_row`/`batched` size dy.
@@ -7,9 +8,12 @@ struct Params {
     channels: u32,
     inner: u32,
     // Norm: values in this gradient, and whether it is the first of the list (which overwrites).
+    // Partials: `per_row`/`batched` size the product's output, `len` is the depth per chunk and
+    // `depth_per_row`/`depth_batched` the whole depth.
     len: u32,
     first: u32,
-    padding: vec2<u32>,
+    depth_per_row: u32,
+    depth_batched: u32,
 }
 
 @group(0) @binding(1) var<uniform> params: Params;
@@ -54,4 +58,21 @@ fn norm_sq(@builtin(local_invocation_id) local: vec3<u32>) {
     if local.x == 0u {
         out[0] = select(out[0], 0.0, params.first != 0u) + partial[0];
     }
+}
+
+// One thread per output of a product whose depth was split into chunks (gemm_tile.wgsl): adds
+// the chunks' partial blocks, which lie one after another in in0.
+@compute @workgroup_size(256)
+fn sum_partials(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = flat_index(id, groups);
+    let count = extent(params.per_row, params.batched);
+    if index >= count {
+        return;
+    }
+    let chunks = (extent(params.depth_per_row, params.depth_batched) + params.len - 1u) / params.len;
+    var sum = 0.0;
+    for (var c = 0u; c < chunks; c++) {
+        sum += in0[c * count + index];
+    }
+    out[index] = sum;
 }

@@ -77,6 +77,19 @@ mod parity {
         inputs: &[usize],
         output: usize,
     ) -> Option<(Vec<f32>, Vec<f32>)> {
+        both_outputs(buffers, ops, capacity, rows, inputs, &[output]).map(|mut all| all.remove(0))
+    }
+
+    /// As `both_ops`, returning each of `outputs`: many ops in one program share one device
+    /// and one compilation of each kernel, which a software rasterizer makes worth sharing.
+    fn both_outputs(
+        buffers: Vec<Buffer>,
+        ops: Vec<Op>,
+        capacity: usize,
+        rows: usize,
+        inputs: &[usize],
+        outputs: &[usize],
+    ) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
         let gpu = match gpu::open(true) {
             Ok(gpu) => gpu,
             Err(e) if !super::required() => {
@@ -94,7 +107,7 @@ mod parity {
         });
         let mut cpu = CpuBackend::new(Arc::clone(&program), 1);
         let mut gpu = GpuBackend::new(gpu, Arc::clone(&program)).expect("the ops have kernels");
-        let mut rng = Rng::new(output as u64 + 17);
+        let mut rng = Rng::new(outputs[0] as u64 + 17);
         for &id in inputs {
             let values: Vec<f32> = (0..program.buffers[id].len(rows))
                 .map(|_| rng.uniform(-2.0, 2.0) as f32)
@@ -109,11 +122,18 @@ mod parity {
         };
         cpu.run(0..steps, rows, &scalars).unwrap();
         gpu.run(0..steps, rows, &scalars).unwrap();
-        let len = program.buffers[output].len(rows);
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        cpu.read(output, len, &mut a).unwrap();
-        gpu.read(output, len, &mut b).unwrap();
-        Some((a, b))
+        let read = |backend: &mut dyn Backend, output: usize| {
+            let mut values = Vec::new();
+            let len = program.buffers[output].len(rows);
+            backend.read(output, len, &mut values).unwrap();
+            values
+        };
+        Some(
+            outputs
+                .iter()
+                .map(|&output| (read(&mut cpu, output), read(&mut gpu, output)))
+                .collect(),
+        )
     }
 
     fn assert_close(what: &str, (cpu, gpu): (Vec<f32>, Vec<f32>)) {
@@ -122,6 +142,19 @@ mod parity {
             assert!(
                 (c - g).abs() <= 1e-4 * c.abs().max(1.0),
                 "{what}[{i}]: CPU {c}, GPU {g}"
+            );
+        }
+    }
+
+    /// As `assert_close`, for sums over thousands of terms: rounding grows with the depth, so
+    /// each value is held to the tensor's largest.
+    fn assert_close_in_scale(what: &str, (cpu, gpu): (Vec<f32>, Vec<f32>)) {
+        assert_eq!(cpu.len(), gpu.len(), "{what}");
+        let scale = cpu.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (i, (c, g)) in cpu.iter().zip(&gpu).enumerate() {
+            assert!(
+                (c - g).abs() <= 1e-4 * scale,
+                "{what}[{i}]: CPU {c}, GPU {g} (largest {scale})"
             );
         }
     }
@@ -526,66 +559,147 @@ mod parity {
         }
     }
 
-    #[test]
-    fn matrix_products_of_every_shape_and_transpose() {
-        // (m per row and batched?, n, k): a dense layer's forward, input and weight gradients,
-        // and odd sizes that are not multiples of the tile.
-        for &(m, n, k) in &[
-            (1, 1, 1),
-            (5, 7, 3),
-            (17, 33, 9),
-            (40, 18, 70),
-            (64, 10, 33),
-            (33, 65, 40),
-            (70, 97, 129),
-        ] {
-            for trans_a in [false, true] {
-                for trans_b in [false, true] {
-                    let a_shape = if trans_a { vec![k, m] } else { vec![m, k] };
-                    let b_shape = if trans_b { vec![n, k] } else { vec![k, n] };
-                    let buffers = vec![
-                        buffer("a", a_shape, false),
-                        buffer("b", b_shape, false),
-                        buffer("out", vec![m, n], false),
-                    ];
-                    let op = Op::MatMul {
-                        a: 0,
-                        b: 1,
-                        out: 2,
-                        trans_a,
-                        trans_b,
-                        m: Extent::fixed(m),
-                        n: Extent::fixed(n),
-                        k: Extent::fixed(k),
-                    };
-                    let Some(result) = both(buffers, op, 1, 1) else {
-                        return;
-                    };
-                    assert_close(&format!("{m}x{n}x{k} ta={trans_a} tb={trans_b}"), result);
-                }
+    /// `Op::MatMul` with `a [m, k]` (or `[k, m]` transposed) and `b [k, n]` (or `[n, k]`), its
+    /// buffers from `first` on.
+    fn product(
+        first: usize,
+        (m, n, k): (usize, usize, usize),
+        trans: (bool, bool),
+    ) -> (Vec<Buffer>, Op) {
+        let a_shape = if trans.0 { vec![k, m] } else { vec![m, k] };
+        let b_shape = if trans.1 { vec![n, k] } else { vec![k, n] };
+        let buffers = vec![
+            buffer("a", a_shape, false),
+            buffer("b", b_shape, false),
+            buffer("out", vec![m, n], false),
+        ];
+        let op = Op::MatMul {
+            a: first,
+            b: first + 1,
+            out: first + 2,
+            trans_a: trans.0,
+            trans_b: trans.1,
+            m: Extent::fixed(m),
+            n: Extent::fixed(n),
+            k: Extent::fixed(k),
+        };
+        (buffers, op)
+    }
+
+    /// Each of `shapes` (m, n, k) in every transpose, as one program; `check` compares each
+    /// product's outputs.
+    fn products(shapes: &[(usize, usize, usize)], check: fn(&str, (Vec<f32>, Vec<f32>))) {
+        let (mut buffers, mut ops, mut names) = (Vec::new(), Vec::new(), Vec::new());
+        for &shape in shapes {
+            for trans in [(false, false), (true, false), (false, true), (true, true)] {
+                let (b, op) = product(buffers.len(), shape, trans);
+                buffers.extend(b);
+                ops.push(op);
+                names.push(format!("{shape:?} transposed {trans:?}"));
             }
         }
-        // Rows that scale with the batch: x [rows, 6] · wᵀ with w [4, 6], 5 of 8 rows live.
-        let buffers = vec![
-            buffer("x", vec![6], true),
-            buffer("w", vec![4, 6], false),
-            buffer("y", vec![4], true),
-        ];
+        let inputs: Vec<usize> = (0..buffers.len()).filter(|i| i % 3 != 2).collect();
+        let outputs: Vec<usize> = (0..buffers.len()).filter(|i| i % 3 == 2).collect();
+        let Some(results) = both_outputs(buffers, ops, 1, 1, &inputs, &outputs) else {
+            return;
+        };
+        for (name, result) in names.iter().zip(results) {
+            check(name, result);
+        }
+    }
+
+    #[test]
+    fn matrix_products_of_every_shape_and_transpose() {
+        // Odd sizes, not multiples of the tile; then each of m, n and k a multiple of 4 or not,
+        // so that every transpose meets every vec4 variant; then single rows and columns (the
+        // matrix-vector kernels).
+        products(
+            &[
+                (1, 1, 1),
+                (3, 5, 7),
+                (5, 7, 3),
+                (31, 33, 65),
+                (33, 31, 127),
+                (65, 127, 33),
+                (127, 65, 31),
+                (32, 65, 31),
+                (33, 64, 31),
+                (33, 65, 32),
+                (32, 64, 31),
+                (32, 65, 128),
+                (33, 64, 128),
+                (64, 32, 96),
+                (1, 33, 65),
+                (65, 1, 127),
+                (1, 127, 128),
+                (128, 1, 64),
+                (1, 1, 127),
+            ],
+            assert_close,
+        );
+    }
+
+    #[test]
+    fn products_deeper_than_a_threads_loops_may_run() {
+        // Split into chunks of depth and summed after; the matrix-vector kernels take depths
+        // up to 65,536.
+        products(
+            &[
+                (2, 3, 70_000),
+                (33, 5, 5_000),
+                (1, 5, 70_000),
+                (6, 1, 60_000),
+            ],
+            assert_close_in_scale,
+        );
+    }
+
+    #[test]
+    fn products_whose_rows_scale_with_the_batch() {
+        // x [rows, 6] · wᵀ with w [4, 6], 5 of 8 rows live; then its weight gradient
+        // dyᵀ [4, rows] · x [rows, 6], whose depth is the batch.
         let batched = Extent {
             per_row: 1,
             batched: true,
         };
-        let op = Op::MatMul {
-            a: 0,
-            b: 1,
-            out: 2,
-            trans_a: false,
-            trans_b: true,
-            m: batched,
-            n: Extent::fixed(4),
-            k: Extent::fixed(6),
+        let buffers = vec![
+            buffer("x", vec![6], true),
+            buffer("w", vec![4, 6], false),
+            buffer("y", vec![4], true),
+            buffer("dy", vec![4], true),
+            buffer("dw", vec![4, 6], false),
+        ];
+        let ops = vec![
+            Op::MatMul {
+                a: 0,
+                b: 1,
+                out: 2,
+                trans_a: false,
+                trans_b: true,
+                m: batched,
+                n: Extent::fixed(4),
+                k: Extent::fixed(6),
+            },
+            Op::MatMul {
+                a: 3,
+                b: 0,
+                out: 4,
+                trans_a: true,
+                trans_b: false,
+                m: Extent::fixed(4),
+                n: Extent::fixed(6),
+                k: batched,
+            },
+        ];
+        let Some(results) = both_outputs(buffers, ops, 8, 5, &[0, 1, 3], &[2, 4]) else {
+            return;
         };
-        assert_close("batched dense", both(buffers, op, 8, 5).unwrap());
+        for (what, result) in ["batched dense", "batched weight gradient"]
+            .iter()
+            .zip(results)
+        {
+            assert_close(what, result);
+        }
     }
 }
 

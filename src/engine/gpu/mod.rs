@@ -5,6 +5,7 @@
 
 mod backend;
 mod device;
+mod gemm;
 mod kernels;
 mod pipelines;
 mod profile;
