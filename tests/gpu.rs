@@ -491,70 +491,130 @@ mod parity {
         }
     }
 
+    /// A convolution, its input gradient and its weight gradient over `rows` images of
+    /// `[c, h, w]` with `filters` filters: (forward, input gradient, weight gradient) from each
+    /// backend.
+    fn convolutions(
+        (c, h, w): (usize, usize, usize),
+        filters: usize,
+        (kernel_h, kernel_w, stride, padding): (usize, usize, usize, usize),
+        rows: usize,
+    ) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
+        let (oh, ow) = (
+            (h + 2 * padding - kernel_h) / stride + 1,
+            (w + 2 * padding - kernel_w) / stride + 1,
+        );
+        let window = Window {
+            channels: c,
+            in_h: h,
+            in_w: w,
+            kernel_h,
+            kernel_w,
+            stride,
+            padding,
+            out_h: oh,
+            out_w: ow,
+        };
+        let buffers = vec![
+            buffer("x", vec![c, h, w], true),
+            buffer("w", vec![filters, c, kernel_h, kernel_w], false),
+            buffer("y", vec![filters, oh, ow], true),
+            buffer("dy", vec![filters, oh, ow], true),
+            buffer("dx", vec![c, h, w], true),
+            buffer("dw", vec![filters, c, kernel_h, kernel_w], false),
+        ];
+        let ops = vec![
+            Op::Conv2d {
+                x: 0,
+                w: 1,
+                out: 2,
+                window,
+                filters,
+            },
+            Op::Conv2dBackwardInput {
+                dy: 3,
+                w: 1,
+                dx: 4,
+                window,
+                filters,
+            },
+            Op::Conv2dBackwardWeight {
+                x: 0,
+                dy: 3,
+                dw: 5,
+                window,
+                filters,
+            },
+        ];
+        both_outputs(buffers, ops, rows + 1, rows, &[0, 1, 3], &[2, 4, 5])
+    }
+
     #[test]
     fn convolution_and_its_gradients() {
-        for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 0), (2, 1, 0), (3, 2, 2)] {
-            let (c, h, w, filters) = (2, 7, 6, 3);
-            let (oh, ow) = (
-                (h + 2 * padding - kernel) / stride + 1,
-                (w + 2 * padding - kernel) / stride + 1,
-            );
-            let window = Window {
-                channels: c,
-                in_h: h,
-                in_w: w,
-                kernel_h: kernel,
-                kernel_w: kernel,
-                stride,
-                padding,
-                out_h: oh,
-                out_w: ow,
-            };
-            let buffers = || {
-                vec![
-                    buffer("x", vec![c, h, w], true),
-                    buffer("w", vec![filters, c, kernel, kernel], false),
-                    buffer("y", vec![filters, oh, ow], true),
-                    buffer("dy", vec![filters, oh, ow], true),
-                    buffer("dx", vec![c, h, w], true),
-                    buffer("dw", vec![filters, c, kernel, kernel], false),
-                ]
-            };
-            let ops = vec![
-                Op::Conv2d {
-                    x: 0,
-                    w: 1,
-                    out: 2,
-                    window,
-                    filters,
-                },
-                Op::Conv2dBackwardInput {
-                    dy: 3,
-                    w: 1,
-                    dx: 4,
-                    window,
-                    filters,
-                },
-                Op::Conv2dBackwardWeight {
-                    x: 0,
-                    dy: 3,
-                    dw: 5,
-                    window,
-                    filters,
-                },
-            ];
-            let what = format!("{kernel}x{kernel}, stride {stride}, padding {padding}");
-            let Some(forward) = both_ops(buffers(), ops.clone(), 5, 4, &[0, 1, 3], 2) else {
+        // (channels, height, width), filters, (kernel height and width, stride, padding): odd
+        // sizes, strides and paddings, more filters than a tile has rows and more depth than
+        // it has steps.
+        let cases = [
+            ((2, 7, 6), 3, (3, 3, 1, 1)),
+            ((2, 7, 6), 3, (3, 3, 2, 0)),
+            ((2, 7, 6), 3, (2, 2, 1, 0)),
+            ((2, 7, 6), 3, (3, 3, 2, 2)),
+            ((5, 9, 7), 33, (3, 3, 2, 1)),
+            ((3, 11, 5), 5, (3, 2, 2, 1)),
+            ((1, 13, 13), 16, (5, 5, 3, 2)),
+        ];
+        for (image, filters, window) in cases {
+            let what =
+                format!("{image:?}, {filters} filters, (kh, kw, stride, padding) {window:?}");
+            let Some(results) = convolutions(image, filters, window, 4) else {
                 return;
             };
-            assert_close(&format!("convolution {what}"), forward);
-            assert_close(
-                &format!("convolution input gradient {what}"),
-                both_ops(buffers(), ops.clone(), 5, 4, &[0, 1, 3], 4).unwrap(),
-            );
-            assert_close(
-                &format!("convolution weight gradient {what}"),
-                both_ops(buffers(), ops, 5, 4, &[0, 1, 3], 5).unwrap(),
+            let mut results = results.into_iter();
+            for kind in ["convolution", "input gradient", "weight gradient"] {
+                assert_close(&format!("{kind} {what}"), results.next().unwrap());
+            }
+        }
+    }
+
+    /// A batch of 1,100 8x8 images: the weight gradient sums 70,400 products per weight, past
+    /// the 65,535 loop iterations lavapipe allows a thread before it stops the loop and carries
+    /// on with what it has.
+    #[test]
+    fn a_weight_gradient_deeper_than_a_threads_loops_may_run() {
+        let Some(results) = convolutions((2, 8, 8), 3, (3, 3, 1, 1), 1100) else {
+            return;
+        };
+        let mut results = results.into_iter();
+        for kind in ["convolution", "input gradient", "weight gradient"] {
+            assert_close_in_scale(&format!("{kind}, batch of 1,100"), results.next().unwrap());
+        }
+    }
+
+    #[test]
+    fn bias_gradients_including_one_past_a_threads_loops() {
+        // Dense (a channel per unit), a small image, and 1,100 8x8 images: 70,400 values per
+        // channel.
+        for (shape, channels, inner, rows) in [
+            (vec![7], 7, 1, 5),
+            (vec![3, 4, 5], 3, 20, 3),
+            (vec![3, 8, 8], 3, 64, 1100),
+        ] {
+            let buffers = vec![
+                buffer("dy", shape, true),
+                buffer("bias grad", vec![channels], false),
+            ];
+            let op = Op::BiasGrad {
+                dy: 0,
+                out: 1,
+                channels,
+                inner,
+            };
+            let Some(result) = both(buffers, op, rows + 1, rows) else {
+                return;
+            };
+            assert_close_in_scale(
+                &format!("bias gradient {channels}x{inner}, {rows} rows"),
+                result,
             );
         }
     }

@@ -1,10 +1,10 @@
 //! Products as dispatches of the tile core (shaders/gemm_tile.wgsl): which variant of the tiled
 //! matmul an op's alignment allows, when a single output row or column goes to the
-//! matrix-vector kernels instead, and when a long depth is split across workgroups and summed
-//! after.
+//! matrix-vector kernels instead, the convolutions as implicit GEMMs, and when a long depth is
+//! split across workgroups and summed after.
 
 use super::kernels::{Family, Grid, Plan, SCRATCH, Split};
-use crate::compile::Extent;
+use crate::compile::{Extent, Window};
 
 /// The output tile's edge in the tiled kernels.
 pub const TILE: usize = 32;
@@ -102,6 +102,78 @@ fn matvec(p: Product, one_column: bool, capacity: usize) -> Plan {
         },
         scratch_len: 0,
     }
+}
+
+/// A convolution's products (shaders/conv.wgsl).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Convolution {
+    /// `y [F, rows·oh·ow] = w [F, C·taps] · patches of x`; inputs x, w.
+    Forward,
+    /// `dx [C, rows·h·w] = w as [C, F·taps] · dy at the taps`; inputs dy, w.
+    InputGradient,
+    /// `dw [F, C·taps] = dy [F, rows·oh·ow] · patches of x, transposed`; inputs x, dy.
+    WeightGradient,
+}
+
+/// A convolution or one of its gradients as an implicit GEMM: `inputs` bound at 2 and 3 as
+/// `Convolution` lists them, the result at 4.
+pub fn conv(
+    product: Convolution,
+    w: &Window,
+    filters: usize,
+    inputs: [usize; 2],
+    out: usize,
+    capacity: usize,
+) -> Vec<Plan> {
+    let taps = w.kernel_h * w.kernel_w;
+    let columns = |per_row| Extent {
+        per_row,
+        batched: true,
+    };
+    let fixed = Extent::fixed;
+    let (entry, m, n, k) = match product {
+        Convolution::Forward => (
+            "conv2d",
+            fixed(filters),
+            columns(w.out_plane()),
+            fixed(w.channels * taps),
+        ),
+        Convolution::InputGradient => (
+            "conv2d_backward_input",
+            fixed(w.channels),
+            columns(w.in_plane()),
+            fixed(filters * taps),
+        ),
+        Convolution::WeightGradient => (
+            "conv2d_backward_weight",
+            fixed(filters),
+            fixed(w.channels * taps),
+            columns(w.out_plane()),
+        ),
+    };
+    let window = [
+        w.channels, w.in_h, w.in_w, w.kernel_h, w.kernel_w, w.stride, w.padding, w.out_h, w.out_w,
+        filters,
+    ];
+    let out_len = Extent {
+        per_row: m.per_row * n.per_row,
+        batched: m.batched || n.batched,
+    };
+    tiled(
+        Tiled {
+            family: Family::Conv,
+            entry,
+            params: window.iter().map(|&v| v as u32).chain([0, 0]).collect(),
+            chunk_word: 10,
+            inputs,
+            out,
+            m,
+            n,
+            k,
+        },
+        out_len,
+        capacity,
+    )
 }
 
 /// A tiled product before its depth is split: `params` are the kernel's constants, with the
@@ -257,6 +329,29 @@ mod tests {
         assert_eq!(plans[0].scratch_len, 4 * 30);
         assert_eq!(plans[0].grid.workgroups(1, 65535), (1, 1, 4));
         assert!(plans[0].bindings.contains(&(4, SCRATCH, true)));
+    }
+
+    #[test]
+    fn a_weight_gradient_splits_its_depth_as_the_batch_grows() {
+        let window = Window {
+            channels: 2,
+            in_h: 8,
+            in_w: 8,
+            kernel_h: 3,
+            kernel_w: 3,
+            stride: 1,
+            padding: 1,
+            out_h: 8,
+            out_w: 8,
+        };
+        let plans = |capacity| conv(Convolution::WeightGradient, &window, 3, [0, 1], 2, capacity);
+        // 64 positions per image: 32 images fill a chunk.
+        assert_eq!(plans(32).len(), 1);
+        let split = plans(1100);
+        assert_eq!(split[1].entry, "sum_partials");
+        assert_eq!(split[0].scratch_len, 1100usize.div_ceil(32) * 3 * 18);
+        assert_eq!(split[0].grid.workgroups(1100, 65535), (1, 1, 35));
+        assert_eq!(split[0].grid.workgroups(10, 65535), (1, 1, 1));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! buffers in which bindings, and how many threads. Ops without a kernel yet are reported, so
 //! a program that needs them stays on the CPU.
 
-use super::gemm;
+use super::gemm::{self, Convolution};
 use crate::compile::{Buffer, Extent, Op, UnaryFn, UpdateRule, Window};
 use crate::graph::LossKind;
 
@@ -258,27 +258,6 @@ fn norm(entry: &'static str, params: [u32; 6], bindings: &[(u32, usize)], grid: 
     }
 }
 
-fn conv(
-    entry: &'static str,
-    w: &Window,
-    filters: usize,
-    bindings: [(u32, usize, bool); 3],
-    grid: Grid,
-) -> Plan {
-    let window = [
-        w.channels, w.in_h, w.in_w, w.kernel_h, w.kernel_w, w.stride, w.padding, w.out_h, w.out_w,
-        filters,
-    ];
-    Plan {
-        family: Family::Conv,
-        entry,
-        params: window.iter().map(|&v| v as u32).chain([0, 0]).collect(),
-        bindings: bindings.to_vec(),
-        grid,
-        scratch_len: 0,
-    }
-}
-
 fn loss_code(kind: LossKind) -> u32 {
     match kind {
         LossKind::MeanSquaredError => 0,
@@ -306,12 +285,13 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             out,
             ref window,
             filters,
-        } => one(conv(
-            "conv2d",
+        } => Some(gemm::conv(
+            Convolution::Forward,
             window,
             filters,
-            [(2, x, false), (3, w, false), (4, out, true)],
-            Grid::Elements(extent_of(&buffers[out])),
+            [x, w],
+            out,
+            capacity,
         )),
         Op::Conv2dBackwardInput {
             dy,
@@ -319,12 +299,13 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             dx,
             ref window,
             filters,
-        } => one(conv(
-            "conv2d_backward_input",
+        } => Some(gemm::conv(
+            Convolution::InputGradient,
             window,
             filters,
-            [(2, dy, false), (3, w, false), (4, dx, true)],
-            Grid::Elements(extent_of(&buffers[dx])),
+            [dy, w],
+            dx,
+            capacity,
         )),
         Op::Conv2dBackwardWeight {
             x,
@@ -332,15 +313,13 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             dw,
             ref window,
             filters,
-        } => one(conv(
-            "conv2d_backward_weight",
+        } => Some(gemm::conv(
+            Convolution::WeightGradient,
             window,
             filters,
-            [(2, x, false), (3, dy, false), (4, dw, true)],
-            Grid::Threads {
-                count: buffers[dw].per_sample_len(),
-                group: 64,
-            },
+            [x, dy],
+            dw,
+            capacity,
         )),
         Op::BatchNormTrain {
             x,
@@ -662,9 +641,9 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
                     0,
                 ],
                 bindings: vec![(2, dy, false), (3, out, true)],
-                grid: Grid::Threads {
-                    count: channels,
-                    group: 64,
+                grid: Grid::Groups {
+                    count: Extent::fixed(channels),
+                    per_group: 1,
                 },
                 scratch_len: 0,
             })
