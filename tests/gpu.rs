@@ -32,6 +32,27 @@ fn a_device_opens_with_the_adapters_own_limits() {
     assert!(listed.iter().any(|a| a.name == gpu.info.name), "{listed:?}");
 }
 
+/// The bench's matmul sweep: the tiled and the plain 16x16 kernel agree with each other and
+/// with the host, on a size of whole tiles and an odd one.
+#[test]
+fn the_matmul_sweep_measures_kernels_that_agree_with_the_host() {
+    let gpu = match gpu::open(true) {
+        Ok(gpu) => gpu,
+        Err(e) if !required() => {
+            eprintln!("no GPU here, nothing to sweep: {e}");
+            return;
+        }
+        Err(e) => panic!("NETLOOM_REQUIRE_GPU=1 but {e}"),
+    };
+    let points = gpu::matmul_sweep(&gpu, &[64, 37], 1, 0.0).unwrap();
+    let kernels: Vec<_> = points.iter().map(|p| p.tiled_kernel).collect();
+    assert_eq!(kernels, ["matmul_vec4", "matmul"]);
+    for p in points {
+        assert!(p.max_difference < 1e-4 && p.max_error < 1e-4, "{p:?}");
+        assert!(p.tiled_gflop_s > 0.0 && p.plain_gflop_s > 0.0, "{p:?}");
+    }
+}
+
 mod parity {
     //! Each op with a GPU kernel, on seeded random inputs, against the CPU backend.
 

@@ -24,7 +24,7 @@ use crate::engine::{Backend, EngineError, Fetch, StepScalars, Ticket, check_rows
 /// shaders/globals.wgsl).
 #[repr(C)]
 #[derive(Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-struct Globals {
+pub(super) struct Globals {
     scalars: StepScalars,
     rows: u32,
     padding: [u32; 2],

@@ -37,7 +37,8 @@ fn aligned(e: Extent) -> bool {
     e.per_row.is_multiple_of(4)
 }
 
-fn words(extents: [Extent; 3], trans: (bool, bool), chunk: usize) -> Vec<u32> {
+/// The words of matmul.wgsl's `Params`.
+pub fn words(extents: [Extent; 3], trans: (bool, bool), chunk: usize) -> Vec<u32> {
     extents
         .iter()
         .flat_map(|e| [e.per_row as u32, e.batched as u32])

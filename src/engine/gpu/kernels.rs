@@ -18,6 +18,7 @@ pub fn family_source(family: Family) -> String {
     let body = match family {
         Family::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
         Family::Matmul => include_str!("../../../shaders/matmul.wgsl"),
+        Family::MatmulPlain => include_str!("../../../shaders/matmul_plain.wgsl"),
         Family::Loss => include_str!("../../../shaders/loss.wgsl"),
         Family::Softmax => include_str!("../../../shaders/softmax.wgsl"),
         Family::Reduce => include_str!("../../../shaders/reduce.wgsl"),
@@ -38,6 +39,8 @@ pub fn family_source(family: Family) -> String {
 pub enum Family {
     Elementwise,
     Matmul,
+    /// The 16x16 yardstick of the matmul sweep (sweep.rs); no op uses it.
+    MatmulPlain,
     Loss,
     Softmax,
     Reduce,

@@ -10,6 +10,8 @@ mod kernels;
 mod pipelines;
 mod profile;
 mod stats;
+mod sweep;
 
 pub use backend::GpuBackend;
 pub use device::{AdapterSummary, Gpu, GpuError, list_adapters, open};
+pub use sweep::{SweepPoint, matmul_sweep};
