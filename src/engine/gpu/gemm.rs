@@ -179,23 +179,23 @@ pub fn conv(
 
 /// A tiled product before its depth is split: `params` are the kernel's constants, with the
 /// chunk length to go in word `chunk_word`.
-pub struct Tiled {
-    pub family: Family,
-    pub entry: &'static str,
-    pub params: Vec<u32>,
-    pub chunk_word: usize,
+struct Tiled {
+    family: Family,
+    entry: &'static str,
+    params: Vec<u32>,
+    chunk_word: usize,
     /// Bound at 2 and 3.
-    pub inputs: [usize; 2],
+    inputs: [usize; 2],
     /// Bound at 4.
-    pub out: usize,
-    pub m: Extent,
-    pub n: Extent,
-    pub k: Extent,
+    out: usize,
+    m: Extent,
+    n: Extent,
+    k: Extent,
 }
 
 /// One dispatch writing the output, or, when the depth can be longer than `CHUNK`, one writing
 /// a partial block per chunk into scratch and a second adding them up into the output.
-pub fn tiled(mut t: Tiled, out_len: Extent, capacity: usize) -> Vec<Plan> {
+fn tiled(mut t: Tiled, out_len: Extent, capacity: usize) -> Vec<Plan> {
     let bindings = |out| {
         vec![
             (2, t.inputs[0], false),

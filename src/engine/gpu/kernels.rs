@@ -136,7 +136,7 @@ pub struct Plan {
     pub scratch_len: usize,
 }
 
-pub fn extent_of(b: &Buffer) -> Extent {
+fn extent_of(b: &Buffer) -> Extent {
     Extent {
         per_row: b.per_sample_len(),
         batched: b.batched,
