@@ -1,6 +1,14 @@
-// 2D convolution (cross-correlation, as PyTorch) over NCHW images, and its two gradients. Direct
-// loops, one thread per output, input or weight value: correct for every shape, and the
-// reference for the implicit-GEMM kernel that is to replace it.
+// 2D convolution (cross-correlation, as PyTorch) over NCHW images, and its two gradients, as
+// implicit GEMMs on the tile core (gemm_tile.wgsl): the image side's tiles are gathered straight
+// from the images as they are staged, so no im2col buffer is ever written. With taps = kh·kw
+// and a column per (image, position):
+//
+//   conv2d                  y [F, rows·oh·ow] = w [F, C·taps] · patches of x [C·taps, rows·oh·ow]
+//   conv2d_backward_input   dx [C, rows·h·w]  = w as [C, F·taps] · dy at the taps [F·taps, rows·h·w]
+//   conv2d_backward_weight  dw [F, C·taps]    = dy [F, rows·oh·ow] · patches of x, transposed
+//
+// The weight gradient's depth grows with the batch and is split across workgroups
+// (CHUNK in gpu/gemm.rs), as any of them is when its depth is long.
 
 struct Params {
     channels: u32,
@@ -13,8 +21,9 @@ struct Params {
     out_h: u32,
     out_w: u32,
     filters: u32,
-    unused0: u32,
-    unused1: u32,
+    // Depths per workgroup when split (0 when not); `out` is then the scratch buffer.
+    chunk: u32,
+    unused: u32,
 }
 
 @group(0) @binding(1) var<uniform> params: Params;
@@ -22,113 +31,235 @@ struct Params {
 @group(0) @binding(3) var<storage, read> in1: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-fn x_index(n: u32, c: u32, iy: u32, ix: u32) -> u32 {
-    return ((n * params.channels + c) * params.in_h + iy) * params.in_w + ix;
+// (x / d, x % d). A vector of integer divisions is a loop of scalar ones on a CPU (lavapipe), so
+// below 2^24, where a float holds x exactly, the quotient comes from a float division and is
+// corrected by at most one.
+fn div_mod(x: u32, d: u32) -> vec2<u32> {
+    if x >= 0x1000000u {
+        return vec2(x / d, x % d);
+    }
+    var q = u32(f32(x) / f32(d));
+    if q * d > x {
+        q -= 1u;
+    } else if (q + 1u) * d <= x {
+        q += 1u;
+    }
+    return vec2(q, x - q * d);
 }
 
-fn w_index(f: u32, c: u32, ki: u32, kj: u32) -> u32 {
-    return ((f * params.channels + c) * params.kernel_h + ki) * params.kernel_w + kj;
+// x[image, c, iy, ix], or 0 in the padding.
+fn x_at(image: u32, c: u32, iy: i32, ix: i32) -> f32 {
+    if iy < 0 || ix < 0 || iy >= i32(params.in_h) || ix >= i32(params.in_w) {
+        return 0.0;
+    }
+    return in0[((image * params.channels + c) * params.in_h + u32(iy)) * params.in_w + u32(ix)];
 }
 
-fn y_index(n: u32, f: u32, oy: u32, ox: u32) -> u32 {
-    return ((n * params.filters + f) * params.out_h + oy) * params.out_w + ox;
+// dy[image, f] at the output whose window put tap (ki, kj) on the input at (iy, ix), given as
+// ty = iy + padding - ki and tx likewise; 0 when no output did.
+fn dy_at(image: u32, f: u32, ty: i32, tx: i32) -> f32 {
+    if ty < 0 || tx < 0 {
+        return 0.0;
+    }
+    let oy = div_mod(u32(ty), params.stride);
+    let ox = div_mod(u32(tx), params.stride);
+    if oy.y != 0u || ox.y != 0u || oy.x >= params.out_h || ox.x >= params.out_w {
+        return 0.0;
+    }
+    return in0[((image * params.filters + f) * params.out_h + oy.x) * params.out_w + ox.x];
 }
 
-// Input coordinate of output `o` and kernel offset `k`, or -1 in the padding.
-fn input_at(o: u32, k: u32, size: u32) -> i32 {
-    let i = i32(o * params.stride + k) - i32(params.padding);
-    return select(-1, i, i >= 0 && i < i32(size));
-}
+const ZERO: array<vec4<f32>, 4> = array<vec4<f32>, 4>(vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0));
 
-// in0 = x, in1 = weight
-@compute @workgroup_size(256)
-fn conv2d(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(id, groups);
+// in0 = x, in1 = weight.
+@compute @workgroup_size(8, 8)
+fn conv2d(
+    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let taps = params.kernel_h * params.kernel_w;
+    let depth = params.channels * taps;
     let plane = params.out_h * params.out_w;
-    if index >= globals.rows * params.filters * plane {
+    let m = params.filters;
+    let n = globals.rows * plane;
+    let origin = tile_origin(group, groups, n);
+    if origin.x >= m {
         return;
     }
-    let n = index / (params.filters * plane);
-    let f = (index / plane) % params.filters;
-    let oy = (index % plane) / params.out_w;
-    let ox = index % params.out_w;
-    var sum = 0.0;
-    for (var c = 0u; c < params.channels; c++) {
-        for (var ki = 0u; ki < params.kernel_h; ki++) {
-            let iy = input_at(oy, ki, params.in_h);
-            if iy < 0 {
-                continue;
+    let range = depth_range(depth, params.chunk, group.z);
+    let thread = local.y * 8u + local.x;
+    // The column this thread stages in every tile: one output position of one image, and the
+    // top left corner of its window.
+    let col = origin.y + thread % TILE;
+    let image = div_mod(col, plane);
+    let position = div_mod(image.y, params.out_w);
+    let corner_y = i32(position.x * params.stride) - i32(params.padding);
+    let corner_x = i32(position.y * params.stride) - i32(params.padding);
+    var acc = ZERO;
+    for (var t = range.x; t < range.y; t += TILE) {
+        for (var i = 0u; i < 16u; i++) {
+            let at = stage_index(i, thread);
+            // Weights, neighbouring threads along the depth.
+            let f = origin.x + at.x;
+            var va = 0.0;
+            if f < m && t + at.y < depth {
+                va = in1[f * depth + t + at.y];
             }
-            for (var kj = 0u; kj < params.kernel_w; kj++) {
-                let ix = input_at(ox, kj, params.in_w);
-                if ix >= 0 {
-                    sum += in0[x_index(n, c, u32(iy), u32(ix))] * in1[w_index(f, c, ki, kj)];
-                }
+            put_a(at.x, at.y, va);
+            // Patches, neighbouring threads along the columns.
+            var vb = 0.0;
+            if col < n && t + at.x < depth {
+                let c = div_mod(t + at.x, taps);
+                let tap = div_mod(c.y, params.kernel_w);
+                vb = x_at(image.x, c.x, corner_y + i32(tap.x), corner_x + i32(tap.y));
+            }
+            put_b(at.x, at.y, vb);
+        }
+        workgroupBarrier();
+        multiply_tiles(local, min(TILE, range.y - t), &acc);
+        workgroupBarrier();
+    }
+    let base = group.z * m * n;
+    for (var j = 0u; j < 4u; j++) {
+        let col = origin.y + local.x * 4u + j;
+        if col >= n {
+            break;
+        }
+        let at = div_mod(col, plane);
+        for (var i = 0u; i < 4u; i++) {
+            let f = origin.x + local.y * 4u + i;
+            if f < m {
+                out[base + (at.x * m + f) * plane + at.y] = acc[i][j];
             }
         }
     }
-    out[index] = sum;
 }
 
-// in0 = dy, in1 = weight; one thread per input value, gathering the outputs it fed.
-@compute @workgroup_size(256)
-fn conv2d_backward_input(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let index = flat_index(id, groups);
+// in0 = dy, in1 = weight. Each input value gathers the outputs whose windows covered it.
+@compute @workgroup_size(8, 8)
+fn conv2d_backward_input(
+    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let taps = params.kernel_h * params.kernel_w;
+    let depth = params.filters * taps;
     let plane = params.in_h * params.in_w;
-    if index >= globals.rows * params.channels * plane {
+    let m = params.channels;
+    let n = globals.rows * plane;
+    let origin = tile_origin(group, groups, n);
+    if origin.x >= m {
         return;
     }
-    let n = index / (params.channels * plane);
-    let c = (index / plane) % params.channels;
-    let iy = (index % plane) / params.in_w;
-    let ix = index % params.in_w;
-    var sum = 0.0;
-    for (var ki = 0u; ki < params.kernel_h; ki++) {
-        let ty = i32(iy + params.padding) - i32(ki);
-        if ty < 0 || ty % i32(params.stride) != 0 || u32(ty) / params.stride >= params.out_h {
-            continue;
-        }
-        let oy = u32(ty) / params.stride;
-        for (var kj = 0u; kj < params.kernel_w; kj++) {
-            let tx = i32(ix + params.padding) - i32(kj);
-            if tx < 0 || tx % i32(params.stride) != 0 || u32(tx) / params.stride >= params.out_w {
-                continue;
+    let range = depth_range(depth, params.chunk, group.z);
+    let thread = local.y * 8u + local.x;
+    let col = origin.y + thread % TILE;
+    let image = div_mod(col, plane);
+    let position = div_mod(image.y, params.in_w);
+    let shifted_y = i32(position.x + params.padding);
+    let shifted_x = i32(position.y + params.padding);
+    var acc = ZERO;
+    for (var t = range.x; t < range.y; t += TILE) {
+        for (var i = 0u; i < 16u; i++) {
+            let at = stage_index(i, thread);
+            // w[f, c, tap] for row c and depth (f, tap).
+            let c = origin.x + at.x;
+            var va = 0.0;
+            if c < m && t + at.y < depth {
+                let f = div_mod(t + at.y, taps);
+                va = in1[(f.x * m + c) * taps + f.y];
             }
-            let ox = u32(tx) / params.stride;
-            for (var f = 0u; f < params.filters; f++) {
-                sum += in0[y_index(n, f, oy, ox)] * in1[w_index(f, c, ki, kj)];
+            put_a(at.x, at.y, va);
+            var vb = 0.0;
+            if col < n && t + at.x < depth {
+                let f = div_mod(t + at.x, taps);
+                let tap = div_mod(f.y, params.kernel_w);
+                vb = dy_at(image.x, f.x, shifted_y - i32(tap.x), shifted_x - i32(tap.y));
+            }
+            put_b(at.x, at.y, vb);
+        }
+        workgroupBarrier();
+        multiply_tiles(local, min(TILE, range.y - t), &acc);
+        workgroupBarrier();
+    }
+    let base = group.z * m * n;
+    for (var j = 0u; j < 4u; j++) {
+        let col = origin.y + local.x * 4u + j;
+        if col >= n {
+            break;
+        }
+        let at = div_mod(col, plane);
+        for (var i = 0u; i < 4u; i++) {
+            let c = origin.x + local.y * 4u + i;
+            if c < m {
+                out[base + (at.x * m + c) * plane + at.y] = acc[i][j];
             }
         }
     }
-    out[index] = sum;
 }
 
-// in0 = x, in1 = dy; one thread per weight value, summing over the batch.
-@compute @workgroup_size(64)
-fn conv2d_backward_weight(@builtin(global_invocation_id) id: vec3<u32>) {
-    let index = id.x;
-    let per_filter = params.channels * params.kernel_h * params.kernel_w;
-    if index >= params.filters * per_filter {
+// in0 = x, in1 = dy. The depth runs over every output position of every image.
+@compute @workgroup_size(8, 8)
+fn conv2d_backward_weight(
+    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let taps = params.kernel_h * params.kernel_w;
+    let plane = params.out_h * params.out_w;
+    let depth = globals.rows * plane;
+    let m = params.filters;
+    let n = params.channels * taps;
+    let origin = tile_origin(group, groups, n);
+    if origin.x >= m {
         return;
     }
-    let f = index / per_filter;
-    let c = (index / (params.kernel_h * params.kernel_w)) % params.channels;
-    let ki = (index / params.kernel_w) % params.kernel_h;
-    let kj = index % params.kernel_w;
-    var sum = 0.0;
-    for (var n = 0u; n < globals.rows; n++) {
-        for (var oy = 0u; oy < params.out_h; oy++) {
-            let iy = input_at(oy, ki, params.in_h);
-            if iy < 0 {
-                continue;
+    let range = depth_range(depth, params.chunk, group.z);
+    let thread = local.y * 8u + local.x;
+    // The column this thread stages: one channel and tap, as offsets from a window's corner.
+    let col = origin.y + thread % TILE;
+    let c = div_mod(col, taps);
+    let tap = div_mod(c.y, params.kernel_w);
+    let offset_y = i32(tap.x) - i32(params.padding);
+    let offset_x = i32(tap.y) - i32(params.padding);
+    var acc = ZERO;
+    for (var t = range.x; t < range.y; t += TILE) {
+        for (var i = 0u; i < 16u; i++) {
+            let at = stage_index(i, thread);
+            // dy[image, f, position] for row f and depth (image, position).
+            let f = origin.x + at.x;
+            var va = 0.0;
+            if f < m && t + at.y < depth {
+                let image = div_mod(t + at.y, plane);
+                va = in1[(image.x * m + f) * plane + image.y];
             }
-            for (var ox = 0u; ox < params.out_w; ox++) {
-                let ix = input_at(ox, kj, params.in_w);
-                if ix >= 0 {
-                    sum += in0[x_index(n, c, u32(iy), u32(ix))] * in1[y_index(n, f, oy, ox)];
-                }
+            put_a(at.x, at.y, va);
+            var vb = 0.0;
+            if col < n && t + at.x < depth {
+                let image = div_mod(t + at.x, plane);
+                let position = div_mod(image.y, params.out_w);
+                let iy = i32(position.x * params.stride) + offset_y;
+                let ix = i32(position.y * params.stride) + offset_x;
+                vb = x_at(image.x, c.x, iy, ix);
+            }
+            put_b(at.x, at.y, vb);
+        }
+        workgroupBarrier();
+        multiply_tiles(local, min(TILE, range.y - t), &acc);
+        workgroupBarrier();
+    }
+    let base = group.z * m * n;
+    for (var i = 0u; i < 4u; i++) {
+        let f = origin.x + local.y * 4u + i;
+        if f >= m {
+            break;
+        }
+        for (var j = 0u; j < 4u; j++) {
+            let col = origin.y + local.x * 4u + j;
+            if col < n {
+                out[base + f * n + col] = acc[i][j];
             }
         }
     }
-    out[index] = sum;
 }

@@ -1,4 +1,5 @@
-// Reductions: the bias gradient (a sum per channel) and the squared norm of the gradients.
+// Reductions: the bias gradient (a sum per channel), the squared norm of the gradients, and the
+// sum of a split product's partial blocks.
 
 struct Params {
     // Bias: dy viewed as [outer, channels, inner]; `per_row`/`batched` size dy.
@@ -7,9 +8,12 @@ struct Params {
     channels: u32,
     inner: u32,
     // Norm: values in this gradient, and whether it is the first of the list (which overwrites).
+    // Partials: `per_row`/`batched` size the product's output, `len` is the depth per chunk and
+    // `depth_per_row`/`depth_batched` the whole depth.
     len: u32,
     first: u32,
-    padding: vec2<u32>,
+    depth_per_row: u32,
+    depth_batched: u32,
 }
 
 @group(0) @binding(1) var<uniform> params: Params;
@@ -18,22 +22,37 @@ struct Params {
 
 var<workgroup> partial: array<f32, 256>;
 
-// One thread per channel.
-@compute @workgroup_size(64)
-fn bias_grad(@builtin(global_invocation_id) id: vec3<u32>) {
-    let c = id.x;
-    if c >= params.channels {
-        return;
-    }
+// One workgroup per channel: 256 threads stride over the channel's values in every sample and
+// sum in workgroup memory. (A thread per channel looped over the whole batch: for a convolution
+// over 28x28 images, past the 65,535 iterations lavapipe lets a thread's loops run from a batch
+// of 84 on.)
+@compute @workgroup_size(256)
+fn bias_grad(
+    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let c = group.x + group.y * groups.x;
     let block = params.channels * params.inner;
-    let outer = extent(params.per_row, params.batched) / block;
+    let count = extent(params.per_row, params.batched) / block * params.inner;
     var sum = 0.0;
-    for (var o = 0u; o < outer; o++) {
-        for (var i = 0u; i < params.inner; i++) {
-            sum += in0[o * block + c * params.inner + i];
+    if c < params.channels {
+        for (var i = local.x; i < count; i += 256u) {
+            let o = i / params.inner;
+            sum += in0[o * block + c * params.inner + i - o * params.inner];
         }
     }
-    out[c] = sum;
+    partial[local.x] = sum;
+    workgroupBarrier();
+    for (var stride = 128u; stride > 0u; stride /= 2u) {
+        if local.x < stride {
+            partial[local.x] += partial[local.x + stride];
+        }
+        workgroupBarrier();
+    }
+    if local.x == 0u && c < params.channels {
+        out[c] = partial[0];
+    }
 }
 
 // One workgroup per gradient, dispatched one after another, each adding to out[0].
@@ -54,4 +73,21 @@ fn norm_sq(@builtin(local_invocation_id) local: vec3<u32>) {
     if local.x == 0u {
         out[0] = select(out[0], 0.0, params.first != 0u) + partial[0];
     }
+}
+
+// One thread per output of a product whose depth was split into chunks (gemm_tile.wgsl): adds
+// the chunks' partial blocks, which lie one after another in in0.
+@compute @workgroup_size(256)
+fn sum_partials(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = flat_index(id, groups);
+    let count = extent(params.per_row, params.batched);
+    if index >= count {
+        return;
+    }
+    let chunks = (extent(params.depth_per_row, params.depth_batched) + params.len - 1u) / params.len;
+    var sum = 0.0;
+    for (var c = 0u; c < chunks; c++) {
+        sum += in0[c * count + index];
+    }
+    out[index] = sum;
 }

@@ -1,5 +1,6 @@
 //! `netloom bench`: training throughput on the three reference workloads of the PyTorch
-//! comparison (tiny, mlp, cnn), and the cost of `check` on a 100-node graph. Prints JSON lines.
+//! comparison (tiny, mlp, cnn), the cost of `check` on a 100-node graph, and on a GPU a sweep of
+//! square matrix products (matmul). Prints JSON lines.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,9 +20,13 @@ use crate::train::Session;
 pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = crate::cli::BackendArg::Cpu)]
     pub backend: crate::cli::BackendArg,
-    /// Comma-separated: tiny, mlp, cnn, check.
-    #[arg(long, default_value = "tiny,mlp,cnn,check")]
-    pub workload: String,
+    /// Comma-separated: tiny, mlp, cnn, check, matmul (default: all but matmul, and matmul
+    /// too with --backend gpu).
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// The matmul sweep's square sizes.
+    #[arg(long, default_value = "256,512,1024,2048", value_delimiter = ',')]
+    pub sizes: Vec<usize>,
     /// CPU threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -178,7 +183,8 @@ pub fn workload_session(
         learning_rate: w.learning_rate,
         batch_size: w.batch_size,
         shuffle: false,
-        epochs: usize::MAX,
+        // Never the end, yet small enough that steps per epoch times epochs fits in a u64.
+        epochs: u32::MAX as usize,
         ..TrainingSettings::default()
     };
     let program = Arc::new(compile::compile(&model, &settings)?);
@@ -221,19 +227,30 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
     };
     let threads = args.threads.unwrap_or_else(crate::cli::default_threads);
     let runs = args.runs.max(1);
-    for name in args.workload.split(',').map(str::trim) {
+    let workloads = args.workload.clone().unwrap_or_else(|| {
+        let gpu = choice == BackendChoice::Gpu;
+        format!("tiny,mlp,cnn,check{}", if gpu { ",matmul" } else { "" })
+    });
+    for name in workloads.split(',').map(str::trim) {
         if name == "check" {
             println!("{}", check_bench(runs));
             continue;
         }
+        if name == "matmul" {
+            for line in matmul_sweep(choice, &args.sizes, runs)? {
+                println!("{line}");
+            }
+            continue;
+        }
+        let Some(flop_per_step) = workload(name).map(|w| training_flop(&w)) else {
+            bail!("unknown workload \"{name}\" (tiny, mlp, cnn, check, matmul)")
+        };
         let steps = steps_for(&args.steps, name);
         let mut per_run = Vec::new();
         let mut losses = (f32::NAN, f32::NAN);
         let mut device = String::new();
         for _ in 0..runs {
-            let Some(w) = workload(name) else {
-                bail!("unknown workload \"{name}\" (tiny, mlp, cnn, check)")
-            };
+            let w = workload(name).expect("known: checked above");
             let mut session = workload_session(w, choice, threads)?;
             device = session.backend_name();
             for i in 0..args.warmup {
@@ -248,22 +265,65 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
             }
             per_run.push(steps as f64 / started.elapsed().as_secs_f64());
             if args.profile {
-                println!("{}", profile(&mut session, name, steps)?);
+                println!("{}", profile(&mut session, name, &device, steps)?);
             }
         }
         let runs_rounded: Vec<f64> = per_run.iter().map(|s| (s * 10.0).round() / 10.0).collect();
         let steps_per_s = median(&mut per_run);
+        let gflop_s = steps_per_s * flop_per_step / 1e9;
         println!(
             "{}",
             json!({"workload": name, "backend": if device.starts_with("GPU") { "gpu" } else { "cpu" }, "device": device, "threads": threads, "steps_per_s": (steps_per_s * 10.0).round() / 10.0,
-                   "runs": runs_rounded, "steps_timed": steps, "loss_first_last": [losses.0, losses.1]})
+                   "gflop_s": (gflop_s * 1000.0).round() / 1000.0, "runs": runs_rounded, "steps_timed": steps, "loss_first_last": [losses.0, losses.1]})
         );
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// FLOPs of one training step, by the usual estimate: the backward pass costs twice the
+/// forward one, which `check` counts per sample.
+fn training_flop(w: &Workload) -> f64 {
+    let info = compile::DataInfo {
+        feature_shape: w.dataset.feature_shape().to_vec(),
+        task: w.dataset.task(),
+    };
+    let forward = compile::check(&w.graph, Some(&info)).total_flops as f64;
+    3.0 * forward * w.batch_size as f64
+}
+
+/// The matmul sweep: per size, the tiled kernel against the plain 16x16 one, on the device the
+/// backend choice opens.
+fn matmul_sweep(
+    choice: BackendChoice,
+    sizes: &[usize],
+    runs: usize,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    if choice == BackendChoice::Cpu {
+        bail!("the matmul sweep runs on a GPU: use --backend gpu");
+    }
+    let gpu = crate::engine::gpu::open(choice == BackendChoice::Gpu)?;
+    let device = format!("GPU ({})", gpu.info.name);
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    let points = crate::engine::gpu::matmul_sweep(&gpu, sizes, runs, 0.5)?;
+    Ok(points
+        .iter()
+        .map(|p| {
+            json!({"workload": "matmul", "backend": "gpu", "device": device, "size": p.size,
+                   "tiled_kernel": p.tiled_kernel, "tiled_gflop_s": round(p.tiled_gflop_s),
+                   "plain_16x16_gflop_s": round(p.plain_gflop_s),
+                   "tiled_over_plain": round(p.tiled_gflop_s / p.plain_gflop_s),
+                   "max_difference": p.max_difference, "max_error": p.max_error})
+        })
+        .collect())
+}
+
 /// Times each op over `steps` more steps and sums the time by op kind.
-fn profile(session: &mut Session, name: &str, steps: usize) -> anyhow::Result<serde_json::Value> {
+fn profile(
+    session: &mut Session,
+    name: &str,
+    device: &str,
+    steps: usize,
+) -> anyhow::Result<serde_json::Value> {
     session.backend_mut().set_profiling(true);
     for _ in 0..steps {
         step_loss(session)?;
@@ -288,7 +348,7 @@ fn profile(session: &mut Session, name: &str, steps: usize) -> anyhow::Result<se
         .into_iter()
         .map(|(k, s)| (k, json!((s * 1e6 / steps as f64 * 10.0).round() / 10.0)))
         .collect();
-    Ok(json!({"workload": name, "profile_us_per_step": us_per_step}))
+    Ok(json!({"workload": name, "device": device, "profile_us_per_step": us_per_step}))
 }
 
 fn step_loss(session: &mut Session) -> anyhow::Result<f32> {

@@ -32,6 +32,27 @@ fn a_device_opens_with_the_adapters_own_limits() {
     assert!(listed.iter().any(|a| a.name == gpu.info.name), "{listed:?}");
 }
 
+/// The bench's matmul sweep: the tiled and the plain 16x16 kernel agree with each other and
+/// with the host, on a size of whole tiles and an odd one.
+#[test]
+fn the_matmul_sweep_measures_kernels_that_agree_with_the_host() {
+    let gpu = match gpu::open(true) {
+        Ok(gpu) => gpu,
+        Err(e) if !required() => {
+            eprintln!("no GPU here, nothing to sweep: {e}");
+            return;
+        }
+        Err(e) => panic!("NETLOOM_REQUIRE_GPU=1 but {e}"),
+    };
+    let points = gpu::matmul_sweep(&gpu, &[64, 37], 1, 0.0).unwrap();
+    let kernels: Vec<_> = points.iter().map(|p| p.tiled_kernel).collect();
+    assert_eq!(kernels, ["matmul_vec4", "matmul"]);
+    for p in points {
+        assert!(p.max_difference < 1e-4 && p.max_error < 1e-4, "{p:?}");
+        assert!(p.tiled_gflop_s > 0.0 && p.plain_gflop_s > 0.0, "{p:?}");
+    }
+}
+
 mod parity {
     //! Each op with a GPU kernel, on seeded random inputs, against the CPU backend.
 
@@ -77,6 +98,19 @@ mod parity {
         inputs: &[usize],
         output: usize,
     ) -> Option<(Vec<f32>, Vec<f32>)> {
+        both_outputs(buffers, ops, capacity, rows, inputs, &[output]).map(|mut all| all.remove(0))
+    }
+
+    /// As `both_ops`, returning each of `outputs`: many ops in one program share one device
+    /// and one compilation of each kernel, which a software rasterizer makes worth sharing.
+    fn both_outputs(
+        buffers: Vec<Buffer>,
+        ops: Vec<Op>,
+        capacity: usize,
+        rows: usize,
+        inputs: &[usize],
+        outputs: &[usize],
+    ) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
         let gpu = match gpu::open(true) {
             Ok(gpu) => gpu,
             Err(e) if !super::required() => {
@@ -94,7 +128,7 @@ mod parity {
         });
         let mut cpu = CpuBackend::new(Arc::clone(&program), 1);
         let mut gpu = GpuBackend::new(gpu, Arc::clone(&program)).expect("the ops have kernels");
-        let mut rng = Rng::new(output as u64 + 17);
+        let mut rng = Rng::new(outputs[0] as u64 + 17);
         for &id in inputs {
             let values: Vec<f32> = (0..program.buffers[id].len(rows))
                 .map(|_| rng.uniform(-2.0, 2.0) as f32)
@@ -109,11 +143,18 @@ mod parity {
         };
         cpu.run(0..steps, rows, &scalars).unwrap();
         gpu.run(0..steps, rows, &scalars).unwrap();
-        let len = program.buffers[output].len(rows);
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        cpu.read(output, len, &mut a).unwrap();
-        gpu.read(output, len, &mut b).unwrap();
-        Some((a, b))
+        let read = |backend: &mut dyn Backend, output: usize| {
+            let mut values = Vec::new();
+            let len = program.buffers[output].len(rows);
+            backend.read(output, len, &mut values).unwrap();
+            values
+        };
+        Some(
+            outputs
+                .iter()
+                .map(|&output| (read(&mut cpu, output), read(&mut gpu, output)))
+                .collect(),
+        )
     }
 
     fn assert_close(what: &str, (cpu, gpu): (Vec<f32>, Vec<f32>)) {
@@ -122,6 +163,19 @@ mod parity {
             assert!(
                 (c - g).abs() <= 1e-4 * c.abs().max(1.0),
                 "{what}[{i}]: CPU {c}, GPU {g}"
+            );
+        }
+    }
+
+    /// As `assert_close`, for sums over thousands of terms: rounding grows with the depth, so
+    /// each value is held to the tensor's largest.
+    fn assert_close_in_scale(what: &str, (cpu, gpu): (Vec<f32>, Vec<f32>)) {
+        assert_eq!(cpu.len(), gpu.len(), "{what}");
+        let scale = cpu.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (i, (c, g)) in cpu.iter().zip(&gpu).enumerate() {
+            assert!(
+                (c - g).abs() <= 1e-4 * scale,
+                "{what}[{i}]: CPU {c}, GPU {g} (largest {scale})"
             );
         }
     }
@@ -458,134 +512,275 @@ mod parity {
         }
     }
 
+    /// A convolution, its input gradient and its weight gradient over `rows` images of
+    /// `[c, h, w]` with `filters` filters: (forward, input gradient, weight gradient) from each
+    /// backend.
+    fn convolutions(
+        (c, h, w): (usize, usize, usize),
+        filters: usize,
+        (kernel_h, kernel_w, stride, padding): (usize, usize, usize, usize),
+        rows: usize,
+    ) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
+        let (oh, ow) = (
+            (h + 2 * padding - kernel_h) / stride + 1,
+            (w + 2 * padding - kernel_w) / stride + 1,
+        );
+        let window = Window {
+            channels: c,
+            in_h: h,
+            in_w: w,
+            kernel_h,
+            kernel_w,
+            stride,
+            padding,
+            out_h: oh,
+            out_w: ow,
+        };
+        let buffers = vec![
+            buffer("x", vec![c, h, w], true),
+            buffer("w", vec![filters, c, kernel_h, kernel_w], false),
+            buffer("y", vec![filters, oh, ow], true),
+            buffer("dy", vec![filters, oh, ow], true),
+            buffer("dx", vec![c, h, w], true),
+            buffer("dw", vec![filters, c, kernel_h, kernel_w], false),
+        ];
+        let ops = vec![
+            Op::Conv2d {
+                x: 0,
+                w: 1,
+                out: 2,
+                window,
+                filters,
+            },
+            Op::Conv2dBackwardInput {
+                dy: 3,
+                w: 1,
+                dx: 4,
+                window,
+                filters,
+            },
+            Op::Conv2dBackwardWeight {
+                x: 0,
+                dy: 3,
+                dw: 5,
+                window,
+                filters,
+            },
+        ];
+        both_outputs(buffers, ops, rows + 1, rows, &[0, 1, 3], &[2, 4, 5])
+    }
+
     #[test]
     fn convolution_and_its_gradients() {
-        for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 0), (2, 1, 0), (3, 2, 2)] {
-            let (c, h, w, filters) = (2, 7, 6, 3);
-            let (oh, ow) = (
-                (h + 2 * padding - kernel) / stride + 1,
-                (w + 2 * padding - kernel) / stride + 1,
-            );
-            let window = Window {
-                channels: c,
-                in_h: h,
-                in_w: w,
-                kernel_h: kernel,
-                kernel_w: kernel,
-                stride,
-                padding,
-                out_h: oh,
-                out_w: ow,
-            };
-            let buffers = || {
-                vec![
-                    buffer("x", vec![c, h, w], true),
-                    buffer("w", vec![filters, c, kernel, kernel], false),
-                    buffer("y", vec![filters, oh, ow], true),
-                    buffer("dy", vec![filters, oh, ow], true),
-                    buffer("dx", vec![c, h, w], true),
-                    buffer("dw", vec![filters, c, kernel, kernel], false),
-                ]
-            };
-            let ops = vec![
-                Op::Conv2d {
-                    x: 0,
-                    w: 1,
-                    out: 2,
-                    window,
-                    filters,
-                },
-                Op::Conv2dBackwardInput {
-                    dy: 3,
-                    w: 1,
-                    dx: 4,
-                    window,
-                    filters,
-                },
-                Op::Conv2dBackwardWeight {
-                    x: 0,
-                    dy: 3,
-                    dw: 5,
-                    window,
-                    filters,
-                },
-            ];
-            let what = format!("{kernel}x{kernel}, stride {stride}, padding {padding}");
-            let Some(forward) = both_ops(buffers(), ops.clone(), 5, 4, &[0, 1, 3], 2) else {
+        // (channels, height, width), filters, (kernel height and width, stride, padding): odd
+        // sizes, strides and paddings, more filters than a tile has rows and more depth than
+        // it has steps.
+        let cases = [
+            ((2, 7, 6), 3, (3, 3, 1, 1)),
+            ((2, 7, 6), 3, (3, 3, 2, 0)),
+            ((2, 7, 6), 3, (2, 2, 1, 0)),
+            ((2, 7, 6), 3, (3, 3, 2, 2)),
+            ((5, 9, 7), 33, (3, 3, 2, 1)),
+            ((3, 11, 5), 5, (3, 2, 2, 1)),
+            ((1, 13, 13), 16, (5, 5, 3, 2)),
+        ];
+        for (image, filters, window) in cases {
+            let what =
+                format!("{image:?}, {filters} filters, (kh, kw, stride, padding) {window:?}");
+            let Some(results) = convolutions(image, filters, window, 4) else {
                 return;
             };
-            assert_close(&format!("convolution {what}"), forward);
-            assert_close(
-                &format!("convolution input gradient {what}"),
-                both_ops(buffers(), ops.clone(), 5, 4, &[0, 1, 3], 4).unwrap(),
+            let mut results = results.into_iter();
+            for kind in ["convolution", "input gradient", "weight gradient"] {
+                assert_close(&format!("{kind} {what}"), results.next().unwrap());
+            }
+        }
+    }
+
+    /// A batch of 1,100 8x8 images: the weight gradient sums 70,400 products per weight, past
+    /// the 65,535 loop iterations lavapipe allows a thread before it stops the loop and carries
+    /// on with what it has.
+    #[test]
+    fn a_weight_gradient_deeper_than_a_threads_loops_may_run() {
+        let Some(results) = convolutions((2, 8, 8), 3, (3, 3, 1, 1), 1100) else {
+            return;
+        };
+        let mut results = results.into_iter();
+        for kind in ["convolution", "input gradient", "weight gradient"] {
+            assert_close_in_scale(&format!("{kind}, batch of 1,100"), results.next().unwrap());
+        }
+    }
+
+    #[test]
+    fn bias_gradients_including_one_past_a_threads_loops() {
+        // Dense (a channel per unit), a small image, and 1,100 8x8 images: 70,400 values per
+        // channel.
+        for (shape, channels, inner, rows) in [
+            (vec![7], 7, 1, 5),
+            (vec![3, 4, 5], 3, 20, 3),
+            (vec![3, 8, 8], 3, 64, 1100),
+        ] {
+            let buffers = vec![
+                buffer("dy", shape, true),
+                buffer("bias grad", vec![channels], false),
+            ];
+            let op = Op::BiasGrad {
+                dy: 0,
+                out: 1,
+                channels,
+                inner,
+            };
+            let Some(result) = both(buffers, op, rows + 1, rows) else {
+                return;
+            };
+            assert_close_in_scale(
+                &format!("bias gradient {channels}x{inner}, {rows} rows"),
+                result,
             );
-            assert_close(
-                &format!("convolution weight gradient {what}"),
-                both_ops(buffers(), ops, 5, 4, &[0, 1, 3], 5).unwrap(),
-            );
+        }
+    }
+
+    /// `Op::MatMul` with `a [m, k]` (or `[k, m]` transposed) and `b [k, n]` (or `[n, k]`), its
+    /// buffers from `first` on.
+    fn product(
+        first: usize,
+        (m, n, k): (usize, usize, usize),
+        trans: (bool, bool),
+    ) -> (Vec<Buffer>, Op) {
+        let a_shape = if trans.0 { vec![k, m] } else { vec![m, k] };
+        let b_shape = if trans.1 { vec![n, k] } else { vec![k, n] };
+        let buffers = vec![
+            buffer("a", a_shape, false),
+            buffer("b", b_shape, false),
+            buffer("out", vec![m, n], false),
+        ];
+        let op = Op::MatMul {
+            a: first,
+            b: first + 1,
+            out: first + 2,
+            trans_a: trans.0,
+            trans_b: trans.1,
+            m: Extent::fixed(m),
+            n: Extent::fixed(n),
+            k: Extent::fixed(k),
+        };
+        (buffers, op)
+    }
+
+    /// Each of `shapes` (m, n, k) in every transpose, as one program; `check` compares each
+    /// product's outputs.
+    fn products(shapes: &[(usize, usize, usize)], check: fn(&str, (Vec<f32>, Vec<f32>))) {
+        let (mut buffers, mut ops, mut names) = (Vec::new(), Vec::new(), Vec::new());
+        for &shape in shapes {
+            for trans in [(false, false), (true, false), (false, true), (true, true)] {
+                let (b, op) = product(buffers.len(), shape, trans);
+                buffers.extend(b);
+                ops.push(op);
+                names.push(format!("{shape:?} transposed {trans:?}"));
+            }
+        }
+        let inputs: Vec<usize> = (0..buffers.len()).filter(|i| i % 3 != 2).collect();
+        let outputs: Vec<usize> = (0..buffers.len()).filter(|i| i % 3 == 2).collect();
+        let Some(results) = both_outputs(buffers, ops, 1, 1, &inputs, &outputs) else {
+            return;
+        };
+        for (name, result) in names.iter().zip(results) {
+            check(name, result);
         }
     }
 
     #[test]
     fn matrix_products_of_every_shape_and_transpose() {
-        // (m per row and batched?, n, k): a dense layer's forward, input and weight gradients,
-        // and odd sizes that are not multiples of the tile.
-        for &(m, n, k) in &[
-            (1, 1, 1),
-            (5, 7, 3),
-            (17, 33, 9),
-            (40, 18, 70),
-            (64, 10, 33),
-            (33, 65, 40),
-            (70, 97, 129),
-        ] {
-            for trans_a in [false, true] {
-                for trans_b in [false, true] {
-                    let a_shape = if trans_a { vec![k, m] } else { vec![m, k] };
-                    let b_shape = if trans_b { vec![n, k] } else { vec![k, n] };
-                    let buffers = vec![
-                        buffer("a", a_shape, false),
-                        buffer("b", b_shape, false),
-                        buffer("out", vec![m, n], false),
-                    ];
-                    let op = Op::MatMul {
-                        a: 0,
-                        b: 1,
-                        out: 2,
-                        trans_a,
-                        trans_b,
-                        m: Extent::fixed(m),
-                        n: Extent::fixed(n),
-                        k: Extent::fixed(k),
-                    };
-                    let Some(result) = both(buffers, op, 1, 1) else {
-                        return;
-                    };
-                    assert_close(&format!("{m}x{n}x{k} ta={trans_a} tb={trans_b}"), result);
-                }
-            }
-        }
-        // Rows that scale with the batch: x [rows, 6] · wᵀ with w [4, 6], 5 of 8 rows live.
-        let buffers = vec![
-            buffer("x", vec![6], true),
-            buffer("w", vec![4, 6], false),
-            buffer("y", vec![4], true),
-        ];
+        // Odd sizes, not multiples of the tile; then each of m, n and k a multiple of 4 or not,
+        // so that every transpose meets every vec4 variant; then single rows and columns (the
+        // matrix-vector kernels).
+        products(
+            &[
+                (1, 1, 1),
+                (3, 5, 7),
+                (5, 7, 3),
+                (31, 33, 65),
+                (33, 31, 127),
+                (65, 127, 33),
+                (127, 65, 31),
+                (32, 65, 31),
+                (33, 64, 31),
+                (33, 65, 32),
+                (32, 64, 31),
+                (32, 65, 128),
+                (33, 64, 128),
+                (64, 32, 96),
+                (1, 33, 65),
+                (65, 1, 127),
+                (1, 127, 128),
+                (128, 1, 64),
+                (1, 1, 127),
+            ],
+            assert_close,
+        );
+    }
+
+    #[test]
+    fn products_deeper_than_a_threads_loops_may_run() {
+        // Split into chunks of depth and summed after; the matrix-vector kernels take depths
+        // up to 65,536.
+        products(
+            &[
+                (2, 3, 70_000),
+                (33, 5, 5_000),
+                (1, 5, 70_000),
+                (6, 1, 60_000),
+            ],
+            assert_close_in_scale,
+        );
+    }
+
+    #[test]
+    fn products_whose_rows_scale_with_the_batch() {
+        // x [rows, 6] · wᵀ with w [4, 6], 5 of 8 rows live; then its weight gradient
+        // dyᵀ [4, rows] · x [rows, 6], whose depth is the batch.
         let batched = Extent {
             per_row: 1,
             batched: true,
         };
-        let op = Op::MatMul {
-            a: 0,
-            b: 1,
-            out: 2,
-            trans_a: false,
-            trans_b: true,
-            m: batched,
-            n: Extent::fixed(4),
-            k: Extent::fixed(6),
+        let buffers = vec![
+            buffer("x", vec![6], true),
+            buffer("w", vec![4, 6], false),
+            buffer("y", vec![4], true),
+            buffer("dy", vec![4], true),
+            buffer("dw", vec![4, 6], false),
+        ];
+        let ops = vec![
+            Op::MatMul {
+                a: 0,
+                b: 1,
+                out: 2,
+                trans_a: false,
+                trans_b: true,
+                m: batched,
+                n: Extent::fixed(4),
+                k: Extent::fixed(6),
+            },
+            Op::MatMul {
+                a: 3,
+                b: 0,
+                out: 4,
+                trans_a: true,
+                trans_b: false,
+                m: Extent::fixed(4),
+                n: Extent::fixed(6),
+                k: batched,
+            },
+        ];
+        let Some(results) = both_outputs(buffers, ops, 8, 5, &[0, 1, 3], &[2, 4]) else {
+            return;
         };
-        assert_close("batched dense", both(buffers, op, 8, 5).unwrap());
+        for (what, result) in ["batched dense", "batched weight gradient"]
+            .iter()
+            .zip(results)
+        {
+            assert_close(what, result);
+        }
     }
 }
 

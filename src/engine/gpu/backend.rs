@@ -24,7 +24,7 @@ use crate::engine::{Backend, EngineError, Fetch, StepScalars, Ticket, check_rows
 /// shaders/globals.wgsl).
 #[repr(C)]
 #[derive(Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-struct Globals {
+pub(super) struct Globals {
     scalars: StepScalars,
     rows: u32,
     padding: [u32; 2],
@@ -50,6 +50,8 @@ pub struct GpuBackend {
     /// One per owning buffer; views use their base's.
     storage: Vec<wgpu::Buffer>,
     slot: Vec<usize>,
+    /// The partial blocks of split products (bound in `dispatches`, kept with them).
+    _scratch: wgpu::Buffer,
     globals: wgpu::Buffer,
     pipelines: Pipelines,
     /// Per op of the program, its dispatches (none for views).
@@ -62,8 +64,9 @@ pub struct GpuBackend {
     timestamps: Option<Timestamps>,
 }
 
+/// Whole vec4s: the product kernels read their inputs as vec4s.
 fn size_bytes(values: usize) -> u64 {
-    (values.max(1) * 4) as u64
+    (values.max(1).div_ceil(4) * 16) as u64
 }
 
 impl GpuBackend {
@@ -106,23 +109,48 @@ impl GpuBackend {
             mapped_at_creation: false,
         });
 
-        let mut dispatches = Vec::with_capacity(program.steps.len());
-        let mut pipelines = Pipelines::default();
+        let mut plans = Vec::with_capacity(program.steps.len());
         for step in &program.steps {
-            let plans = kernels::plan(&step.op, &program.buffers)
-                .ok_or_else(|| GpuError::Unsupported(step.op.label()))?;
-            let bound = |plan: &Plan| -> Vec<(u32, &wgpu::Buffer)> {
-                plan.bindings
-                    .iter()
-                    .map(|&(binding, buffer, _)| (binding, &storage[slot[buffer]]))
-                    .collect()
-            };
-            let op_dispatches = plans
-                .iter()
-                .map(|plan| pipelines.dispatch(device, plan, &globals, &bound(plan)))
-                .collect();
-            dispatches.push(op_dispatches);
+            plans.push(
+                kernels::plan(&step.op, &program.buffers, capacity)
+                    .ok_or_else(|| GpuError::Unsupported(step.op.label()))?,
+            );
         }
+        // One scratch buffer serves every split product: they run one after another.
+        let scratch_len = plans.iter().flatten().map(|p| p.scratch_len).max();
+        let scratch_size = size_bytes(scratch_len.unwrap_or(0));
+        if scratch_size > gpu.limits.max_storage_buffer_binding_size {
+            return Err(GpuError::TooLarge {
+                name: "the partial sums of a split product".into(),
+                size_bytes: scratch_size,
+                limit_bytes: gpu.limits.max_storage_buffer_binding_size,
+            });
+        }
+        let scratch = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("scratch"),
+            size: scratch_size,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let mut pipelines = Pipelines::default();
+        let bound = |plan: &Plan| -> Vec<(u32, &wgpu::Buffer)> {
+            plan.bindings
+                .iter()
+                .map(|&(binding, buffer, _)| match buffer {
+                    kernels::SCRATCH => (binding, &scratch),
+                    _ => (binding, &storage[slot[buffer]]),
+                })
+                .collect()
+        };
+        let dispatches = plans
+            .iter()
+            .map(|op_plans| {
+                op_plans
+                    .iter()
+                    .map(|plan| pipelines.dispatch(device, plan, &globals, &bound(plan)))
+                    .collect()
+            })
+            .collect();
         let stats = StatsKernels::new(device);
         if let Some(why) = gpu.failure() {
             return Err(GpuError::Device {
@@ -135,6 +163,7 @@ impl GpuBackend {
             program,
             storage,
             slot,
+            _scratch: scratch,
             globals,
             pipelines,
             dispatches,

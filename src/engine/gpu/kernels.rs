@@ -2,14 +2,23 @@
 //! buffers in which bindings, and how many threads. Ops without a kernel yet are reported, so
 //! a program that needs them stays on the CPU.
 
+use super::gemm::{self, Convolution};
 use crate::compile::{Buffer, Extent, Op, UnaryFn, UpdateRule, Window};
 use crate::graph::LossKind;
 
-/// A WGSL source: the shared globals, then one kernel family.
+/// A WGSL source: the shared globals, the tile core for the families that multiply tiles, then
+/// the family's own kernels.
 pub fn family_source(family: Family) -> String {
+    let tiled = matches!(family, Family::Matmul | Family::Conv);
+    let core = if tiled {
+        include_str!("../../../shaders/gemm_tile.wgsl")
+    } else {
+        ""
+    };
     let body = match family {
         Family::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
         Family::Matmul => include_str!("../../../shaders/matmul.wgsl"),
+        Family::MatmulPlain => include_str!("../../../shaders/matmul_plain.wgsl"),
         Family::Loss => include_str!("../../../shaders/loss.wgsl"),
         Family::Softmax => include_str!("../../../shaders/softmax.wgsl"),
         Family::Reduce => include_str!("../../../shaders/reduce.wgsl"),
@@ -20,13 +29,18 @@ pub fn family_source(family: Family) -> String {
         Family::Conv => include_str!("../../../shaders/conv.wgsl"),
         Family::Stats => include_str!("../../../shaders/stats.wgsl"),
     };
-    format!("{}\n{body}", include_str!("../../../shaders/globals.wgsl"))
+    format!(
+        "{}\n{core}\n{body}",
+        include_str!("../../../shaders/globals.wgsl")
+    )
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     Elementwise,
     Matmul,
+    /// The 16x16 yardstick of the matmul sweep (sweep.rs); no op uses it.
+    MatmulPlain,
     Loss,
     Softmax,
     Reduce,
@@ -43,35 +57,71 @@ pub enum Family {
 pub enum Grid {
     /// One thread per element of a buffer holding `len` values, 256 to a workgroup.
     Elements(Extent),
-    /// 32x32 output tiles of an `m` by `n` result.
-    Tiles { m: Extent, n: Extent },
+    /// `tile` by `tile` output tiles of an `m` by `n` result, along x then y: one row of tiles
+    /// per y while a row fits in x, else one run of tiles continuing on the next rows. In z,
+    /// one workgroup per chunk of a split depth.
+    Tiles {
+        m: Extent,
+        n: Extent,
+        tile: usize,
+        split: Option<Split>,
+    },
+    /// `count` items, `per_group` to a workgroup, continuing in y past a dimension's limit.
+    Groups { count: Extent, per_group: usize },
     /// `count` threads in workgroups of `group`, in one dimension.
     Threads { count: usize, group: usize },
     /// One workgroup that reduces on its own.
     Single,
 }
 
+/// A product's depth dealt out in chunks, one workgroup each along z.
+#[derive(Clone, Copy, Debug)]
+pub struct Split {
+    pub depth: Extent,
+    pub chunk: usize,
+}
+
+/// `groups` workgroups in x, continuing in y when they are more than x takes.
+fn spill(groups: usize, max_per_dimension: u32) -> (u32, u32) {
+    let groups = groups.max(1) as u32;
+    if groups <= max_per_dimension {
+        (groups, 1)
+    } else {
+        (max_per_dimension, groups.div_ceil(max_per_dimension))
+    }
+}
+
 impl Grid {
     pub fn workgroups(&self, rows: usize, max_per_dimension: u32) -> (u32, u32, u32) {
         match *self {
             Grid::Elements(len) => {
-                let groups = len.at(rows).div_ceil(256) as u32;
-                if groups <= max_per_dimension {
-                    (groups.max(1), 1, 1)
-                } else {
-                    (max_per_dimension, groups.div_ceil(max_per_dimension), 1)
-                }
+                let (x, y) = spill(len.at(rows).div_ceil(256), max_per_dimension);
+                (x, y, 1)
             }
-            Grid::Tiles { m, n } => (
-                (n.at(rows).div_ceil(32) as u32).max(1),
-                (m.at(rows).div_ceil(32) as u32).max(1),
-                1,
-            ),
+            Grid::Tiles { m, n, tile, split } => {
+                let tiles_n = n.at(rows).div_ceil(tile).max(1);
+                let tiles_m = m.at(rows).div_ceil(tile).max(1);
+                let (x, y) = if tiles_n <= max_per_dimension as usize {
+                    (tiles_n as u32, tiles_m as u32)
+                } else {
+                    spill(tiles_n * tiles_m, max_per_dimension)
+                };
+                let z = split.map_or(1, |s| s.depth.at(rows).div_ceil(s.chunk).max(1));
+                (x, y, z as u32)
+            }
+            Grid::Groups { count, per_group } => {
+                let (x, y) = spill(count.at(rows).div_ceil(per_group), max_per_dimension);
+                (x, y, 1)
+            }
             Grid::Threads { count, group } => ((count.div_ceil(group) as u32).max(1), 1, 1),
             Grid::Single => (1, 1, 1),
         }
     }
 }
+
+/// The buffer id that stands for the program's scratch buffer in `Plan::bindings`: the partial
+/// blocks of a split product, written by one dispatch and summed by the next.
+pub const SCRATCH: usize = usize::MAX;
 
 /// One op as a dispatch.
 pub struct Plan {
@@ -79,9 +129,11 @@ pub struct Plan {
     pub entry: &'static str,
     /// The op's constants, as the 32-bit words of the kernel's `Params` struct.
     pub params: Vec<u32>,
-    /// (binding, buffer, written) in binding order.
+    /// (binding, buffer, written) in binding order; the buffer may be `SCRATCH`.
     pub bindings: Vec<(u32, usize, bool)>,
     pub grid: Grid,
+    /// Values of scratch the dispatch needs with every row live (0 for none).
+    pub scratch_len: usize,
 }
 
 fn extent_of(b: &Buffer) -> Extent {
@@ -132,6 +184,7 @@ fn elementwise(
         ],
         bindings,
         grid: Grid::Elements(len),
+        scratch_len: 0,
     }
 }
 
@@ -159,6 +212,7 @@ fn pool(
         params: pool_params(window, 0.0, 0, 0),
         bindings,
         grid: Grid::Elements(threads),
+        scratch_len: 0,
     }
 }
 
@@ -187,6 +241,7 @@ fn copy_block(
         ],
         bindings: vec![(2, from, false), (4, to, true)],
         grid: Grid::Elements(extent_of(part)),
+        scratch_len: 0,
     }
 }
 
@@ -202,26 +257,7 @@ fn norm(entry: &'static str, params: [u32; 6], bindings: &[(u32, usize)], grid: 
             .map(|&(binding, buffer)| (binding, buffer, (5..10).contains(&binding) || binding > 10))
             .collect(),
         grid,
-    }
-}
-
-fn conv(
-    entry: &'static str,
-    w: &Window,
-    filters: usize,
-    bindings: [(u32, usize, bool); 3],
-    grid: Grid,
-) -> Plan {
-    let window = [
-        w.channels, w.in_h, w.in_w, w.kernel_h, w.kernel_w, w.stride, w.padding, w.out_h, w.out_w,
-        filters,
-    ];
-    Plan {
-        family: Family::Conv,
-        entry,
-        params: window.iter().map(|&v| v as u32).chain([0, 0]).collect(),
-        bindings: bindings.to_vec(),
-        grid,
+        scratch_len: 0,
     }
 }
 
@@ -235,8 +271,9 @@ fn loss_code(kind: LossKind) -> u32 {
 }
 
 /// The dispatches for `op` (none for a view, which shares its base's storage), or `None` when it
-/// has no kernel yet.
-pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
+/// has no kernel yet. `capacity` is the program's batch capacity, which sizes scratch and picks
+/// the product kernels.
+pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
     let none = (0, 0.0);
     let one = |plan| Some(vec![plan]);
     let rows_of = |b: &Buffer, width: usize| Extent {
@@ -251,12 +288,13 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
             out,
             ref window,
             filters,
-        } => one(conv(
-            "conv2d",
+        } => Some(gemm::conv(
+            Convolution::Forward,
             window,
             filters,
-            [(2, x, false), (3, w, false), (4, out, true)],
-            Grid::Elements(extent_of(&buffers[out])),
+            [x, w],
+            out,
+            capacity,
         )),
         Op::Conv2dBackwardInput {
             dy,
@@ -264,12 +302,13 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
             dx,
             ref window,
             filters,
-        } => one(conv(
-            "conv2d_backward_input",
+        } => Some(gemm::conv(
+            Convolution::InputGradient,
             window,
             filters,
-            [(2, dy, false), (3, w, false), (4, dx, true)],
-            Grid::Elements(extent_of(&buffers[dx])),
+            [dy, w],
+            dx,
+            capacity,
         )),
         Op::Conv2dBackwardWeight {
             x,
@@ -277,15 +316,13 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
             dw,
             ref window,
             filters,
-        } => one(conv(
-            "conv2d_backward_weight",
+        } => Some(gemm::conv(
+            Convolution::WeightGradient,
             window,
             filters,
-            [(2, x, false), (3, dy, false), (4, dw, true)],
-            Grid::Threads {
-                count: buffers[dw].per_sample_len(),
-                group: 64,
-            },
+            [x, dy],
+            dw,
+            capacity,
         )),
         Op::BatchNormTrain {
             x,
@@ -516,6 +553,7 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
                 params: pool_params(&blank, rate, stream, len.per_row),
                 bindings: vec![(4, out, true)],
                 grid: Grid::Elements(len),
+                scratch_len: 0,
             })
         }
         Op::Concat {
@@ -581,6 +619,7 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
                     ],
                     bindings: vec![(2, g, false), (3, out, true)],
                     grid: Grid::Single,
+                    scratch_len: 0,
                 })
                 .collect(),
         ),
@@ -605,10 +644,11 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
                     0,
                 ],
                 bindings: vec![(2, dy, false), (3, out, true)],
-                grid: Grid::Threads {
-                    count: channels,
-                    group: 64,
+                grid: Grid::Groups {
+                    count: Extent::fixed(channels),
+                    per_group: 1,
                 },
+                scratch_len: 0,
             })
         }
         Op::Loss {
@@ -623,6 +663,7 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
             params: vec![loss_code(kind), width as u32, 0, 0],
             bindings: vec![(2, pred, false), (3, target, false), (4, out, true)],
             grid: Grid::Single,
+            scratch_len: 0,
         }),
         Op::LossBackward {
             kind,
@@ -636,6 +677,7 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
             params: vec![loss_code(kind), width as u32, 0, 0],
             bindings: vec![(2, pred, false), (3, target, false), (4, dpred, true)],
             grid: Grid::Elements(extent_of(&buffers[pred])),
+            scratch_len: 0,
         }),
         Op::Softmax { x, out, width } => one(Plan {
             family: Family::Softmax,
@@ -648,6 +690,7 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
             ],
             bindings: vec![(2, x, false), (4, out, true)],
             grid: Grid::Elements(rows_of(&buffers[x], width)),
+            scratch_len: 0,
         }),
         Op::SoftmaxBackward { y, dy, dx, width } => one(Plan {
             family: Family::Softmax,
@@ -660,6 +703,7 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
             ],
             bindings: vec![(2, y, false), (3, dy, false), (4, dx, true)],
             grid: Grid::Elements(rows_of(&buffers[y], width)),
+            scratch_len: 0,
         }),
         Op::Update {
             rule,
@@ -691,13 +735,37 @@ pub fn plan(op: &Op, buffers: &[Buffer]) -> Option<Vec<Plan>> {
                 params: vec![len as u32, flag as u32, 0, 0],
                 bindings,
                 grid: Grid::Elements(Extent::fixed(len)),
+                scratch_len: 0,
             })
         }
-        _ => plan_elementwise_or_product(op, buffers, none),
+        Op::MatMul {
+            a,
+            b,
+            out,
+            trans_a,
+            trans_b,
+            m,
+            n,
+            k,
+        } => Some(gemm::matmul(
+            gemm::Product {
+                a,
+                b,
+                out,
+                trans_a,
+                trans_b,
+                m,
+                n,
+                k,
+            },
+            extent_of(&buffers[out]),
+            capacity,
+        )),
+        _ => plan_elementwise(op, buffers, none),
     }
 }
 
-fn plan_elementwise_or_product(op: &Op, buffers: &[Buffer], none: (u32, f32)) -> Option<Vec<Plan>> {
+fn plan_elementwise(op: &Op, buffers: &[Buffer], none: (u32, f32)) -> Option<Vec<Plan>> {
     Some(vec![match *op {
         Op::Unary { f, x, out } => {
             elementwise("unary", &buffers[out], unary_code(f), (1, 1), &[x], out)
@@ -726,26 +794,6 @@ fn plan_elementwise_or_product(op: &Op, buffers: &[Buffer], none: (u32, f32)) ->
             &[x, bias],
             out,
         ),
-        Op::MatMul {
-            a,
-            b,
-            out,
-            trans_a,
-            trans_b,
-            m,
-            n,
-            k,
-        } => Plan {
-            family: Family::Matmul,
-            entry: "matmul",
-            params: [m, n, k]
-                .iter()
-                .flat_map(|e| [e.per_row as u32, e.batched as u32])
-                .chain([trans_a as u32, trans_b as u32])
-                .collect(),
-            bindings: vec![(2, a, false), (3, b, false), (4, out, true)],
-            grid: Grid::Tiles { m, n },
-        },
         _ => return None,
     }])
 }

@@ -5,10 +5,13 @@
 
 mod backend;
 mod device;
+mod gemm;
 mod kernels;
 mod pipelines;
 mod profile;
 mod stats;
+mod sweep;
 
 pub use backend::GpuBackend;
 pub use device::{AdapterSummary, Gpu, GpuError, list_adapters, open};
+pub use sweep::{SweepPoint, matmul_sweep};

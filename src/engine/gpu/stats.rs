@@ -64,6 +64,7 @@ impl StatsKernels {
                     params: vec![0; 4],
                     bindings: vec![(2, slot, false), (3, slot, true), (4, slot, true)],
                     grid: Grid::Single,
+                    scratch_len: 0,
                 };
                 pipelines.dispatch(
                     device,
