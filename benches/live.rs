@@ -1,5 +1,5 @@
 //! The live view's cost: the window's CPU time per frame while the spiral trains at full speed
-//! against the same window idle; the delay from a finished step to the frame that draws it; and
+//! against the same window paused on the same plots (and, for scale, before training); the delay from a finished step to the frame that draws it; and
 //! training steps per second with the window open against the headless trainer (what the CLI
 //! runs) on the same project. Frames come at 60 per second, as on a display. Prints JSON lines.
 //! Run with `cargo bench --bench live`.

@@ -340,7 +340,7 @@ impl Session {
         let progress = Progress {
             step: self.step,
             steps_per_epoch: self.steps_per_epoch(),
-            total_steps: self.steps_per_epoch() * s.epochs as u64,
+            total_steps: self.steps_per_epoch().saturating_mul(s.epochs as u64),
         };
         let mut scalars = StepScalars {
             learning_rate: learning_rate(s.learning_rate, s.schedule, s.warmup_steps, progress),
