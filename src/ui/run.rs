@@ -416,7 +416,9 @@ fn start_trainer(
         .and_then(Trainer::join)
         .and_then(|mut session| session.weights().ok());
     let prepared = train::prepare(project, base_dir).map_err(|e| e.to_string())?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // One core stays with the window, so it draws smoothly while the CPU trains.
+    let threads =
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
     let (backend, fell_back) =
         train::choose_backend(project.training.backend, &prepared.program, threads);
     let mut session = train::session_on(project, &prepared, backend).map_err(|e| e.to_string())?;
