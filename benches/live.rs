@@ -1,6 +1,6 @@
 //! The live view's cost: the window's CPU time per frame while the spiral trains at full speed
-//! against the same window paused on the same plots (and, for scale, before training); the delay from a finished step to the frame that draws it; and
-//! training steps per second with the window open against the headless trainer (what the CLI
+//! against the same window paused on the same plots (and, for scale, before training); the
+//! delay from a finished step to the frame that draws it; and training steps per second with the window open against the headless trainer (what the CLI
 //! runs) on the same project. Frames come at 60 per second, as on a display. Prints JSON lines.
 //! Run with `cargo bench --bench live`.
 
@@ -88,13 +88,19 @@ fn main() {
     let window_rate = (app.run.steps() - first) as f64 / started.elapsed().as_secs_f64();
     app.run
         .command(&app.editor.project.clone(), ".".into(), Command::Pause);
+    while app.run.running {
+        frame(&ctx, &mut app, vec![]);
+    }
+    let (mut paused, _) = frames(&ctx, &mut app, 2);
 
-    let idle_median = percentile(&mut idle, 50);
+    let paused_median = percentile(&mut paused, 50);
     let training_median = percentile(&mut training, 50);
     println!(
-        "{{\"workload\":\"live_frame\",\"ms_median_idle\":{idle_median:.3},\"ms_median_training\":{training_median:.3},\"ms_p95_training\":{:.3},\"ratio\":{:.2}}}",
+        "{{\"workload\":\"live_frame\",\"points_per_series\":{},\"ms_median_before_training\":{:.3},\"ms_median_paused\":{paused_median:.3},\"ms_median_training\":{training_median:.3},\"ms_p95_training\":{:.3},\"ratio_training_to_paused\":{:.2}}}",
+        app.run.history.loss.len(),
+        percentile(&mut idle, 50),
         percentile(&mut training, 95),
-        training_median / idle_median
+        training_median / paused_median
     );
     println!(
         "{{\"workload\":\"live_latency\",\"ms_median\":{:.1},\"ms_p95\":{:.1},\"frames_with_new_steps\":{}}}",
