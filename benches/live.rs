@@ -13,7 +13,8 @@ use netloom::train::{self, Command, Event, Limits, Trainer};
 use netloom::ui::{NetloomApp, TEMPLATES};
 
 const FRAME: Duration = Duration::from_micros(16_667);
-const SECONDS: u64 = 6;
+// Long enough for about a million points per series at full speed.
+const SECONDS: u64 = 24;
 
 fn percentile(xs: &mut [f64], p: usize) -> f64 {
     xs.sort_by(f64::total_cmp);

@@ -13,6 +13,51 @@ const SMOOTHING: f64 = 0.05;
 /// A point of a series: step (or epoch) and value.
 pub type Point = [f64; 2];
 
+/// Points summarised together in a `Trace`'s coarse copy.
+const BLOCK: usize = 64;
+
+/// A series that grows a point at a time, with a coarse copy (each full block of `BLOCK`
+/// points as its first, lowest, highest and last) so that drawing a long series scans a
+/// sixteenth of it. Reads as the slice of its points.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    points: Vec<Point>,
+    summary: Vec<Point>,
+}
+
+impl Trace {
+    pub fn push(&mut self, point: Point) {
+        self.points.push(point);
+        if self.points.len() % BLOCK == 0 {
+            let block = &self.points[self.points.len() - BLOCK..];
+            push_extremes(block, &mut self.summary);
+        }
+    }
+
+    /// What `decimate` gives for the whole series, from the coarse copy when the part in view
+    /// is long enough for it to lose nothing at `columns` columns.
+    pub fn decimated(&self, x_range: (f64, f64), columns: usize) -> Vec<Point> {
+        let in_view = self.points.partition_point(|p| p[0] <= x_range.1)
+            - self.points.partition_point(|p| p[0] < x_range.0);
+        if in_view <= columns.max(1) * BLOCK {
+            return decimate(&self.points, x_range, columns);
+        }
+        let summarised = self.summary.len() / 4 * BLOCK;
+        let mut coarse = Vec::with_capacity(self.summary.len() + BLOCK);
+        coarse.extend_from_slice(&self.summary);
+        coarse.extend_from_slice(&self.points[summarised..]);
+        decimate(&coarse, x_range, columns)
+    }
+}
+
+impl std::ops::Deref for Trace {
+    type Target = [Point];
+
+    fn deref(&self) -> &[Point] {
+        &self.points
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EpochPoint {
     /// 1-based epoch, and the step it ended at.
@@ -26,10 +71,10 @@ pub struct EpochPoint {
 
 #[derive(Default)]
 pub struct History {
-    pub loss: Vec<Point>,
-    pub smoothed_loss: Vec<Point>,
-    pub learning_rate: Vec<Point>,
-    pub grad_norm: Vec<Point>,
+    pub loss: Trace,
+    pub smoothed_loss: Trace,
+    pub learning_rate: Trace,
+    pub grad_norm: Trace,
     pub epochs: Vec<EpochPoint>,
     /// The validation set's confusion matrix after the latest epoch (rows: true class).
     pub confusion: Option<Vec<Vec<u32>>>,
@@ -154,26 +199,31 @@ pub fn decimate(points: &[Point], x_range: (f64, f64), columns: usize) -> Vec<Po
     let per_column = visible.len().div_ceil(columns);
     let mut out = Vec::with_capacity(columns * 4);
     for chunk in visible.chunks(per_column) {
-        let (mut low, mut high) = (0, 0);
-        for (i, p) in chunk.iter().enumerate() {
-            if p[1] < chunk[low][1] {
-                low = i;
-            }
-            if p[1] > chunk[high][1] {
-                high = i;
-            }
-        }
-        let mut picks = [0, low.min(high), low.max(high), chunk.len() - 1];
-        picks.sort_unstable();
-        let mut previous = None;
-        for i in picks {
-            if previous != Some(i) {
-                out.push(chunk[i]);
-                previous = Some(i);
-            }
-        }
+        push_extremes(chunk, &mut out);
     }
     out
+}
+
+/// The first, lowest, highest and last points of `chunk`, in order, each once.
+fn push_extremes(chunk: &[Point], out: &mut Vec<Point>) {
+    let (mut low, mut high) = (0, 0);
+    for (i, p) in chunk.iter().enumerate() {
+        if p[1] < chunk[low][1] {
+            low = i;
+        }
+        if p[1] > chunk[high][1] {
+            high = i;
+        }
+    }
+    let mut picks = [0, low.min(high), low.max(high), chunk.len() - 1];
+    picks.sort_unstable();
+    let mut previous = None;
+    for i in picks {
+        if previous != Some(i) {
+            out.push(chunk[i]);
+            previous = Some(i);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +242,28 @@ mod tests {
         assert!(out.contains(&[123_456.0, 50.0]));
         assert!(out.contains(&[654_321.0, -7.0]));
         assert!(out.windows(2).all(|w| w[0][0] < w[1][0]), "in order");
+    }
+
+    #[test]
+    fn a_long_trace_draws_from_its_coarse_copy_with_the_same_extremes() {
+        let mut trace = Trace::default();
+        for i in 0..1_000_003 {
+            let spike = match i {
+                123_456 => 50.0,
+                654_321 => -7.0,
+                _ => (i as f64 * 0.001).sin(),
+            };
+            trace.push([i as f64, spike]);
+        }
+        let all = (f64::NEG_INFINITY, f64::INFINITY);
+        let coarse = trace.decimated(all, 500);
+        let fine = decimate(&trace, all, 500);
+        assert!(coarse.len() <= 2_000, "{}", coarse.len());
+        assert!(coarse.contains(&[123_456.0, 50.0]) && coarse.contains(&[654_321.0, -7.0]));
+        assert_eq!(coarse.first(), fine.first());
+        assert_eq!(coarse.last(), fine.last());
+        // Zoomed in far enough, every point is there.
+        assert_eq!(trace.decimated((10.0, 20.0), 500), trace[9..=21].to_vec());
     }
 
     #[test]

@@ -5,17 +5,23 @@
 use egui::{Color32, Ui};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 
-use super::history::{History, Point, decimate};
+use super::history::{History, Point, Trace, decimate};
 use crate::engine::HISTOGRAM_BINS;
 use crate::train::TensorKind;
 
 const TRAIN_COLOR: Color32 = Color32::from_rgb(40, 130, 220);
 const VALIDATION_COLOR: Color32 = Color32::from_rgb(230, 120, 40);
 
-/// A line of `points`, drawn from the part in view at about two points per pixel.
+/// Where a plotted series' points come from.
+enum Source<'a> {
+    Points(&'a [Point]),
+    Trace(&'a Trace),
+}
+
+/// A line of points, drawn from the part in view at a few points per pixel.
 struct Series<'a> {
     name: String,
-    points: &'a [Point],
+    source: Source<'a>,
     color: Option<Color32>,
     width: f32,
     markers: bool,
@@ -23,9 +29,18 @@ struct Series<'a> {
 
 impl<'a> Series<'a> {
     fn new(name: impl Into<String>, points: &'a [Point]) -> Self {
+        Self::from_source(name, Source::Points(points))
+    }
+
+    /// A growing series, drawn from its coarse copy when that loses nothing.
+    fn trace(name: impl Into<String>, trace: &'a Trace) -> Self {
+        Self::from_source(name, Source::Trace(trace))
+    }
+
+    fn from_source(name: impl Into<String>, source: Source<'a>) -> Self {
         Self {
             name: name.into(),
-            points,
+            source,
             color: None,
             width: 1.5,
             markers: false,
@@ -81,14 +96,18 @@ fn plot(ui: &mut Ui, id: &str, y_label: &str, log: bool, series: Vec<Series<'_>>
             (bounds.min()[0], bounds.max()[0])
         };
         for s in series {
-            let mut points = decimate(s.points, range, columns);
+            let mut points = match s.source {
+                Source::Points(points) => decimate(points, range, columns),
+                Source::Trace(trace) => trace.decimated(range, columns),
+            };
             if log {
                 points.retain(|p| p[1] > 0.0);
                 for p in &mut points {
                     p[1] = p[1].log10();
                 }
             }
-            if s.markers {
+            // Dots help a sparse series; thousands of them only cost time.
+            if s.markers && points.len() <= 300 {
                 let mut dots =
                     Points::new(s.name.clone(), PlotPoints::from(points.clone())).radius(2.5);
                 if let Some(color) = s.color {
@@ -137,10 +156,10 @@ pub fn loss(ui: &mut Ui, history: &History) {
         "Loss",
         false,
         vec![
-            Series::new("Loss per step", &history.loss)
+            Series::trace("Loss per step", &history.loss)
                 .color(faint)
                 .width(1.0),
-            Series::new("Loss (smoothed)", &history.smoothed_loss)
+            Series::trace("Loss (smoothed)", &history.smoothed_loss)
                 .color(TRAIN_COLOR)
                 .width(2.0),
             Series::new("Training loss per epoch", &train)
@@ -188,7 +207,7 @@ pub fn learning_rate(ui: &mut Ui, history: &History) {
         "learning rate plot",
         "Learning rate",
         false,
-        vec![Series::new("Learning rate", &history.learning_rate).color(TRAIN_COLOR)],
+        vec![Series::trace("Learning rate", &history.learning_rate).color(TRAIN_COLOR)],
     );
 }
 
@@ -208,7 +227,7 @@ pub fn gradients(ui: &mut Ui, history: &History) {
             (w.name.trim_start_matches("grad ").to_string(), points)
         })
         .collect();
-    let mut series = vec![Series::new("Whole network", &history.grad_norm).width(2.0)];
+    let mut series = vec![Series::trace("Whole network", &history.grad_norm).width(2.0)];
     series.extend(
         per_layer
             .iter()
