@@ -28,7 +28,7 @@ pub struct Trace {
 impl Trace {
     pub fn push(&mut self, point: Point) {
         self.points.push(point);
-        if self.points.len() % BLOCK == 0 {
+        if self.points.len().is_multiple_of(BLOCK) {
             let block = &self.points[self.points.len() - BLOCK..];
             push_extremes(block, &mut self.summary);
         }
