@@ -289,3 +289,23 @@ fn the_confusion_matrix_counts_the_validation_set() {
     h.get_by_label(&format!("true 1, predicted 0: {}", matrix[1][0]));
     h.snapshot("confusion_matrix");
 }
+
+#[test]
+fn a_confusion_cell_opens_its_samples_with_their_predictions() {
+    let mut h = trained(Tab::Confusion);
+    let matrix = h.state().run.history.confusion.clone().unwrap();
+    h.get_by_label(&format!("true 1, predicted 1: {}", matrix[1][1]))
+        .click();
+    h.run_steps(2);
+    assert_eq!(h.state().training.tab, Tab::Predictions);
+    let heading = format!(
+        "Validation samples of class 1 predicted as 1: {}",
+        matrix[1][1]
+    );
+    until(&mut h, "the predictions", |app| {
+        app.training.task.has_predictions()
+    });
+    h.get_by_label(&heading);
+    click(&mut h, "Show all");
+    h.get_by_label_contains("Validation samples: 90");
+}

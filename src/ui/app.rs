@@ -15,7 +15,7 @@ use super::inspector;
 use super::palette::Palette;
 use super::run::Run;
 use super::templates::{self, TEMPLATES};
-use super::training::{Request, Tab, TrainingPanel};
+use super::training::{Request, TrainingPanel};
 use crate::graph::Project;
 use crate::io;
 use crate::train::Command;
@@ -175,11 +175,13 @@ impl NetloomApp {
             .any(|p| p.severity == crate::compile::Severity::Error);
         self.run
             .follow(&self.editor.project, self.base_dir(), has_errors);
-        if self.training.tab == Tab::DecisionBoundary {
-            self.training
-                .task
-                .update(ctx, &mut self.run, self.dataset.dataset());
-        }
+        self.training.task.update(
+            ctx,
+            &mut self.run,
+            &self.editor.project,
+            self.dataset.dataset(),
+            self.training.tab,
+        );
         self.canvas.non_finite = self
             .run
             .non_finite

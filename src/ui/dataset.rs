@@ -465,6 +465,30 @@ fn table(ui: &mut Ui, dataset: &InMemoryDataset) {
         });
 }
 
+/// One sample of an image set as a picture; `None` for other sets.
+pub fn thumbnail(dataset: &InMemoryDataset, index: usize) -> Option<egui::ColorImage> {
+    let &[channels, h, w] = dataset.feature_shape() else {
+        return None;
+    };
+    if channels != 1 && channels != 3 {
+        return None;
+    }
+    let x = dataset.sample_features(index);
+    let value =
+        |c: usize, y: usize, col: usize| (x[(c * h + y) * w + col].clamp(0.0, 1.0) * 255.0) as u8;
+    let pixels = (0..h * w)
+        .map(|p| {
+            let (y, col) = (p / w, p % w);
+            if channels == 1 {
+                Color32::from_gray(value(0, y, col))
+            } else {
+                Color32::from_rgb(value(0, y, col), value(1, y, col), value(2, y, col))
+            }
+        })
+        .collect();
+    Some(egui::ColorImage::new([w, h], pixels))
+}
+
 /// The first images of an image set, tiled into one picture; `None` for other sets.
 fn image_grid(dataset: &InMemoryDataset) -> Option<egui::ColorImage> {
     let &[channels, h, w] = dataset.feature_shape() else {
@@ -477,17 +501,11 @@ fn image_grid(dataset: &InMemoryDataset) -> Option<egui::ColorImage> {
     let count = dataset.len().min(columns * rows);
     let mut image = egui::ColorImage::filled([columns * (w + 1), rows * (h + 1)], Color32::BLACK);
     for i in 0..count {
-        let x = dataset.sample_features(i);
+        let picture = thumbnail(dataset, i)?;
         let (ox, oy) = ((i % columns) * (w + 1), (i / columns) * (h + 1));
         for y in 0..h {
             for col in 0..w {
-                let value = |c: usize| (x[(c * h + y) * w + col].clamp(0.0, 1.0) * 255.0) as u8;
-                let pixel = if channels == 1 {
-                    Color32::from_gray(value(0))
-                } else {
-                    Color32::from_rgb(value(0), value(1), value(2))
-                };
-                image[(ox + col, oy + y)] = pixel;
+                image[(ox + col, oy + y)] = picture[(col, y)];
             }
         }
     }

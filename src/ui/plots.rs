@@ -406,7 +406,7 @@ pub fn csv(
             }
             csv
         }
-        Tab::DecisionBoundary => return None,
+        Tab::DecisionBoundary | Tab::Predictions => return None,
     })
 }
 

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::history::History;
 use crate::data::{DatasetSpec, SplitFractions};
@@ -91,10 +91,9 @@ pub struct Run {
     pub finished: Option<FinishReason>,
     /// Steps of earlier programs of this run (before edits of the graph), so the plots go on.
     step_offset: u64,
-    /// Predictions asked for and not yet answered, by tag.
-    pending_prediction: Option<(u64, Instant)>,
     next_tag: u64,
-    pub predictions: Option<(u64, Vec<f32>)>,
+    /// Answers to `predict`, by tag, until taken.
+    answers: Vec<(u64, Vec<f32>)>,
     /// The shortest time between steps while playing; `None` is full speed.
     pace: Option<Duration>,
     /// How often statistics of the watched tensors come; `None` never.
@@ -118,9 +117,8 @@ impl Default for Run {
             non_finite: None,
             finished: None,
             step_offset: 0,
-            pending_prediction: None,
             next_tag: 0,
-            predictions: None,
+            answers: Vec::new(),
             pace: Some(DEFAULT_PACE),
             watch: Some(WATCH_EVERY),
             inspection: None,
@@ -208,7 +206,7 @@ impl Run {
         self.non_finite = None;
         self.finished = None;
         self.notice = None;
-        self.predictions = None;
+        self.answers.clear();
     }
 
     fn stop(&mut self) {
@@ -219,7 +217,6 @@ impl Run {
         self.running = false;
         self.compiled = None;
         self.settings = None;
-        self.pending_prediction = None;
     }
 
     /// Compiles `project` and starts its trainer on a thread, carrying over the weights of
@@ -275,27 +272,24 @@ impl Run {
         }
     }
 
-    /// Asks for the predictions of `features` unless an answer is still awaited; the answer
-    /// lands in `predictions` with the returned tag.
+    /// Asks for the predictions of `features`; `take_answer` gives them with the returned tag.
     pub fn predict(&mut self, features: Vec<f32>) -> Option<u64> {
         let Phase::Live(trainer) = &self.phase else {
             return None;
         };
-        // A lost answer (the trainer restarted) is given up after a while.
-        if self
-            .pending_prediction
-            .is_some_and(|(_, asked)| asked.elapsed() < Duration::from_secs(5))
-        {
-            return None;
-        }
         let tag = self.next_tag;
         self.next_tag += 1;
         trainer
             .commands
             .send(Command::Predict { tag, features })
             .ok()?;
-        self.pending_prediction = Some((tag, Instant::now()));
         Some(tag)
+    }
+
+    /// The answer to the `predict` that returned `tag`, once it is in.
+    pub fn take_answer(&mut self, tag: u64) -> Option<Vec<f32>> {
+        let i = self.answers.iter().position(|(t, _)| *t == tag)?;
+        Some(self.answers.swap_remove(i).1)
     }
 
     /// Takes in what the trainer has said since the last frame. Returns whether anything came.
@@ -354,10 +348,11 @@ impl Run {
             Event::Statistics(snapshot) => self.history.snapshot(&snapshot, self.step_offset),
             Event::Inspection(inspection) => self.inspection = Some(inspection),
             Event::Predictions { tag, values } => {
-                if self.pending_prediction.is_some_and(|(t, _)| t == tag) {
-                    self.pending_prediction = None;
+                // Answers nobody took (their view was closed) are not kept for long.
+                if self.answers.len() >= 8 {
+                    self.answers.remove(0);
                 }
-                self.predictions = Some((tag, values));
+                self.answers.push((tag, values));
             }
             Event::Finished { reason, .. } => {
                 self.finished = Some(reason);

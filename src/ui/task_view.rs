@@ -1,29 +1,100 @@
 //! Views of the task the network learns: the decision boundary (or regression surface) of a 2D
-//! set as an image under its points, and the validation set's confusion matrix.
+//! set as an image under its points, the validation set's confusion matrix, and the validation
+//! samples with what the network predicts for them (all of them, or one cell's of the matrix).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use egui::{Color32, ColorImage, Role, TextureHandle, TextureOptions, Ui};
 
 use super::canvas::accessible;
 
-use super::dataset::{CLASS_COLORS, scatter, scatter_extent, value_color, value_range};
+use super::dataset::{CLASS_COLORS, scatter, scatter_extent, thumbnail, value_color, value_range};
 use super::history::History;
 use super::run::Run;
-use crate::data::{Dataset, InMemoryDataset, Task};
+use super::training::Tab;
+use crate::data::{Dataset, InMemoryDataset, Targets, Task};
+use crate::graph::Project;
 
 /// Cells along each side of the decision-boundary image.
 pub const BOUNDARY_CELLS: usize = 48;
 
-/// How often the boundary is asked for while training.
-const BOUNDARY_EVERY: Duration = Duration::from_millis(250);
+/// How often a view's predictions are asked for again while training.
+const REFRESH_EVERY: Duration = Duration::from_millis(250);
+
+/// Validation samples predicted at most, and shown at most.
+const VALIDATION_MAX: usize = 2_000;
+const SHOWN_MAX: usize = 40;
+
+/// Predictions a view keeps up to date: asked for again once the last answer is in and the run
+/// has moved on.
+#[derive(Default)]
+struct Refresh {
+    /// The last request's tag, and the step and time it was made at.
+    asked: Option<(u64, u64, Instant)>,
+    answered: Option<u64>,
+}
+
+impl Refresh {
+    fn due(&self, step: u64) -> bool {
+        self.asked.is_none_or(|(tag, at_step, at)| {
+            // An answer lost to a restarted trainer is given up after a while.
+            let waiting = self.answered != Some(tag) && at.elapsed() < Duration::from_secs(5);
+            !waiting && at_step != step && at.elapsed() >= REFRESH_EVERY
+        })
+    }
+
+    fn ask(&mut self, run: &mut Run, features: impl FnOnce() -> Vec<f32>) {
+        let step = run.steps();
+        if self.due(step)
+            && let Some(tag) = run.predict(features())
+        {
+            self.asked = Some((tag, step, Instant::now()));
+        }
+    }
+
+    /// The answer to the last request, once, when it is in.
+    fn take(&mut self, run: &mut Run) -> Option<Vec<f32>> {
+        let (tag, _, _) = self.asked?;
+        let values = run.take_answer(tag)?;
+        self.answered = Some(tag);
+        Some(values)
+    }
+
+    fn is_current(&self, step: u64) -> bool {
+        self.asked
+            .is_some_and(|(tag, at_step, _)| at_step == step && self.answered == Some(tag))
+    }
+}
+
+/// What the network predicts for the validation samples.
+struct Validation {
+    indices: Vec<usize>,
+    predicted: Vec<usize>,
+    confidence: Vec<f32>,
+}
 
 #[derive(Default)]
 pub struct TaskView {
     texture: Option<TextureHandle>,
-    /// The tag of the request the texture shows, and the step and time it was asked at.
-    asked: Option<(u64, u64, Instant)>,
-    shown_tag: Option<u64>,
+    boundary: Refresh,
+    validation: Refresh,
+    predicted: Option<Validation>,
+    /// The confusion-matrix cell (true, predicted) whose samples are shown; `None` shows all.
+    pub cell: Option<(usize, usize)>,
+    thumbnails: HashMap<usize, TextureHandle>,
+}
+
+/// A prediction row's class and how sure the network is of it (its softmax probability, or the
+/// sigmoid's for a single output).
+fn class_and_confidence(prediction: &[f32]) -> (usize, f32) {
+    if prediction.len() == 1 {
+        let p = 1.0 / (1.0 + (-prediction[0]).exp());
+        return (usize::from(p > 0.5), p.max(1.0 - p));
+    }
+    let max = prediction.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let total: f32 = prediction.iter().map(|v| (v - max).exp()).sum();
+    (crate::train::predicted_class(prediction), 1.0 / total)
 }
 
 /// The centres of the boundary image's cells as feature rows, row by row from the top.
@@ -45,36 +116,42 @@ fn cell_color(task: &Task, prediction: &[f32], values: (f32, f32)) -> Color32 {
     let color = match task {
         Task::Regression { .. } => value_color(values, prediction[0]),
         Task::Classification { .. } => {
-            let (class, confidence) = if prediction.len() == 1 {
-                let p = 1.0 / (1.0 + (-prediction[0]).exp());
-                (usize::from(p > 0.5), (2.0 * p - 1.0).abs())
-            } else {
-                let max = prediction.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let total: f32 = prediction.iter().map(|v| (v - max).exp()).sum();
-                let class = crate::train::predicted_class(prediction);
-                let k = prediction.len() as f32;
-                let p = 1.0 / total;
-                (class, ((p - 1.0 / k) / (1.0 - 1.0 / k)).clamp(0.0, 1.0))
-            };
-            return CLASS_COLORS[class % 10].gamma_multiply(0.15 + 0.45 * confidence);
+            let (class, p) = class_and_confidence(prediction);
+            // From a coin toss between the classes (0) to certainty (1).
+            let k = prediction.len().max(2) as f32;
+            let sure = ((p - 1.0 / k) / (1.0 - 1.0 / k)).clamp(0.0, 1.0);
+            return CLASS_COLORS[class % 10].gamma_multiply(0.15 + 0.45 * sure);
         }
     };
     color.gamma_multiply(0.6)
 }
 
 impl TaskView {
-    /// Asks the run for the boundary while it changes, and turns answers into the image.
+    /// Keeps the predictions of the view in `tab` fresh, and turns answers into what it shows.
     pub fn update(
         &mut self,
         ctx: &egui::Context,
         run: &mut Run,
+        project: &Project,
         dataset: Option<&InMemoryDataset>,
+        tab: Tab,
     ) {
-        let Some(dataset) = dataset.filter(|d| d.feature_shape() == [2]) else {
-            return;
-        };
-        if let Some((tag, values)) = &run.predictions
-            && self.shown_tag != Some(*tag)
+        let Some(dataset) = dataset else { return };
+        match tab {
+            Tab::DecisionBoundary if dataset.feature_shape() == [2] => {
+                self.update_boundary(ctx, run, dataset)
+            }
+            Tab::Confusion | Tab::Predictions
+                if matches!(dataset.task(), Task::Classification { .. }) =>
+            {
+                self.update_validation(run, project, dataset)
+            }
+            _ => {}
+        }
+    }
+
+    fn update_boundary(&mut self, ctx: &egui::Context, run: &mut Run, dataset: &InMemoryDataset) {
+        if let Some(values) = self.boundary.take(run)
             && values.len() >= BOUNDARY_CELLS * BOUNDARY_CELLS
         {
             let per_cell = values.len() / (BOUNDARY_CELLS * BOUNDARY_CELLS);
@@ -92,21 +169,45 @@ impl TaskView {
                         Some(ctx.load_texture("decision boundary", image, TextureOptions::LINEAR))
                 }
             }
-            self.shown_tag = Some(*tag);
         }
-        let step = run.steps();
-        let due = self
-            .asked
-            .is_none_or(|(_, at_step, at)| at_step != step && at.elapsed() >= BOUNDARY_EVERY);
-        if due && let Some(tag) = run.predict(boundary_grid(scatter_extent(dataset))) {
-            self.asked = Some((tag, step, Instant::now()));
-        }
+        self.boundary
+            .ask(run, || boundary_grid(scatter_extent(dataset)));
     }
 
-    /// Whether the image shows the weights after the run's latest step.
+    fn update_validation(&mut self, run: &mut Run, project: &Project, dataset: &InMemoryDataset) {
+        let mut indices =
+            crate::data::split(dataset.len(), &project.split, project.training.seed).validation;
+        indices.truncate(VALIDATION_MAX);
+        if let Some(values) = self.validation.take(run)
+            && !indices.is_empty()
+        {
+            let per_sample = values.len() / indices.len();
+            let (predicted, confidence) = values
+                .chunks_exact(per_sample.max(1))
+                .map(class_and_confidence)
+                .unzip();
+            self.predicted = Some(Validation {
+                indices: indices.clone(),
+                predicted,
+                confidence,
+            });
+        }
+        self.validation.ask(run, || {
+            indices
+                .iter()
+                .flat_map(|&i| dataset.sample_features(i).to_vec())
+                .collect()
+        });
+    }
+
+    /// Whether predictions for the validation set are in.
+    pub fn has_predictions(&self) -> bool {
+        self.predicted.is_some()
+    }
+
+    /// Whether the boundary shows the weights after the run's latest step.
     pub fn is_current(&self, run: &Run) -> bool {
-        self.asked
-            .is_some_and(|(tag, step, _)| step == run.steps() && self.shown_tag == Some(tag))
+        self.boundary.is_current(run.steps()) && self.texture.is_some()
     }
 
     /// Forgets the image (a new run or dataset).
@@ -141,11 +242,13 @@ impl TaskView {
     }
 
     /// The validation set's confusion matrix: rows are the true classes, columns the predicted.
-    pub fn confusion(&self, ui: &mut Ui, history: &History) {
+    /// Shows the matrix; a clicked cell is returned, to show its samples.
+    pub fn confusion(&self, ui: &mut Ui, history: &History) -> Option<(usize, usize)> {
         let Some(matrix) = &history.confusion else {
             ui.weak("The confusion matrix is measured on the validation set at the end of each epoch of a classification task.");
-            return;
+            return None;
         };
+        let mut clicked = None;
         let most = matrix.iter().flatten().copied().max().unwrap_or(1).max(1);
         ui.label("Rows: true class · columns: predicted class (validation set)");
         let rows = matrix.len() as f32 + 1.0;
@@ -169,16 +272,166 @@ impl TaskView {
                         };
                         let fill = base.gamma_multiply(0.1 + 0.9 * strength);
                         let label = format!("true {truth}, predicted {predicted}: {count}");
-                        let cell = ui
+                        let response = ui
                             .add_sized(
                                 [cell * 1.4, cell],
                                 egui::Button::new(count.to_string()).fill(fill),
                             )
-                            .on_hover_text(&label);
-                        accessible(&cell, Role::Button, &label);
+                            .on_hover_text(format!("{label}. Click to see these samples."));
+                        accessible(&response, Role::Button, &label);
+                        if response.clicked() {
+                            clicked = Some((truth, predicted));
+                        }
                     }
                     ui.end_row();
                 }
             });
+        clicked
     }
+
+    /// The validation samples (one cell's, when chosen) with the class the network predicts
+    /// and how sure it is; images as pictures, other samples as rows of numbers.
+    pub fn predictions(&mut self, ui: &mut Ui, dataset: Option<&InMemoryDataset>) {
+        let (Some(dataset), Some(validation)) = (dataset, &self.predicted) else {
+            ui.weak("Press Train (or Step) on a classification task to see what the network predicts for each validation sample.");
+            return;
+        };
+        let labels = match dataset.targets() {
+            Targets::Classes { labels, .. } => labels,
+            Targets::Values { .. } => return,
+        };
+        let shown: Vec<usize> = (0..validation.indices.len())
+            .filter(|&k| {
+                self.cell.is_none_or(|(truth, predicted)| {
+                    labels[validation.indices[k]] as usize == truth
+                        && validation.predicted[k] == predicted
+                })
+            })
+            .collect();
+        ui.horizontal(|ui| {
+            match self.cell {
+                Some((truth, predicted)) => ui.label(format!(
+                    "Validation samples of class {truth} predicted as {predicted}: {}",
+                    shown.len()
+                )),
+                None => ui.label(format!(
+                    "Validation samples: {} ({} predicted wrong)",
+                    shown.len(),
+                    shown
+                        .iter()
+                        .filter(
+                            |&&k| labels[validation.indices[k]] as usize != validation.predicted[k]
+                        )
+                        .count()
+                )),
+            };
+            if self.cell.is_some() && ui.button("Show all").clicked() {
+                self.cell = None;
+            }
+        });
+        // Mistakes first: they are what a teacher points at.
+        let mut shown = shown;
+        shown.sort_by_key(|&k| labels[validation.indices[k]] as usize == validation.predicted[k]);
+        let rows: Vec<(usize, usize, usize, f32)> = shown
+            .iter()
+            .take(SHOWN_MAX)
+            .map(|&k| {
+                let index = validation.indices[k];
+                let truth = labels[index] as usize;
+                let (predicted, sure) = (validation.predicted[k], validation.confidence[k]);
+                (index, truth, predicted, sure)
+            })
+            .collect();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            if dataset.feature_shape().len() == 3 {
+                // A card is the 56-point picture, its frame and the grid's spacing.
+                let columns = ((ui.available_width() / 74.0) as usize).max(1);
+                egui::Grid::new("predicted images").show(ui, |ui| {
+                    for (i, (index, truth, predicted, confidence)) in rows.into_iter().enumerate() {
+                        self.thumbnail_card(ui, dataset, index, truth, predicted, confidence);
+                        if (i + 1) % columns == 0 {
+                            ui.end_row();
+                        }
+                    }
+                });
+            } else {
+                sample_table(ui, dataset, rows.into_iter());
+            }
+        });
+    }
+
+    fn thumbnail_card(
+        &mut self,
+        ui: &mut Ui,
+        dataset: &InMemoryDataset,
+        index: usize,
+        truth: usize,
+        predicted: usize,
+        confidence: f32,
+    ) {
+        let texture = self.thumbnails.entry(index).or_insert_with(|| {
+            let image = thumbnail(dataset, index).unwrap_or_default();
+            ui.ctx()
+                .load_texture(format!("sample {index}"), image, TextureOptions::NEAREST)
+        });
+        let wrong = truth != predicted;
+        let label = if wrong {
+            format!("sample {index}: predicted {predicted}, truly {truth}")
+        } else {
+            format!("sample {index}: predicted {predicted}")
+        };
+        let stroke = if wrong {
+            egui::Stroke::new(2.0, ui.visuals().error_fg_color)
+        } else {
+            egui::Stroke::NONE
+        };
+        let card = egui::Frame::new()
+            .stroke(stroke)
+            .inner_margin(2.0)
+            .show(ui, |ui| {
+                ui.vertical(|ui| {
+                    ui.add(egui::Image::new(&*texture).fit_to_exact_size(egui::Vec2::splat(56.0)));
+                    ui.label(format!("{predicted} ({:.0}%)", confidence * 100.0));
+                    if wrong {
+                        ui.colored_label(ui.visuals().error_fg_color, format!("truly {truth}"));
+                    }
+                });
+            });
+        accessible(&card.response, Role::Image, &label);
+    }
+}
+
+/// Rows of a non-image set's samples: their first features, class and prediction.
+fn sample_table(
+    ui: &mut Ui,
+    dataset: &InMemoryDataset,
+    rows: impl Iterator<Item = (usize, usize, usize, f32)>,
+) {
+    let width = dataset.feature_len().min(4);
+    egui::Grid::new("validation samples")
+        .striped(true)
+        .show(ui, |ui| {
+            ui.strong("Sample");
+            for column in 0..width {
+                ui.strong(format!("x{}", column + 1));
+            }
+            for heading in ["True class", "Predicted", "Sure"] {
+                ui.strong(heading);
+            }
+            ui.end_row();
+            for (index, truth, predicted, confidence) in rows {
+                ui.label(index.to_string());
+                for value in &dataset.sample_features(index)[..width] {
+                    ui.label(format!("{value:.3}"));
+                }
+                ui.label(truth.to_string());
+                if truth == predicted {
+                    ui.label(predicted.to_string());
+                } else {
+                    ui.colored_label(ui.visuals().error_fg_color, predicted.to_string());
+                }
+                ui.label(format!("{:.0}%", confidence * 100.0));
+                ui.end_row();
+            }
+        });
 }

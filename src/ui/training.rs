@@ -25,10 +25,11 @@ pub enum Tab {
     Histograms,
     DecisionBoundary,
     Confusion,
+    Predictions,
 }
 
 impl Tab {
-    const ALL: [Tab; 7] = [
+    const ALL: [Tab; 8] = [
         Tab::Loss,
         Tab::Accuracy,
         Tab::LearningRate,
@@ -36,6 +37,7 @@ impl Tab {
         Tab::Histograms,
         Tab::DecisionBoundary,
         Tab::Confusion,
+        Tab::Predictions,
     ];
 
     pub fn label(self) -> &'static str {
@@ -47,6 +49,7 @@ impl Tab {
             Tab::Histograms => "Histograms",
             Tab::DecisionBoundary => "Decision boundary",
             Tab::Confusion => "Confusion matrix",
+            Tab::Predictions => "Predictions",
         }
     }
 }
@@ -195,7 +198,13 @@ impl TrainingPanel {
             Tab::Gradients => plots::gradients(ui, &run.history),
             Tab::Histograms => self.histograms.show(ui, &run.history),
             Tab::DecisionBoundary => self.task.boundary(ui, dataset),
-            Tab::Confusion => self.task.confusion(ui, &run.history),
+            Tab::Confusion => {
+                if let Some(cell) = self.task.confusion(ui, &run.history) {
+                    self.task.cell = Some(cell);
+                    self.tab = Tab::Predictions;
+                }
+            }
+            Tab::Predictions => self.task.predictions(ui, dataset),
         }
         self.view_rect = egui::Rect::from_min_max(top, ui.min_rect().max);
         request
