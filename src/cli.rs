@@ -396,7 +396,10 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("{switch}");
             }
             // The CLI asks for neither.
-            Event::Statistics(_) | Event::Predictions { .. } | Event::Inspection(_) => {}
+            Event::Statistics(_)
+            | Event::Predictions { .. }
+            | Event::Inspection(_)
+            | Event::Traced { .. } => {}
             Event::Paused | Event::Running | Event::Reset => {}
         }
     }

@@ -308,4 +308,18 @@ fn a_confusion_cell_opens_its_samples_with_their_predictions() {
     h.get_by_label(&heading);
     click(&mut h, "Show all");
     h.get_by_label_contains("Validation samples: 90");
+    // A sample shows its way through the network: every node's output for it.
+    h.query_all_by_role(Role::Link).next().unwrap().click();
+    until(&mut h, "the forward pass", |app| app.run.traced.is_some());
+    h.get_by_label_contains("truly");
+    let traced = h.state().run.traced.clone().unwrap().1;
+    let names: Vec<&str> = traced
+        .outputs
+        .iter()
+        .map(|(_, o)| o.name.as_str())
+        .collect();
+    for layer in ["hidden1", "hidden2", "scores"] {
+        assert!(names.iter().any(|n| n.starts_with(layer)), "{names:?}");
+    }
+    assert_eq!(traced.prediction.len(), 2);
 }

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use super::TrainError;
 use super::metrics::{Accumulator, Metrics};
 use super::schedule::{Progress, learning_rate};
-use super::watch::{Inspected, Inspection, Snapshot, Watched, inspected_buffers, watch_list};
+use super::watch::{
+    Inspected, Inspection, Snapshot, Traced, Watched, inspected_buffers, watch_list,
+};
 use crate::compile::{BufferId, BufferKind, DType, Program, initial_values};
 use crate::data::{Dataset, Splits, Task};
 use crate::engine::cpu::CpuBackend;
@@ -801,6 +803,34 @@ impl Session {
             step: self.collected,
             sample,
             tensors,
+        })
+    }
+
+    /// One sample's way through the network: the evaluation pass on `features` (one row), and
+    /// every node's output for it, in the program's order.
+    pub fn trace(&mut self, features: &[f32]) -> Result<Traced, TrainError> {
+        let program = Arc::clone(&self.program);
+        self.backend.write(program.input, features)?;
+        let scalars = self.scalars();
+        self.backend
+            .run(program.phases.eval_forward.clone(), 1, &scalars)?;
+        let mut outputs = Vec::new();
+        let mut values = Vec::new();
+        for &(node, _, eval) in &program.node_outputs {
+            let b = &program.buffers[eval];
+            self.backend.read(eval, b.len(1), &mut values)?;
+            let kind = Some(super::watch::TensorKind::Activation);
+            outputs.push((
+                node,
+                Inspected::new(b.name.clone(), kind, b.shape.clone(), values.clone()),
+            ));
+        }
+        let prediction = program.eval.prediction;
+        self.backend
+            .read(prediction, program.buffers[prediction].len(1), &mut values)?;
+        Ok(Traced {
+            outputs,
+            prediction: values,
         })
     }
 

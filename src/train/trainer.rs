@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::metrics::Metrics;
 use super::session::{BackendSwitch, NonFinite, Part, Session, StepReport};
-use super::watch::{Inspection, Snapshot};
+use super::watch::{Inspection, Snapshot, Traced};
 use crate::graph::{EarlyStopping, NodeId, TrainingSettings};
 
 pub enum Command {
@@ -40,6 +40,11 @@ pub enum Command {
     Inspect {
         node: NodeId,
         sample: usize,
+    },
+    /// Every node's output for one row of features (`Event::Traced` with the same tag).
+    Trace {
+        tag: u64,
+        features: Vec<f32>,
     },
     Stop,
 }
@@ -80,6 +85,10 @@ pub enum Event {
         values: Vec<f32>,
     },
     Inspection(Arc<Inspection>),
+    Traced {
+        tag: u64,
+        traced: Arc<Traced>,
+    },
     Paused,
     Running,
     /// Back at step 0 with fresh weights; steps reported before this belong to the old run.
@@ -261,6 +270,18 @@ impl Loop {
                 let mut values = Vec::new();
                 match self.session.predict(&features, &mut values) {
                     Ok(()) => self.send(Event::Predictions { tag, values }),
+                    Err(e) => self.send(Event::Error(e.to_string())),
+                }
+                self.report_switch();
+            }
+            Command::Trace { tag, features } => {
+                // The pass shares the input buffer with the steps in flight.
+                self.drain();
+                match self.session.trace(&features) {
+                    Ok(traced) => self.send(Event::Traced {
+                        tag,
+                        traced: Arc::new(traced),
+                    }),
                     Err(e) => self.send(Event::Error(e.to_string())),
                 }
                 self.report_switch();

@@ -76,6 +76,14 @@ pub struct Inspection {
     pub tensors: Vec<Inspected>,
 }
 
+/// One sample's way through the network: every node's output, and the prediction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Traced {
+    pub outputs: Vec<(NodeId, Inspected)>,
+    /// Logits for classification, values for regression.
+    pub prediction: Vec<f32>,
+}
+
 impl Inspected {
     pub fn new(
         name: String,

@@ -12,7 +12,9 @@ use std::time::Duration;
 use super::history::History;
 use crate::data::{DatasetSpec, SplitFractions};
 use crate::graph::{BackendChoice, Graph, NodeId, Optimizer, Project, TrainingSettings};
-use crate::train::{self, Command, Event, FinishReason, Inspection, Limits, Trainer, Watched};
+use crate::train::{
+    self, Command, Event, FinishReason, Inspection, Limits, Traced, Trainer, Watched,
+};
 
 /// How often a step brings back the watched tensors' statistics.
 pub const WATCH_EVERY: Duration = Duration::from_millis(100);
@@ -94,6 +96,8 @@ pub struct Run {
     next_tag: u64,
     /// Answers to `predict`, by tag, until taken.
     answers: Vec<(u64, Vec<f32>)>,
+    /// The latest answer to `trace`: its tag and every node's output.
+    pub traced: Option<(u64, Arc<Traced>)>,
     /// The shortest time between steps while playing; `None` is full speed.
     pace: Option<Duration>,
     /// How often statistics of the watched tensors come; `None` never.
@@ -119,6 +123,7 @@ impl Default for Run {
             step_offset: 0,
             next_tag: 0,
             answers: Vec::new(),
+            traced: None,
             pace: Some(DEFAULT_PACE),
             watch: Some(WATCH_EVERY),
             inspection: None,
@@ -286,6 +291,20 @@ impl Run {
         Some(tag)
     }
 
+    /// Asks for every node's output for one row of features; `traced` holds the answer.
+    pub fn trace(&mut self, features: Vec<f32>) -> Option<u64> {
+        let Phase::Live(trainer) = &self.phase else {
+            return None;
+        };
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        trainer
+            .commands
+            .send(Command::Trace { tag, features })
+            .ok()?;
+        Some(tag)
+    }
+
     /// The answer to the `predict` that returned `tag`, once it is in.
     pub fn take_answer(&mut self, tag: u64) -> Option<Vec<f32>> {
         let i = self.answers.iter().position(|(t, _)| *t == tag)?;
@@ -347,6 +366,7 @@ impl Run {
             Event::Epoch(epoch) => self.history.epoch(&epoch, self.step_offset),
             Event::Statistics(snapshot) => self.history.snapshot(&snapshot, self.step_offset),
             Event::Inspection(inspection) => self.inspection = Some(inspection),
+            Event::Traced { tag, traced } => self.traced = Some((tag, traced)),
             Event::Predictions { tag, values } => {
                 // Answers nobody took (their view was closed) are not kept for long.
                 if self.answers.len() >= 8 {

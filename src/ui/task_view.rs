@@ -11,6 +11,7 @@ use super::canvas::accessible;
 
 use super::dataset::{CLASS_COLORS, scatter, scatter_extent, thumbnail, value_color, value_range};
 use super::history::History;
+use super::inside::heatmap;
 use super::run::Run;
 use super::training::Tab;
 use crate::data::{Dataset, InMemoryDataset, Targets, Task};
@@ -67,6 +68,23 @@ impl Refresh {
     }
 }
 
+#[derive(Clone, Copy)]
+struct Chosen {
+    index: usize,
+    first: Option<u64>,
+    last: Option<(u64, u64)>,
+}
+
+impl Chosen {
+    fn new(index: usize) -> Self {
+        Self {
+            index,
+            first: None,
+            last: None,
+        }
+    }
+}
+
 /// What the network predicts for the validation samples.
 struct Validation {
     indices: Vec<usize>,
@@ -83,6 +101,11 @@ pub struct TaskView {
     /// The confusion-matrix cell (true, predicted) whose samples are shown; `None` shows all.
     pub cell: Option<(usize, usize)>,
     thumbnails: HashMap<usize, TextureHandle>,
+    /// The sample whose way through the network is shown, the first trace asked for it (later
+    /// ones have larger tags) and the last (tag, step).
+    chosen: Option<Chosen>,
+    /// Pictures of the shown trace's node outputs, and its tag.
+    trace_pictures: Option<(u64, Vec<TextureHandle>)>,
 }
 
 /// A prediction row's class and how sure the network is of it (its softmax probability, or the
@@ -192,12 +215,28 @@ impl TaskView {
                 confidence,
             });
         }
+        self.trace_chosen(run, dataset);
         self.validation.ask(run, || {
             indices
                 .iter()
                 .flat_map(|&i| dataset.sample_features(i).to_vec())
                 .collect()
         });
+    }
+
+    /// Asks for the chosen sample's way through the network again once the run has moved on
+    /// and the last answer is in.
+    fn trace_chosen(&mut self, run: &mut Run, dataset: &InMemoryDataset) {
+        let Some(chosen) = &mut self.chosen else {
+            return;
+        };
+        let answered = chosen.last.is_none_or(|(tag, step)| {
+            step != run.steps() && run.traced.as_ref().is_some_and(|(t, _)| *t == tag)
+        });
+        if answered && let Some(tag) = run.trace(dataset.sample_features(chosen.index).to_vec()) {
+            chosen.first.get_or_insert(tag);
+            chosen.last = Some((tag, run.steps()));
+        }
     }
 
     /// Whether predictions for the validation set are in.
@@ -291,7 +330,7 @@ impl TaskView {
 
     /// The validation samples (one cell's, when chosen) with the class the network predicts
     /// and how sure it is; images as pictures, other samples as rows of numbers.
-    pub fn predictions(&mut self, ui: &mut Ui, dataset: Option<&InMemoryDataset>) {
+    pub fn predictions(&mut self, ui: &mut Ui, run: &Run, dataset: Option<&InMemoryDataset>) {
         let (Some(dataset), Some(validation)) = (dataset, &self.predicted) else {
             ui.weak("Press Train (or Step) on a classification task to see what the network predicts for each validation sample.");
             return;
@@ -342,6 +381,7 @@ impl TaskView {
                 (index, truth, predicted, sure)
             })
             .collect();
+        self.forward_pass(ui, run, labels);
         egui::ScrollArea::vertical().show(ui, |ui| {
             if dataset.feature_shape().len() == 3 {
                 // A card is the 56-point picture, its frame and the grid's spacing.
@@ -354,8 +394,8 @@ impl TaskView {
                         }
                     }
                 });
-            } else {
-                sample_table(ui, dataset, rows.into_iter());
+            } else if let Some(index) = sample_table(ui, dataset, rows.into_iter()) {
+                self.chosen = Some(Chosen::new(index));
             }
         });
     }
@@ -397,16 +437,93 @@ impl TaskView {
                     }
                 });
             });
-        accessible(&card.response, Role::Image, &label);
+        let card = card.response.interact(egui::Sense::click());
+        accessible(&card, Role::Button, &label);
+        if card
+            .on_hover_text("Click to see its way through the network")
+            .clicked()
+        {
+            self.chosen = Some(Chosen::new(index));
+        }
+    }
+
+    /// The chosen sample's way through the network: what it is predicted to be, and every
+    /// node's output for it.
+    fn forward_pass(&mut self, ui: &mut Ui, run: &Run, labels: &[u32]) {
+        let (
+            Some(Chosen {
+                index,
+                first: Some(first),
+                ..
+            }),
+            Some((traced_tag, traced)),
+        ) = (self.chosen, &run.traced)
+        else {
+            return;
+        };
+        // An answer from before this sample was chosen is another sample's.
+        if *traced_tag < first {
+            return;
+        }
+        if self
+            .trace_pictures
+            .as_ref()
+            .is_none_or(|(t, _)| t != traced_tag)
+        {
+            let pictures = traced
+                .outputs
+                .iter()
+                .map(|(_, output)| {
+                    ui.ctx()
+                        .load_texture(&output.name, heatmap(output), TextureOptions::NEAREST)
+                })
+                .collect();
+            self.trace_pictures = Some((*traced_tag, pictures));
+        }
+        let (class, sure) = class_and_confidence(&traced.prediction);
+        let truth = labels[index];
+        ui.horizontal(|ui| {
+            ui.strong(format!(
+                "Sample {index}, truly {truth}: predicted {class} ({:.0}% sure)",
+                sure * 100.0
+            ));
+            if ui.button("Close").clicked() {
+                self.chosen = None;
+            }
+        });
+        let Some((_, pictures)) = &self.trace_pictures else {
+            return;
+        };
+        egui::ScrollArea::horizontal()
+            .id_salt("forward pass")
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    for ((_, output), picture) in traced.outputs.iter().zip(pictures) {
+                        ui.vertical(|ui| {
+                            ui.label(&output.name);
+                            let size = picture.size_vec2();
+                            let scale = (72.0 / size.x.max(size.y)).clamp(1.0, 12.0);
+                            ui.add(egui::Image::new(picture).fit_to_exact_size(size * scale))
+                                .on_hover_text(format!(
+                                    "mean {:.3}, min {:.3}, max {:.3}",
+                                    output.stats.mean, output.stats.min, output.stats.max
+                                ));
+                        });
+                    }
+                });
+            });
+        ui.separator();
     }
 }
 
-/// Rows of a non-image set's samples: their first features, class and prediction.
+/// Rows of a non-image set's samples: their first features, class and prediction. Returns the
+/// sample clicked.
 fn sample_table(
     ui: &mut Ui,
     dataset: &InMemoryDataset,
     rows: impl Iterator<Item = (usize, usize, usize, f32)>,
-) {
+) -> Option<usize> {
+    let mut clicked = None;
     let width = dataset.feature_len().min(4);
     egui::Grid::new("validation samples")
         .striped(true)
@@ -420,7 +537,13 @@ fn sample_table(
             }
             ui.end_row();
             for (index, truth, predicted, confidence) in rows {
-                ui.label(index.to_string());
+                let link = ui
+                    .link(index.to_string())
+                    .on_hover_text("Click to see its way through the network");
+                accessible(&link, Role::Link, &format!("sample {index}"));
+                if link.clicked() {
+                    clicked = Some(index);
+                }
                 for value in &dataset.sample_features(index)[..width] {
                     ui.label(format!("{value:.3}"));
                 }
@@ -434,4 +557,5 @@ fn sample_table(
                 ui.end_row();
             }
         });
+    clicked
 }

@@ -204,7 +204,7 @@ impl TrainingPanel {
                     self.tab = Tab::Predictions;
                 }
             }
-            Tab::Predictions => self.task.predictions(ui, dataset),
+            Tab::Predictions => self.task.predictions(ui, run, dataset),
         }
         self.view_rect = egui::Rect::from_min_max(top, ui.min_rect().max);
         request
