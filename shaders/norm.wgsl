@@ -1,7 +1,7 @@
 // Batch normalisation (x viewed as [rows, channels, inner], statistics per channel over the batch)
 // and layer normalisation (statistics per row of `width`), forward and backward, as
-// engine/cpu/norm.rs. One thread per channel, row or column: simple and exact; the sums are
-// small next to the products around them.
+// engine/cpu/norm.rs. Batch norm gives each channel a workgroup; layer norm one thread per row
+// or column, whose loops are short.
 
 struct Params {
     channels: u32,
@@ -32,40 +32,66 @@ fn at(n: u32, c: u32, i: u32) -> u32 {
     return (n * params.channels + c) * params.inner + i;
 }
 
-@compute @workgroup_size(64)
-fn batch_norm_train(@builtin(global_invocation_id) id: vec3<u32>) {
-    let c = id.x;
+// Batch norm reduces each channel over rows x inner values in one workgroup: the lanes stride
+// over the values, then sum their parts in workgroup memory. (One thread per channel would loop
+// over them all, which lavapipe silently cuts short after 65,535 iterations.)
+const LANES: u32 = 256u;
+var<workgroup> part_a: array<f32, 256>;
+var<workgroup> part_b: array<f32, 256>;
+
+// The workgroup's totals of `a` and `b`, in every lane.
+fn workgroup_sums(lane: u32, a: f32, b: f32) -> vec2<f32> {
+    part_a[lane] = a;
+    part_b[lane] = b;
+    workgroupBarrier();
+    for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
+        if lane < stride {
+            part_a[lane] += part_a[lane + stride];
+            part_b[lane] += part_b[lane + stride];
+        }
+        workgroupBarrier();
+    }
+    let totals = vec2(part_a[0], part_b[0]);
+    workgroupBarrier();
+    return totals;
+}
+
+// The k-th value of channel c, counting over rows and then inner positions.
+fn channel_at(k: u32, c: u32) -> u32 {
+    return at(k / params.inner, c, k % params.inner);
+}
+
+@compute @workgroup_size(256)
+fn batch_norm_train(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let c = group.x;
     if c >= params.channels {
         return;
     }
-    let rows = globals.rows;
-    let count = f32(rows * params.inner);
+    let total = globals.rows * params.inner;
+    let count = f32(total);
     var sum = 0.0;
-    for (var n = 0u; n < rows; n++) {
-        for (var i = 0u; i < params.inner; i++) {
-            sum += x[at(n, c, i)];
-        }
+    for (var k = lane; k < total; k += LANES) {
+        sum += x[channel_at(k, c)];
     }
-    let m = sum / count;
+    let m = workgroup_sums(lane, sum, 0.0).x / count;
     var squares = 0.0;
-    for (var n = 0u; n < rows; n++) {
-        for (var i = 0u; i < params.inner; i++) {
-            let d = x[at(n, c, i)] - m;
-            squares += d * d;
-        }
+    for (var k = lane; k < total; k += LANES) {
+        let d = x[channel_at(k, c)] - m;
+        squares += d * d;
     }
-    let variance = squares / count;
+    let variance = workgroup_sums(lane, squares, 0.0).x / count;
     let s = 1.0 / sqrt(variance + params.epsilon);
-    mean[c] = m;
-    inv_std[c] = s;
-    let unbiased = select(variance, variance * count / (count - 1.0), count > 1.0);
-    running_mean[c] = (1.0 - params.momentum) * running_mean[c] + params.momentum * m;
-    running_var[c] = (1.0 - params.momentum) * running_var[c] + params.momentum * unbiased;
+    if lane == 0u {
+        mean[c] = m;
+        inv_std[c] = s;
+        let unbiased = select(variance, variance * count / (count - 1.0), count > 1.0);
+        running_mean[c] = (1.0 - params.momentum) * running_mean[c] + params.momentum * m;
+        running_var[c] = (1.0 - params.momentum) * running_var[c] + params.momentum * unbiased;
+    }
     let scale = gamma[c] * s;
-    for (var n = 0u; n < rows; n++) {
-        for (var i = 0u; i < params.inner; i++) {
-            out[at(n, c, i)] = (x[at(n, c, i)] - m) * scale + beta[c];
-        }
+    for (var k = lane; k < total; k += LANES) {
+        let i = channel_at(k, c);
+        out[i] = (x[i] - m) * scale + beta[c];
     }
 }
 
@@ -81,33 +107,33 @@ fn batch_norm_eval(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_wo
 }
 
 // out = dx
-@compute @workgroup_size(64)
-fn batch_norm_backward(@builtin(global_invocation_id) id: vec3<u32>) {
-    let c = id.x;
+@compute @workgroup_size(256)
+fn batch_norm_backward(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let c = group.x;
     if c >= params.channels {
         return;
     }
-    let rows = globals.rows;
-    let count = f32(rows * params.inner);
+    let total = globals.rows * params.inner;
+    let count = f32(total);
     let m = mean[c];
     let s = inv_std[c];
     var sum_dy = 0.0;
     var sum_dy_xhat = 0.0;
-    for (var n = 0u; n < rows; n++) {
-        for (var i = 0u; i < params.inner; i++) {
-            let g = dy[at(n, c, i)];
-            sum_dy += g;
-            sum_dy_xhat += g * (x[at(n, c, i)] - m) * s;
-        }
+    for (var k = lane; k < total; k += LANES) {
+        let i = channel_at(k, c);
+        sum_dy += dy[i];
+        sum_dy_xhat += dy[i] * (x[i] - m) * s;
     }
-    dbeta[c] = sum_dy;
-    dgamma[c] = sum_dy_xhat;
-    let k = gamma[c] * s / count;
-    for (var n = 0u; n < rows; n++) {
-        for (var i = 0u; i < params.inner; i++) {
-            let xhat = (x[at(n, c, i)] - m) * s;
-            out[at(n, c, i)] = k * (count * dy[at(n, c, i)] - sum_dy - xhat * sum_dy_xhat);
-        }
+    let sums = workgroup_sums(lane, sum_dy, sum_dy_xhat);
+    if lane == 0u {
+        dbeta[c] = sums.x;
+        dgamma[c] = sums.y;
+    }
+    let k_scale = gamma[c] * s / count;
+    for (var k = lane; k < total; k += LANES) {
+        let i = channel_at(k, c);
+        let xhat = (x[i] - m) * s;
+        out[i] = k_scale * (count * dy[i] - sums.x - xhat * sums.y);
     }
 }
 

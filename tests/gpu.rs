@@ -381,24 +381,22 @@ mod parity {
         assert_close("slice", both_ops(buffers(), ops, 4, 3, &[0, 1], 3).unwrap());
     }
 
-    #[test]
-    fn normalisation_forward_and_backward() {
-        // Batch norm over [rows, 3, 2, 2]: the output, the running variance it updates, the
-        // input gradient and the scale gradient; then the evaluation pass (running variance left at
-        // zero, so epsilon alone keeps it positive).
-        let (c, inner) = (3, 4);
+    /// Batch norm over `rows` samples of `[c, h, w]` (capacity `capacity`): the output, the
+    /// running variance it updates, the input gradient and the scale gradient.
+    fn batch_norm_case(c: usize, (h, w): (usize, usize), capacity: usize, rows: usize) -> bool {
+        let inner = h * w;
         let bn = || {
             vec![
-                buffer("x", vec![c, 2, 2], true),
+                buffer("x", vec![c, h, w], true),
                 buffer("gamma", vec![c], false),
                 buffer("beta", vec![c], false),
-                buffer("out", vec![c, 2, 2], true),
+                buffer("out", vec![c, h, w], true),
                 buffer("mean", vec![c], false),
                 buffer("inv_std", vec![c], false),
                 buffer("running_mean", vec![c], false),
                 buffer("running_var", vec![c], false),
-                buffer("dy", vec![c, 2, 2], true),
-                buffer("dx", vec![c, 2, 2], true),
+                buffer("dy", vec![c, h, w], true),
+                buffer("dx", vec![c, h, w], true),
                 buffer("dgamma", vec![c], false),
                 buffer("dbeta", vec![c], false),
             ]
@@ -432,8 +430,8 @@ mod parity {
             },
         ];
         let inputs = [0, 1, 2, 6, 8];
-        let Some(out) = both_ops(bn(), ops.clone(), 6, 5, &inputs, 3) else {
-            return;
+        let Some(out) = both_ops(bn(), ops.clone(), capacity, rows, &inputs, 3) else {
+            return false;
         };
         assert_close("batch norm", out);
         for (what, output) in [
@@ -443,9 +441,38 @@ mod parity {
         ] {
             assert_close(
                 what,
-                both_ops(bn(), ops.clone(), 6, 5, &inputs, output).unwrap(),
+                both_ops(bn(), ops.clone(), capacity, rows, &inputs, output).unwrap(),
             );
         }
+        true
+    }
+
+    #[test]
+    fn batch_norm_over_more_values_per_channel_than_a_thread_may_loop() {
+        // 100 images of 28x28: 78,400 values per channel, past lavapipe's 65,535 iterations.
+        batch_norm_case(2, (28, 28), 100, 100);
+    }
+
+    #[test]
+    fn normalisation_forward_and_backward() {
+        // Batch norm over [rows, 3, 2, 2]; then the evaluation pass (running variance left at
+        // zero, so epsilon alone keeps it positive).
+        let (c, inner) = (3, 4);
+        if !batch_norm_case(c, (2, 2), 6, 5) {
+            return;
+        }
+        let bn = || {
+            vec![
+                buffer("x", vec![c, 2, 2], true),
+                buffer("gamma", vec![c], false),
+                buffer("beta", vec![c], false),
+                buffer("out", vec![c, 2, 2], true),
+                buffer("mean", vec![c], false),
+                buffer("inv_std", vec![c], false),
+                buffer("running_mean", vec![c], false),
+                buffer("running_var", vec![c], false),
+            ]
+        };
         let eval = vec![Op::BatchNormEval {
             x: 0,
             gamma: 1,

@@ -357,9 +357,10 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
                 (8, running_mean),
                 (9, running_var),
             ],
+            // A workgroup of 256 lanes per channel.
             Grid::Threads {
-                count: channels,
-                group: 64,
+                count: channels * 256,
+                group: 256,
             },
         )),
         Op::BatchNormEval {
@@ -409,9 +410,10 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
                 (11, dgamma),
                 (12, dbeta),
             ],
+            // A workgroup of 256 lanes per channel.
             Grid::Threads {
-                count: channels,
-                group: 64,
+                count: channels * 256,
+                group: 256,
             },
         )),
         Op::LayerNorm {
