@@ -24,7 +24,7 @@ pub use canvas::{NODE_SIZE, input_port_label, output_port_label, wire_label};
 pub use editor::{Editor, Gesture};
 pub use files::default_state_dir;
 pub use history::{History, decimate};
-pub use run::Run;
+pub use run::{DEFAULT_PACE, Run};
 pub use templates::{TEMPLATES, empty as empty_project};
 pub use training::Tab;
 
