@@ -365,7 +365,7 @@ fn preview(ui: &mut Ui, loaded: &Loaded) {
         let width = ui.available_width().min(320.0);
         let size = texture.size_vec2() * (width / texture.size_vec2().x);
         ui.add(egui::Image::new(texture).fit_to_exact_size(size))
-            .on_hover_text("The first images of the dataset");
+            .on_hover_text("Images from across the dataset");
     } else if dataset.feature_shape() == [2] {
         let side = ui.available_width().min(240.0);
         scatter(ui, dataset, side, None).on_hover_text("The dataset's points");
@@ -489,7 +489,7 @@ pub fn thumbnail(dataset: &InMemoryDataset, index: usize) -> Option<egui::ColorI
     Some(egui::ColorImage::new([w, h], pixels))
 }
 
-/// The first images of an image set, tiled into one picture; `None` for other sets.
+/// Images from across an image set, tiled into one picture; `None` for other sets.
 fn image_grid(dataset: &InMemoryDataset) -> Option<egui::ColorImage> {
     let &[channels, h, w] = dataset.feature_shape() else {
         return None;
@@ -501,7 +501,8 @@ fn image_grid(dataset: &InMemoryDataset) -> Option<egui::ColorImage> {
     let count = dataset.len().min(columns * rows);
     let mut image = egui::ColorImage::filled([columns * (w + 1), rows * (h + 1)], Color32::BLACK);
     for i in 0..count {
-        let picture = thumbnail(dataset, i)?;
+        // Spread over the set: files are often sorted by class.
+        let picture = thumbnail(dataset, i * dataset.len() / count)?;
         let (ox, oy) = ((i % columns) * (w + 1), (i / columns) * (h + 1));
         for y in 0..h {
             for col in 0..w {
