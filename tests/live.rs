@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use egui::{Role, Vec2};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use netloom::graph::Project;
 use netloom::ui::{NetloomApp, TEMPLATES, Tab};
 use support::{harness, select};
@@ -322,4 +322,20 @@ fn a_confusion_cell_opens_its_samples_with_their_predictions() {
         assert!(names.iter().any(|n| n.starts_with(layer)), "{names:?}");
     }
     assert_eq!(traced.prediction.len(), 2);
+    // Both classes' probabilities, which add up to one.
+    let shown: f32 = (0..2)
+        .map(|k| {
+            let prefix = format!("class {k}: ");
+            let node = h.get_by_label_contains(&prefix);
+            let label = node.accesskit_node().label().unwrap();
+            label
+                .trim_end_matches('%')
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .parse::<f32>()
+                .unwrap()
+        })
+        .sum();
+    assert!((shown - 100.0).abs() <= 1.0, "{shown}");
 }

@@ -108,6 +108,19 @@ pub struct TaskView {
     trace_pictures: Option<(u64, Vec<TextureHandle>)>,
 }
 
+/// Every class's probability for a prediction row: the softmax of its logits, or for a single
+/// output the sigmoid's two sides.
+fn probabilities(prediction: &[f32]) -> Vec<f32> {
+    if let [logit] = prediction {
+        let p = 1.0 / (1.0 + (-logit).exp());
+        return vec![1.0 - p, p];
+    }
+    let max = prediction.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = prediction.iter().map(|v| (v - max).exp()).collect();
+    let total: f32 = exps.iter().sum();
+    exps.iter().map(|e| e / total).collect()
+}
+
 /// A prediction row's class and how sure the network is of it (its softmax probability, or the
 /// sigmoid's for a single output).
 fn class_and_confidence(prediction: &[f32]) -> (usize, f32) {
@@ -489,6 +502,19 @@ impl TaskView {
             ));
             if ui.button("Close").clicked() {
                 self.chosen = None;
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            for (k, p) in probabilities(&traced.prediction).into_iter().enumerate() {
+                let bar = egui::ProgressBar::new(p)
+                    .desired_width(60.0)
+                    .text(format!("{k}: {:.0}%", p * 100.0));
+                let response = ui.add(bar);
+                accessible(
+                    &response,
+                    Role::ProgressIndicator,
+                    &format!("class {k}: {:.0}%", p * 100.0),
+                );
             }
         });
         let Some((_, pictures)) = &self.trace_pictures else {
