@@ -302,8 +302,9 @@ fn a_confusion_cell_opens_its_samples_with_their_predictions() {
         "Validation samples of class 1 predicted as 1: {}",
         matrix[1][1]
     );
-    until(&mut h, "the predictions", |app| {
-        app.training.task.has_predictions()
+    // Predictions asked for during training are replaced by those of the final weights.
+    until(&mut h, "the final predictions", |app| {
+        app.training.task.predictions_are_current(&app.run)
     });
     h.get_by_label(&heading);
     click(&mut h, "Show all");

@@ -166,15 +166,16 @@ impl NetloomApp {
     /// Takes in the trainer's news, passes edits on to it, and keeps frames coming while it
     /// trains.
     fn follow_run(&mut self, ctx: &egui::Context) {
-        self.run.poll(&self.editor.project.graph);
+        let news = self.run.poll(&self.editor.project.graph);
         let has_errors = self
             .editor
             .model
             .problems
             .iter()
             .any(|p| p.severity == crate::compile::Severity::Error);
+        let version = self.editor.version();
         self.run
-            .follow(&self.editor.project, self.base_dir(), has_errors);
+            .follow(&self.editor.project, version, self.base_dir(), has_errors);
         self.training.task.update(
             ctx,
             &mut self.run,
@@ -187,7 +188,11 @@ impl NetloomApp {
             .non_finite
             .as_ref()
             .and_then(|r| r.node.map(|n| (n, r.message.clone())));
-        self.canvas.health = super::health::assess(&self.run.history, &self.editor.project.graph);
+        // Health changes with new statistics or a new run, not from frame to frame.
+        if news || self.run.is_idle() {
+            self.canvas.health =
+                super::health::assess(&self.run.history, &self.editor.project.graph);
+        }
         if self.run.running || self.run.is_starting() {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));
         }

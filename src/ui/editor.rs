@@ -80,6 +80,11 @@ impl Editor {
         self.data.as_ref()
     }
 
+    /// Counts edits (undo and redo included): what watchers of the project compare.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     pub fn is_dirty(&self) -> bool {
         self.version != self.saved_at
     }

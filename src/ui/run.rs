@@ -81,6 +81,8 @@ pub struct Run {
     compiled: Option<Compiled>,
     /// The settings the trainer has, to send only what changed.
     settings: Option<TrainingSettings>,
+    /// The editor's version and error state the live trainer was last compared with.
+    followed: Option<(u64, bool)>,
     pub history: History,
     pub running: bool,
     /// The device training runs on, as the trainer names it.
@@ -113,6 +115,7 @@ impl Default for Run {
             phase: Phase::Idle,
             compiled: None,
             settings: None,
+            followed: None,
             history: History::default(),
             running: false,
             device: None,
@@ -246,11 +249,18 @@ impl Run {
         };
     }
 
-    /// Follows the project as it is edited: settings that keep the program's shapes go to the
-    /// trainer; other changes restart it with the weights that still fit. Waits for a graph
-    /// without errors.
-    pub fn follow(&mut self, project: &Project, base_dir: PathBuf, has_errors: bool) {
-        if let (Phase::Live(trainer), Some(settings)) = (&self.phase, &self.settings)
+    /// Follows the project as it is edited (`version` counts the edits): settings that keep
+    /// the program's shapes go to the trainer; other changes restart it with the weights that
+    /// still fit. Waits for a graph without errors. Compares only when something changed.
+    pub fn follow(&mut self, project: &Project, version: u64, base_dir: PathBuf, has_errors: bool) {
+        let Phase::Live(trainer) = &self.phase else {
+            return;
+        };
+        if self.followed == Some((version, has_errors)) {
+            return;
+        }
+        self.followed = Some((version, has_errors));
+        if let Some(settings) = &self.settings
             && *settings != project.training
         {
             let _ = trainer
@@ -262,7 +272,7 @@ impl Run {
             .compiled
             .as_ref()
             .is_some_and(|c| *c != Compiled::of(project));
-        if changed && !has_errors && matches!(self.phase, Phase::Live(_)) {
+        if changed && !has_errors {
             let Phase::Live(trainer) = std::mem::replace(&mut self.phase, Phase::Idle) else {
                 unreachable!("matched above")
             };
@@ -279,29 +289,22 @@ impl Run {
 
     /// Asks for the predictions of `features`; `take_answer` gives them with the returned tag.
     pub fn predict(&mut self, features: Vec<f32>) -> Option<u64> {
-        let Phase::Live(trainer) = &self.phase else {
-            return None;
-        };
-        let tag = self.next_tag;
-        self.next_tag += 1;
-        trainer
-            .commands
-            .send(Command::Predict { tag, features })
-            .ok()?;
-        Some(tag)
+        self.send_tagged(|tag| Command::Predict { tag, features })
     }
 
     /// Asks for every node's output for one row of features; `traced` holds the answer.
     pub fn trace(&mut self, features: Vec<f32>) -> Option<u64> {
+        self.send_tagged(|tag| Command::Trace { tag, features })
+    }
+
+    /// Sends a command whose answer comes back under a fresh tag, which is returned.
+    fn send_tagged(&mut self, command: impl FnOnce(u64) -> Command) -> Option<u64> {
         let Phase::Live(trainer) = &self.phase else {
             return None;
         };
         let tag = self.next_tag;
         self.next_tag += 1;
-        trainer
-            .commands
-            .send(Command::Trace { tag, features })
-            .ok()?;
+        trainer.commands.send(command(tag)).ok()?;
         Some(tag)
     }
 

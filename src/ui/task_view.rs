@@ -97,6 +97,8 @@ pub struct TaskView {
     texture: Option<TextureHandle>,
     boundary: Refresh,
     validation: Refresh,
+    /// The validation samples the last request asked about, in its order.
+    asked_samples: Vec<usize>,
     predicted: Option<Validation>,
     /// The confusion-matrix cell (true, predicted) whose samples are shown; `None` shows all.
     pub cell: Option<(usize, usize)>,
@@ -211,29 +213,32 @@ impl TaskView {
     }
 
     fn update_validation(&mut self, run: &mut Run, project: &Project, dataset: &InMemoryDataset) {
-        let mut indices =
-            crate::data::split(dataset.len(), &project.split, project.training.seed).validation;
-        indices.truncate(VALIDATION_MAX);
         if let Some(values) = self.validation.take(run)
-            && !indices.is_empty()
+            && !self.asked_samples.is_empty()
         {
-            let per_sample = values.len() / indices.len();
+            let per_sample = values.len() / self.asked_samples.len();
             let (predicted, confidence) = values
                 .chunks_exact(per_sample.max(1))
                 .map(class_and_confidence)
                 .unzip();
             self.predicted = Some(Validation {
-                indices: indices.clone(),
+                indices: self.asked_samples.clone(),
                 predicted,
                 confidence,
             });
         }
         self.trace_chosen(run, dataset);
+        // The split is drawn only when asking: it shuffles the whole set.
+        let asked_samples = &mut self.asked_samples;
         self.validation.ask(run, || {
-            indices
-                .iter()
-                .flat_map(|&i| dataset.sample_features(i).to_vec())
-                .collect()
+            let split = crate::data::split(dataset.len(), &project.split, project.training.seed);
+            *asked_samples = split.validation;
+            asked_samples.truncate(VALIDATION_MAX);
+            let mut features = Vec::with_capacity(asked_samples.len() * dataset.feature_len());
+            for &i in asked_samples.iter() {
+                features.extend_from_slice(dataset.sample_features(i));
+            }
+            features
         });
     }
 
@@ -252,9 +257,9 @@ impl TaskView {
         }
     }
 
-    /// Whether predictions for the validation set are in.
-    pub fn has_predictions(&self) -> bool {
-        self.predicted.is_some()
+    /// Whether the validation predictions shown are those of the run's latest weights.
+    pub fn predictions_are_current(&self, run: &Run) -> bool {
+        self.predicted.is_some() && self.validation.is_current(run.steps())
     }
 
     /// Whether the boundary shows the weights after the run's latest step.
