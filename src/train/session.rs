@@ -837,11 +837,7 @@ impl Session {
     /// Every parameter and running statistic by its PyTorch name, with its shape.
     pub fn weights(&mut self) -> Result<Vec<NamedTensor>, TrainError> {
         let program = Arc::clone(&self.program);
-        let named = program
-            .params
-            .iter()
-            .map(|p| (&p.name, p.buffer))
-            .chain(program.running_stats.iter().map(|s| (&s.name, s.buffer)));
+        let named = named_state(&program);
         let mut out = Vec::new();
         for (name, buffer) in named {
             let b = &program.buffers[buffer];
@@ -861,11 +857,7 @@ impl Session {
     /// values, and their names are returned.
     pub fn load_matching(&mut self, tensors: &[NamedTensor]) -> Result<Vec<String>, TrainError> {
         let program = Arc::clone(&self.program);
-        let named = program
-            .params
-            .iter()
-            .map(|p| (&p.name, p.buffer))
-            .chain(program.running_stats.iter().map(|s| (&s.name, s.buffer)));
+        let named = named_state(&program);
         let mut fresh = Vec::new();
         for (name, buffer) in named {
             let shape = &program.buffers[buffer].shape;
@@ -916,6 +908,15 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Every parameter and running statistic with its PyTorch name: what weights files hold.
+fn named_state(program: &Program) -> impl Iterator<Item = (&String, BufferId)> {
+    program
+        .params
+        .iter()
+        .map(|p| (&p.name, p.buffer))
+        .chain(program.running_stats.iter().map(|s| (&s.name, s.buffer)))
 }
 
 /// A named tensor, as weights files hold them.

@@ -217,16 +217,7 @@ pub fn gradients(ui: &mut Ui, history: &History) {
     if empty_hint(ui, history) {
         return;
     }
-    let per_layer: Vec<(String, Vec<Point>)> = history
-        .of_kind(TensorKind::Gradient)
-        .map(|(w, series)| {
-            let points = series
-                .iter()
-                .map(|(step, s)| [*step as f64, f64::from(s.l2)])
-                .collect();
-            (w.name.trim_start_matches("grad ").to_string(), points)
-        })
-        .collect();
+    let per_layer = gradient_norms(history);
     let mut series = vec![Series::trace("Whole network", &history.grad_norm).width(2.0)];
     series.extend(
         per_layer
@@ -234,6 +225,21 @@ pub fn gradients(ui: &mut Ui, history: &History) {
             .map(|(name, points)| Series::new(name.clone(), points)),
     );
     plot(ui, "gradient plot", "Gradient norm", true, series);
+}
+
+/// Each parameter's gradient norm over time, named after the parameter.
+fn gradient_norms(history: &History) -> Vec<(String, Vec<Point>)> {
+    history
+        .of_kind(TensorKind::Gradient)
+        .map(|(w, series)| {
+            let points = series
+                .iter()
+                .map(|(step, s)| [*step as f64, f64::from(s.l2)])
+                .collect();
+            // A gradient's buffer is named after what it is the gradient of.
+            (w.name.trim_start_matches("grad ").to_string(), points)
+        })
+        .collect()
 }
 
 /// Which tensor's histogram to show, and when.
@@ -358,33 +364,32 @@ pub fn csv(
     histogram: &HistogramChoice,
 ) -> Option<String> {
     use super::training::Tab;
-    let train_loss = epoch_series(history, |e| Some(e.train_loss));
-    let validation_loss = epoch_series(history, |e| e.validation_loss);
-    let train_accuracy = epoch_series(history, |e| e.train_accuracy);
-    let validation_accuracy = epoch_series(history, |e| e.validation_accuracy);
-    let gradients: Vec<(String, Vec<Point>)> = history
-        .of_kind(TensorKind::Gradient)
-        .map(|(w, series)| {
-            let points = series
-                .iter()
-                .map(|(step, s)| [*step as f64, f64::from(s.l2)])
-                .collect();
-            (w.name.clone(), points)
-        })
-        .collect();
     Some(match tab {
         Tab::Loss => series_csv(&[
             ("loss", &history.loss),
             ("smoothed_loss", &history.smoothed_loss),
-            ("train_loss_epoch", &train_loss),
-            ("validation_loss_epoch", &validation_loss),
+            (
+                "train_loss_epoch",
+                &epoch_series(history, |e| Some(e.train_loss)),
+            ),
+            (
+                "validation_loss_epoch",
+                &epoch_series(history, |e| e.validation_loss),
+            ),
         ]),
         Tab::Accuracy => series_csv(&[
-            ("train_accuracy", &train_accuracy),
-            ("validation_accuracy", &validation_accuracy),
+            (
+                "train_accuracy",
+                &epoch_series(history, |e| e.train_accuracy),
+            ),
+            (
+                "validation_accuracy",
+                &epoch_series(history, |e| e.validation_accuracy),
+            ),
         ]),
         Tab::LearningRate => series_csv(&[("learning_rate", &history.learning_rate)]),
         Tab::Gradients => {
+            let gradients = gradient_norms(history);
             let mut series: Vec<(&str, &[Point])> = vec![("grad_norm", &history.grad_norm)];
             series.extend(gradients.iter().map(|(n, p)| (n.as_str(), p.as_slice())));
             series_csv(&series)
