@@ -35,3 +35,21 @@ fn flat_index(id: vec3<u32>, groups: vec3<u32>) -> u32 {
 fn finite(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
+
+// The sum of `value` over a workgroup of 256 lanes, in every lane. Call it from control flow
+// the whole workgroup shares: it holds barriers.
+var<workgroup> lane_sums: array<f32, 256>;
+
+fn workgroup_sum(lane: u32, value: f32) -> f32 {
+    lane_sums[lane] = value;
+    workgroupBarrier();
+    for (var stride = 128u; stride > 0u; stride /= 2u) {
+        if lane < stride {
+            lane_sums[lane] += lane_sums[lane + stride];
+        }
+        workgroupBarrier();
+    }
+    let total = lane_sums[0];
+    workgroupBarrier();
+    return total;
+}

@@ -14,8 +14,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> truth: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-var<workgroup> partial: array<f32, 256>;
-
 fn class_of(row: u32) -> u32 {
     let label = bitcast<i32>(truth[row]);
     return u32(clamp(label, 0, i32(params.width) - 1));
@@ -64,16 +62,9 @@ fn loss(@builtin(local_invocation_id) local: vec3<u32>) {
             sum += element_loss(i);
         }
     }
-    partial[local.x] = sum;
-    workgroupBarrier();
-    for (var stride = 128u; stride > 0u; stride /= 2u) {
-        if local.x < stride {
-            partial[local.x] += partial[local.x + stride];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_sum(local.x, sum);
     if local.x == 0u {
-        out[0] = partial[0] / f32(max(count, 1u));
+        out[0] = total / f32(max(count, 1u));
     }
 }
 

@@ -33,28 +33,9 @@ fn at(n: u32, c: u32, i: u32) -> u32 {
 }
 
 // Batch norm reduces each channel over rows x inner values in one workgroup: the lanes stride
-// over the values, then sum their parts in workgroup memory. (One thread per channel would loop
-// over them all, which lavapipe silently cuts short after 65,535 iterations.)
+// over the values, then sum their parts in workgroup memory (`workgroup_sum`). One thread per
+// channel would loop over them all, which lavapipe silently cuts short after 65,535 iterations.
 const LANES: u32 = 256u;
-var<workgroup> part_a: array<f32, 256>;
-var<workgroup> part_b: array<f32, 256>;
-
-// The workgroup's totals of `a` and `b`, in every lane.
-fn workgroup_sums(lane: u32, a: f32, b: f32) -> vec2<f32> {
-    part_a[lane] = a;
-    part_b[lane] = b;
-    workgroupBarrier();
-    for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
-        if lane < stride {
-            part_a[lane] += part_a[lane + stride];
-            part_b[lane] += part_b[lane + stride];
-        }
-        workgroupBarrier();
-    }
-    let totals = vec2(part_a[0], part_b[0]);
-    workgroupBarrier();
-    return totals;
-}
 
 // The k-th value of channel c, counting over rows and then inner positions.
 fn channel_at(k: u32, c: u32) -> u32 {
@@ -73,13 +54,13 @@ fn batch_norm_train(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invo
     for (var k = lane; k < total; k += LANES) {
         sum += x[channel_at(k, c)];
     }
-    let m = workgroup_sums(lane, sum, 0.0).x / count;
+    let m = workgroup_sum(lane, sum) / count;
     var squares = 0.0;
     for (var k = lane; k < total; k += LANES) {
         let d = x[channel_at(k, c)] - m;
         squares += d * d;
     }
-    let variance = workgroup_sums(lane, squares, 0.0).x / count;
+    let variance = workgroup_sum(lane, squares) / count;
     let s = 1.0 / sqrt(variance + params.epsilon);
     if lane == 0u {
         mean[c] = m;
@@ -124,7 +105,7 @@ fn batch_norm_backward(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_i
         sum_dy += dy[i];
         sum_dy_xhat += dy[i] * (x[i] - m) * s;
     }
-    let sums = workgroup_sums(lane, sum_dy, sum_dy_xhat);
+    let sums = vec2(workgroup_sum(lane, sum_dy), workgroup_sum(lane, sum_dy_xhat));
     if lane == 0u {
         dbeta[c] = sums.x;
         dgamma[c] = sums.y;

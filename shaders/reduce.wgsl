@@ -20,8 +20,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> in0: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-var<workgroup> partial: array<f32, 256>;
-
 // One workgroup per channel: 256 threads stride over the channel's values in every sample and
 // sum in workgroup memory. (A thread per channel looped over the whole batch: for a convolution
 // over 28x28 images, past the 65,535 iterations lavapipe lets a thread's loops run from a batch
@@ -42,16 +40,9 @@ fn bias_grad(
             sum += in0[o * block + c * params.inner + i - o * params.inner];
         }
     }
-    partial[local.x] = sum;
-    workgroupBarrier();
-    for (var stride = 128u; stride > 0u; stride /= 2u) {
-        if local.x < stride {
-            partial[local.x] += partial[local.x + stride];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_sum(local.x, sum);
     if local.x == 0u && c < params.channels {
-        out[c] = partial[0];
+        out[c] = total;
     }
 }
 
@@ -62,16 +53,9 @@ fn norm_sq(@builtin(local_invocation_id) local: vec3<u32>) {
     for (var i = local.x; i < params.len; i += 256u) {
         sum += in0[i] * in0[i];
     }
-    partial[local.x] = sum;
-    workgroupBarrier();
-    for (var stride = 128u; stride > 0u; stride /= 2u) {
-        if local.x < stride {
-            partial[local.x] += partial[local.x + stride];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_sum(local.x, sum);
     if local.x == 0u {
-        out[0] = select(out[0], 0.0, params.first != 0u) + partial[0];
+        out[0] = select(out[0], 0.0, params.first != 0u) + total;
     }
 }
 
