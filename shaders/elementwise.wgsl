@@ -1,5 +1,5 @@
-// Element-wise kernels: activations and their gradients, sums, products and bias, one thread
-// per element.
+// Element-wise kernels: activations and their gradients, sums, differences, products, copies
+// and bias, one thread per element.
 
 struct Params {
     // Elements per row, and whether the buffer scales with the rows.
@@ -90,6 +90,22 @@ fn add(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) gr
     let i = flat_index(id, groups);
     if i < len() {
         out[i] = in0[i] + in1[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn difference(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(id, groups);
+    if i < len() {
+        out[i] = in0[i] - in1[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn copy_values(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(id, groups);
+    if i < len() {
+        out[i] = in0[i];
     }
 }
 

@@ -1,13 +1,15 @@
 // Statistics of one tensor (engine/stats.rs has the word layout and the reference). Three
 // dispatches: `stats_partial` summarises a stretch of the tensor per workgroup, `stats_finish`
 // merges those summaries, `stats_histogram` counts values into bins between the merged min and
-// max. Means and squared deviations merge by Chan's formula, which stays accurate where the
+// max, and `stats_units` counts the units (columns of rows `width` long) that are zero in every
+// row. Means and squared deviations merge by Chan's formula, which stays accurate where the
 // spread is small next to the mean.
 
 struct Params {
     len: u32,
     groups: u32,
-    padding: vec2<u32>,
+    width: u32,
+    padding: u32,
 }
 
 @group(0) @binding(1) var<uniform> params: Params;
@@ -18,7 +20,9 @@ struct Params {
 
 const GROUP: u32 = 256u;
 const BINS: u32 = 32u;
+// Summary words per partial; the result has two more (silent units, units) before the bins.
 const WORDS: u32 = 8u;
+const HEADER: u32 = 10u;
 
 var<workgroup> w_count: array<u32, GROUP>;
 var<workgroup> w_mean: array<f32, GROUP>;
@@ -128,9 +132,11 @@ fn stats_finish(@builtin(local_invocation_id) lid: vec3<u32>) {
         atomicStore(&result[5], bitcast<u32>(w_max[0]));
         atomicStore(&result[6], w_zeros[0]);
         atomicStore(&result[7], w_bad[0]);
+        atomicStore(&result[8], 0u);
+        atomicStore(&result[9], params.width);
     }
     if local < BINS {
-        atomicStore(&result[WORDS + local], 0u);
+        atomicStore(&result[HEADER + local], 0u);
     }
 }
 
@@ -157,6 +163,26 @@ fn stats_histogram(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
     }
     workgroupBarrier();
     if local < BINS {
-        atomicAdd(&result[WORDS + local], atomicLoad(&w_bins[local]));
+        atomicAdd(&result[HEADER + local], atomicLoad(&w_bins[local]));
+    }
+}
+
+// One thread per unit, down its column; rows are at most a batch, so the inner loop is short.
+@compute @workgroup_size(256)
+fn stats_units(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let rows = params.len / params.width;
+    for (var unit = id.x; unit < params.width; unit += groups.x * GROUP) {
+        var silent = true;
+        for (var row = 0u; row < rows; row++) {
+            // NaN is not silence; comparisons alone may not say so on every device.
+            let v = x[row * params.width + unit];
+            if !finite(v) || v != 0.0 {
+                silent = false;
+                break;
+            }
+        }
+        if silent {
+            atomicAdd(&result[8], 1u);
+        }
     }
 }

@@ -222,7 +222,7 @@ mod parity {
     }
 
     #[test]
-    fn sums_products_and_bias() {
+    fn sums_differences_products_copies_and_bias() {
         let three = || {
             vec![
                 buffer("a", vec![3, 2, 5], true),
@@ -238,6 +238,21 @@ mod parity {
             "mul",
             both(three(), Op::Mul { a: 0, b: 1, out: 2 }, 6, 6).unwrap(),
         );
+        assert_close(
+            "difference",
+            both(three(), Op::Sub { a: 0, b: 1, out: 2 }, 6, 4).unwrap(),
+        );
+        let (cpu, gpu) = both(
+            vec![
+                buffer("x", vec![301], false),
+                buffer("out", vec![301], false),
+            ],
+            Op::Copy { x: 0, out: 1 },
+            1,
+            1,
+        )
+        .unwrap();
+        assert_eq!(cpu, gpu, "copy");
         for (shape, channels, inner) in [(vec![7], 7, 1), (vec![3, 4, 5], 3, 20)] {
             let buffers = vec![
                 buffer("x", shape.clone(), true),

@@ -53,6 +53,7 @@ fn assert_stats_agree(what: &str, g: &TensorStats, c: &TensorStats) {
         g.non_finite_fraction, c.non_finite_fraction,
         "{what}: non-finite"
     );
+    assert_eq!(g.silent_fraction, c.silent_fraction, "{what}: silent units");
     assert_eq!(
         g.histogram.iter().sum::<u32>(),
         c.histogram.iter().sum::<u32>()
@@ -73,6 +74,9 @@ fn statistics_of_weights_gradients_activations_and_optimizer_state_agree_with_th
     let (project, prepared) = example("mnist_cnn");
     let mut on_gpu = gpu_session(&project, &prepared, gpu);
     let mut on_cpu = train::cpu_session(&project, &prepared, 1).unwrap();
+    // A watched step also fills each parameter's change.
+    on_gpu.watch_every = Some(std::time::Duration::ZERO);
+    on_cpu.watch_every = Some(std::time::Duration::ZERO);
     on_gpu.step().unwrap().unwrap();
     on_cpu.step().unwrap().unwrap();
     let program = Arc::clone(&prepared.program);
@@ -83,8 +87,9 @@ fn statistics_of_weights_gradients_activations_and_optimizer_state_agree_with_th
             continue;
         }
         let len = buffer.len(rows);
-        let g = on_gpu.backend_mut().statistics(id, len).unwrap();
-        let c = on_cpu.backend_mut().statistics(id, len).unwrap();
+        let width = buffer.per_sample_len();
+        let g = on_gpu.backend_mut().statistics(id, len, width).unwrap();
+        let c = on_cpu.backend_mut().statistics(id, len, width).unwrap();
         assert_stats_agree(&buffer.name, &g, &c);
         kinds_seen.push(buffer.kind);
     }
@@ -105,8 +110,8 @@ fn statistics_of_weights_gradients_activations_and_optimizer_state_agree_with_th
         .collect();
     on_gpu.backend_mut().write(input, &values).unwrap();
     on_cpu.backend_mut().write(input, &values).unwrap();
-    let g = on_gpu.backend_mut().statistics(input, len).unwrap();
-    let c = on_cpu.backend_mut().statistics(input, len).unwrap();
+    let g = on_gpu.backend_mut().statistics(input, len, 97).unwrap();
+    let c = on_cpu.backend_mut().statistics(input, len, 97).unwrap();
     assert_stats_agree("planted input", &g, &c);
     assert!(c.non_finite_fraction > 0.0 && c.zero_fraction > 0.0 && c.std > 0.0);
 }

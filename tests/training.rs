@@ -234,6 +234,102 @@ fn watched_tensors_report_their_statistics_at_the_rate_asked() {
 }
 
 #[test]
+fn a_watched_step_reports_each_parameters_change_and_each_outputs_gradient() {
+    let project = example("spiral.json");
+    let mut s = session(&project, 1);
+    s.step().unwrap().unwrap();
+    let before = s.weights().unwrap();
+    s.watch_every = Some(Duration::ZERO);
+    s.step().unwrap().unwrap();
+    let after = s.weights().unwrap();
+    let snapshot = s.take_snapshot().unwrap();
+    let watched = s.watched().to_vec();
+    let stats_of = |kind: TensorKind, name: &str| {
+        watched
+            .iter()
+            .zip(&snapshot.stats)
+            .find(|(w, _)| w.kind == kind && w.name.starts_with(name))
+            .map(|(_, stats)| stats.clone())
+    };
+    let mut changes = 0;
+    for (b, a) in before.iter().zip(&after) {
+        let Some(change) = stats_of(TensorKind::Change, &b.name) else {
+            continue;
+        };
+        let norm = b
+            .values
+            .iter()
+            .zip(&a.values)
+            .map(|(x, y)| (y - x) * (y - x))
+            .sum::<f32>()
+            .sqrt();
+        assert!(norm > 0.0, "{} moved", b.name);
+        assert!(
+            (change.l2 - norm).abs() <= 1e-5 * norm,
+            "{}: {} vs {norm}",
+            b.name,
+            change.l2
+        );
+        changes += 1;
+    }
+    assert_eq!(
+        changes,
+        s.program().params.len(),
+        "every parameter's change"
+    );
+    // Gradients reach every layer's output; the input does not depend on a parameter.
+    let gradients: Vec<&str> = watched
+        .iter()
+        .filter(|w| w.kind == TensorKind::OutputGradient)
+        .map(|w| w.name.as_str())
+        .collect();
+    assert!(
+        gradients.iter().all(|name| !name.contains("input")),
+        "{gradients:?}"
+    );
+    let layers = s.program().node_outputs.len() - 1;
+    assert_eq!(gradients.len(), layers, "{gradients:?}");
+    for name in gradients {
+        let stats = stats_of(TensorKind::OutputGradient, name).unwrap();
+        assert!(stats.l2 > 0.0 && stats.non_finite_fraction == 0.0, "{name}");
+    }
+    // Steps that are not watched skip the measuring ops and train the same.
+    let mut plain = session(&project, 1);
+    let mut watched_run = session(&project, 1);
+    watched_run.watch_every = Some(Duration::ZERO);
+    assert_eq!(losses(&mut plain, 30), losses(&mut watched_run, 30));
+}
+
+#[test]
+fn a_trace_of_many_rows_gives_each_rows_outputs_as_a_trace_of_it_alone() {
+    let project = example("spiral.json");
+    let mut s = session(&project, 1);
+    for _ in 0..20 {
+        s.step().unwrap().unwrap();
+    }
+    // More rows than a batch holds, and an odd number of them.
+    let rows = project.training.batch_size * 2 + 3;
+    let features: Vec<f32> = (0..rows * 2)
+        .map(|i| (i as f32 * 0.53).cos() * 2.0)
+        .collect();
+    let all = s.trace(&features).unwrap();
+    assert_eq!(all.rows, rows);
+    let mut predicted = Vec::new();
+    s.predict(&features, &mut predicted).unwrap();
+    assert_eq!(all.prediction, predicted);
+    for r in [0, rows / 2, rows - 1] {
+        let one = s.trace(&features[r * 2..r * 2 + 2]).unwrap();
+        assert_eq!(one.rows, 1);
+        for ((node, whole), (same, alone)) in all.outputs.iter().zip(&one.outputs) {
+            assert_eq!(node, same);
+            let width = alone.values.len();
+            assert_eq!(whole.values.len(), width * rows);
+            assert_eq!(whole.values[r * width..(r + 1) * width], alone.values[..]);
+        }
+    }
+}
+
+#[test]
 fn predictions_do_not_depend_on_how_rows_are_chunked() {
     let project = example("spiral.json");
     let mut s = session(&project, 1);

@@ -9,11 +9,13 @@ use super::builder::Builder;
 use super::program::{BufferId, Op};
 
 /// Emits the backward pass of the forward ops in `forward` (which must end in one `Loss`) and
-/// returns the gradient buffer of every parameter the loss depends on.
+/// returns the gradient buffer of every parameter the loss depends on, and of those of `values`
+/// that lie on a path from a parameter to the loss.
 pub fn differentiate(
     b: &mut Builder,
     forward: Range<usize>,
     params: &[BufferId],
+    values: &[BufferId],
 ) -> HashMap<BufferId, BufferId> {
     let mut needs: HashSet<BufferId> = params.iter().copied().collect();
     for step in &b.steps[forward.clone()] {
@@ -36,6 +38,7 @@ pub fn differentiate(
     b.node = None;
     params
         .iter()
+        .chain(values)
         .filter_map(|p| grads.of.get(p).map(|&g| (*p, g)))
         .collect()
 }

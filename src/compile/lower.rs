@@ -57,6 +57,7 @@ impl Shared {
             node,
             buffer,
             grad: None,
+            change: None,
             init,
         });
         buffer

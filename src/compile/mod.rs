@@ -15,10 +15,12 @@ pub use check::{
 };
 pub use init::initial_values;
 pub use program::{
-    Buffer, BufferId, BufferKind, DType, Extent, NamedState, Op, Outputs, Param, ParamInit, Phases,
-    Program, Step, UnaryFn, UpdateRule, Window,
+    Buffer, BufferId, BufferKind, DType, Extent, NamedState, NodeOutput, Op, Outputs, Param,
+    ParamInit, Phases, Program, Step, UnaryFn, UpdateRule, Window,
 };
 pub use shapes::window_output;
+
+use std::ops::Range;
 
 use builder::Builder;
 use lower::{Mode, Shared, lower_forward};
@@ -63,7 +65,8 @@ pub fn compile(model: &Model, settings: &TrainingSettings) -> Result<Program, Co
     let train_forward = train_forward_start..b.steps.len();
 
     let param_buffers: Vec<BufferId> = shared.params.iter().map(|p| p.buffer).collect();
-    let grads = autodiff::differentiate(&mut b, train_forward.clone(), &param_buffers);
+    let outputs: Vec<BufferId> = train.node_outputs.iter().map(|&(_, out)| out).collect();
+    let grads = autodiff::differentiate(&mut b, train_forward.clone(), &param_buffers, &outputs);
     let backward = train_forward.end..b.steps.len();
     for param in &mut shared.params {
         param.grad = grads.get(&param.buffer).copied();
@@ -74,12 +77,18 @@ pub fn compile(model: &Model, settings: &TrainingSettings) -> Result<Program, Co
 
     let eval = lower_forward(model, &mut b, &mut shared, Mode::Eval);
     let eval_forward = update.end..b.steps.len();
+    let (before_update, after_update) = emit_change_watch(&mut b, &mut shared.params);
 
     let node_outputs = train
         .node_outputs
         .iter()
         .zip(&eval.node_outputs)
-        .map(|(&(node, t), &(_, e))| (node, t, e))
+        .map(|(&(node, train), &(_, eval))| NodeOutput {
+            node,
+            train,
+            eval,
+            grad: grads.get(&train).copied(),
+        })
         .collect();
     Ok(Program {
         buffers: b.buffers,
@@ -89,6 +98,8 @@ pub fn compile(model: &Model, settings: &TrainingSettings) -> Result<Program, Co
             backward,
             update,
             eval_forward,
+            before_update,
+            after_update,
         },
         batch_capacity: settings.batch_size,
         input,
@@ -107,6 +118,42 @@ pub fn compile(model: &Model, settings: &TrainingSettings) -> Result<Program, Co
         optimizer_state,
         node_outputs,
     })
+}
+
+/// The ops that measure what a step changes: each trained parameter's values are kept before
+/// the update and subtracted from the updated ones after it, into `Param::change`. They run
+/// only on watched steps, so other steps pay nothing for them.
+fn emit_change_watch(b: &mut Builder, params: &mut [Param]) -> (Range<usize>, Range<usize>) {
+    let start = b.steps.len();
+    let kept: Vec<Option<BufferId>> = params
+        .iter()
+        .map(|param| {
+            param.grad?;
+            let shape = b.shape(param.buffer).to_vec();
+            let kept = b.fixed(format!("{} (before the step)", param.name), shape);
+            b.node = Some(param.node);
+            b.push(Op::Copy {
+                x: param.buffer,
+                out: kept,
+            });
+            Some(kept)
+        })
+        .collect();
+    let middle = b.steps.len();
+    for (param, kept) in params.iter_mut().zip(kept) {
+        let Some(kept) = kept else { continue };
+        let shape = b.shape(param.buffer).to_vec();
+        let change = b.fixed(format!("{} (change)", param.name), shape);
+        b.node = Some(param.node);
+        b.push(Op::Sub {
+            a: param.buffer,
+            b: kept,
+            out: change,
+        });
+        param.change = Some(change);
+    }
+    b.node = None;
+    (start..middle, middle..b.steps.len())
 }
 
 /// The global gradient norm (for clipping, diagnostics and the non-finite guard), then one update

@@ -329,6 +329,14 @@ pub enum Op {
         dpred: BufferId,
         width: usize,
     },
+    /// `out = x`.
+    Copy { x: BufferId, out: BufferId },
+    /// `out = a - b`.
+    Sub {
+        a: BufferId,
+        b: BufferId,
+        out: BufferId,
+    },
     /// `out = Σ‖g‖²` over all gradients, into a one-element buffer.
     GradNormSq { grads: Vec<BufferId>, out: BufferId },
     /// One optimizer step on one parameter. Every update first adds the L2 (`weight_decay`, unless
@@ -367,6 +375,10 @@ pub struct Phases {
     pub backward: Range<usize>,
     pub update: Range<usize>,
     pub eval_forward: Range<usize>,
+    /// Run around `update` only on steps whose change to the parameters is watched: the first
+    /// keeps each parameter's values, the second subtracts them from the updated ones.
+    pub before_update: Range<usize>,
+    pub after_update: Range<usize>,
 }
 
 /// A trained parameter, named as PyTorch names it.
@@ -377,7 +389,20 @@ pub struct Param {
     pub buffer: BufferId,
     /// `None` when the loss does not depend on it.
     pub grad: Option<BufferId>,
+    /// What the last step run with `Phases::before_update` and `after_update` added to it;
+    /// `None` when it has no gradient.
+    pub change: Option<BufferId>,
     pub init: ParamInit,
+}
+
+/// A node's output in the training and the evaluation pass, and its gradient in the training
+/// pass (`None` where the loss does not depend on it through a parameter).
+#[derive(Clone, Copy, Debug)]
+pub struct NodeOutput {
+    pub node: NodeId,
+    pub train: BufferId,
+    pub eval: BufferId,
+    pub grad: Option<BufferId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -422,8 +447,8 @@ pub struct Program {
     pub running_stats: Vec<NamedState>,
     /// Optimizer state, zero at the start; reset with the weights.
     pub optimizer_state: Vec<BufferId>,
-    /// Each node's output in the training and the evaluation pass, for inspection.
-    pub node_outputs: Vec<(NodeId, BufferId, BufferId)>,
+    /// Each node's output, for watching and inspection.
+    pub node_outputs: Vec<NodeOutput>,
 }
 
 impl Program {
@@ -447,6 +472,8 @@ impl Op {
             | Unary { out, .. }
             | Softmax { out, .. }
             | Add { out, .. }
+            | Sub { out, .. }
+            | Copy { out, .. }
             | Mul { out, .. }
             | Reshape { out, .. }
             | Concat { out, .. }
@@ -519,6 +546,8 @@ impl Op {
             Loss { kind, .. } => kind.label().to_lowercase(),
             LossBackward { kind, .. } => format!("{} gradient", kind.label().to_lowercase()),
             GradNormSq { .. } => "gradient norm".into(),
+            Copy { .. } => "copy".into(),
+            Sub { .. } => "difference".into(),
             Update { .. } => "weight update".into(),
         }
     }

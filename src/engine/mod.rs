@@ -96,8 +96,12 @@ pub enum EngineError {
 pub enum Fetch {
     /// Its first `len` values.
     Values { buffer: BufferId, len: usize },
-    /// `STATS_WORDS` words of statistics over its first `len` values.
-    Statistics { buffer: BufferId, len: usize },
+    /// `STATS_WORDS` words of statistics over its first `len` values, seen as rows of `width`.
+    Statistics {
+        buffer: BufferId,
+        len: usize,
+        width: usize,
+    },
 }
 
 impl Fetch {
@@ -145,10 +149,15 @@ pub trait Backend: Send {
         self.collect(ticket, out)
     }
 
-    /// Statistics of the first `len` values of a buffer, now.
-    fn statistics(&mut self, buffer: BufferId, len: usize) -> Result<TensorStats, EngineError> {
+    /// Statistics of the first `len` values of a buffer, rows of `width` units, now.
+    fn statistics(
+        &mut self,
+        buffer: BufferId,
+        len: usize,
+        width: usize,
+    ) -> Result<TensorStats, EngineError> {
         let mut words = Vec::with_capacity(STATS_WORDS);
-        let ticket = self.request(&[Fetch::Statistics { buffer, len }])?;
+        let ticket = self.request(&[Fetch::Statistics { buffer, len, width }])?;
         self.collect(ticket, &mut words)?;
         Ok(TensorStats::from_words(len, &words))
     }

@@ -1,13 +1,18 @@
 //! Summary statistics of a tensor, for the live view: what a backend reduces on its side so that
 //! only a few words per tensor cross to the host. Every backend fills the same word layout
 //! (`STATS_WORDS` values, counts as u32 bits), and `TensorStats::from_words` reads it.
+//!
+//! A tensor is also seen as rows of `width` units (a batch of activations: one row per sample),
+//! so that units which are zero for every row, such as dead ReLUs, can be counted.
 
 /// Bins of the histogram, spread evenly from the tensor's finite minimum to its maximum.
 pub const HISTOGRAM_BINS: usize = 32;
 
 /// Words a backend hands back per tensor: finite count, mean, sum of squared deviations (M2),
-/// sum of squares, min, max, zero count, non-finite count, then the histogram.
-pub const STATS_WORDS: usize = 8 + HISTOGRAM_BINS;
+/// sum of squares, min, max, zero count, non-finite count, silent units, units, then the
+/// histogram.
+pub const STATS_WORDS: usize = HEADER_WORDS + HISTOGRAM_BINS;
+const HEADER_WORDS: usize = 10;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorStats {
@@ -22,6 +27,9 @@ pub struct TensorStats {
     pub l2: f32,
     pub zero_fraction: f32,
     pub non_finite_fraction: f32,
+    /// The share of units (columns of `width`) that are zero in every row: for a ReLU's output
+    /// over a batch, the units no sample activated.
+    pub silent_fraction: f32,
     /// Finite values per bin over `min..=max`; the maximum falls in the last bin.
     pub histogram: [u32; HISTOGRAM_BINS],
 }
@@ -31,7 +39,7 @@ impl TensorStats {
     pub fn from_words(count: usize, words: &[f32]) -> Self {
         let finite = words[0].to_bits();
         let mut histogram = [0; HISTOGRAM_BINS];
-        for (bin, word) in histogram.iter_mut().zip(&words[8..STATS_WORDS]) {
+        for (bin, word) in histogram.iter_mut().zip(&words[HEADER_WORDS..STATS_WORDS]) {
             *bin = word.to_bits();
         }
         let fraction = |n: u32| {
@@ -42,6 +50,7 @@ impl TensorStats {
             }
         };
         let any = finite > 0;
+        let units = words[9].to_bits();
         Self {
             count,
             mean: if any { words[1] } else { 0.0 },
@@ -55,6 +64,11 @@ impl TensorStats {
             max: if any { words[5] } else { 0.0 },
             zero_fraction: fraction(words[6].to_bits()),
             non_finite_fraction: fraction(words[7].to_bits()),
+            silent_fraction: if units == 0 {
+                0.0
+            } else {
+                words[8].to_bits() as f32 / units as f32
+            },
             histogram,
         }
     }
@@ -70,9 +84,9 @@ pub fn histogram_bin(x: f32, min: f32, max: f32) -> usize {
     (((x - min) / span * HISTOGRAM_BINS as f32) as usize).min(HISTOGRAM_BINS - 1)
 }
 
-/// The reference reduction: appends the word layout for `values` to `out`, in f64 where sums
-/// are concerned.
-pub fn statistics_words(values: &[f32], out: &mut Vec<f32>) {
+/// The reference reduction: appends the word layout for `values`, rows of `width` units, to
+/// `out`, in f64 where sums are concerned.
+pub fn statistics_words(values: &[f32], width: usize, out: &mut Vec<f32>) {
     let (mut finite, mut zeros, mut sum, mut sum_sq) = (0u32, 0u32, 0f64, 0f64);
     let (mut min, mut max) = (f32::INFINITY, f32::NEG_INFINITY);
     for &x in values.iter().filter(|x| x.is_finite()) {
@@ -91,6 +105,14 @@ pub fn statistics_words(values: &[f32], out: &mut Vec<f32>) {
         histogram[histogram_bin(x, min, max)] += 1;
     }
     let non_finite = values.len() as u32 - finite;
+    let width = width.clamp(1, values.len().max(1));
+    let mut active = vec![false; width];
+    for row in values.chunks_exact(width) {
+        for (a, &x) in active.iter_mut().zip(row) {
+            *a |= x != 0.0;
+        }
+    }
+    let silent = active.iter().filter(|&&a| !a).count() as u32;
     out.extend_from_slice(&[
         f32::from_bits(finite),
         mean as f32,
@@ -100,6 +122,8 @@ pub fn statistics_words(values: &[f32], out: &mut Vec<f32>) {
         max,
         f32::from_bits(zeros),
         f32::from_bits(non_finite),
+        f32::from_bits(silent),
+        f32::from_bits(width as u32),
     ]);
     out.extend(histogram.iter().map(|&n| f32::from_bits(n)));
 }
@@ -112,7 +136,7 @@ mod tests {
     fn statistics_of_a_small_tensor() {
         let values = [0.0, 1.0, 2.0, 3.0, f32::NAN, 0.0, f32::INFINITY, 6.0];
         let mut words = Vec::new();
-        statistics_words(&values, &mut words);
+        statistics_words(&values, 4, &mut words);
         let s = TensorStats::from_words(values.len(), &words);
         assert_eq!(s.count, 8);
         assert_eq!(s.mean, 2.0);
@@ -122,6 +146,7 @@ mod tests {
         assert_eq!((s.min, s.max), (0.0, 6.0));
         assert_eq!(s.zero_fraction, 0.25);
         assert_eq!(s.non_finite_fraction, 0.25);
+        assert_eq!(s.silent_fraction, 0.0, "no unit is zero in both rows");
         assert_eq!(s.histogram.iter().sum::<u32>(), 6);
         assert_eq!(s.histogram[0], 2);
         assert_eq!(s.histogram[HISTOGRAM_BINS - 1], 1);
@@ -129,15 +154,30 @@ mod tests {
     }
 
     #[test]
+    fn silent_units_are_those_zero_in_every_row() {
+        let rows = [0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, -0.5];
+        let mut words = Vec::new();
+        statistics_words(&rows, 3, &mut words);
+        let s = TensorStats::from_words(rows.len(), &words);
+        assert_eq!(
+            s.silent_fraction,
+            1.0 / 3.0,
+            "only the first unit never fires"
+        );
+        assert!(s.zero_fraction > 0.5, "most values are zero all the same");
+    }
+
+    #[test]
     fn a_tensor_with_nothing_finite_has_zero_summaries() {
         let mut words = Vec::new();
-        statistics_words(&[f32::NAN, f32::NEG_INFINITY], &mut words);
+        statistics_words(&[f32::NAN, f32::NEG_INFINITY], 2, &mut words);
         let s = TensorStats::from_words(2, &words);
         assert_eq!(
             (s.mean, s.std, s.min, s.max, s.l2),
             (0.0, 0.0, 0.0, 0.0, 0.0)
         );
         assert_eq!(s.non_finite_fraction, 1.0);
+        assert_eq!(s.silent_fraction, 0.0, "NaN is not silence");
         assert_eq!(s.histogram, [0; HISTOGRAM_BINS]);
     }
 }

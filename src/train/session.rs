@@ -452,10 +452,24 @@ impl Session {
         let started = Instant::now();
         self.load_batch(None, self.cursor, rows)?;
         let scalars = self.scalars();
+        let watch = self
+            .watch_every
+            .is_some_and(|every| self.last_watch.is_none_or(|last| last.elapsed() >= every));
         let p = &self.program.phases;
         debug_assert!(p.backward.start == p.train_forward.end && p.update.start == p.backward.end);
-        self.backend
-            .run(p.train_forward.start..p.update.end, rows, &scalars)?;
+        if watch {
+            for phase in [
+                p.train_forward.start..p.backward.end,
+                p.before_update.clone(),
+                p.update.clone(),
+                p.after_update.clone(),
+            ] {
+                self.backend.run(phase, rows, &scalars)?;
+            }
+        } else {
+            self.backend
+                .run(p.train_forward.start..p.update.end, rows, &scalars)?;
+        }
         let checkpoint = self.backend.can_be_lost()
             && self
                 .checkpoint
@@ -476,17 +490,17 @@ impl Session {
                 len: self.program.buffers[self.program.train.prediction].len(rows),
             },
         ]);
-        let watch = self
-            .watch_every
-            .is_some_and(|every| self.last_watch.is_none_or(|last| last.elapsed() >= every));
         if watch {
             self.last_watch = Some(Instant::now());
             let buffers = &self.program.buffers;
-            self.fetches
-                .extend(self.watched.iter().map(|w| Fetch::Statistics {
+            self.fetches.extend(self.watched.iter().map(|w| {
+                let b = &buffers[w.buffer];
+                Fetch::Statistics {
                     buffer: w.buffer,
-                    len: buffers[w.buffer].len(rows),
-                }));
+                    len: b.len(rows),
+                    width: b.per_sample_len(),
+                }
+            }));
         }
         if checkpoint {
             let buffers = &self.program.buffers;
@@ -806,31 +820,56 @@ impl Session {
         })
     }
 
-    /// One sample's way through the network: the evaluation pass on `features` (one row), and
-    /// every node's output for it, in the program's order.
+    /// The evaluation pass on `features` (whole rows) and every node's output for each row, in
+    /// the program's order: one sample's way through the network, or every neuron's response
+    /// over a grid of inputs.
     pub fn trace(&mut self, features: &[f32]) -> Result<Traced, TrainError> {
         let program = Arc::clone(&self.program);
-        self.backend.write(program.input, features)?;
+        let feature_len = program.buffers[program.input].per_sample_len();
+        let outputs = &program.node_outputs;
+        let mut values = vec![Vec::new(); outputs.len() + 1];
         let scalars = self.scalars();
-        self.backend
-            .run(program.phases.eval_forward.clone(), 1, &scalars)?;
-        let mut outputs = Vec::new();
-        let mut values = Vec::new();
-        for &(node, _, eval) in &program.node_outputs {
-            let b = &program.buffers[eval];
-            self.backend.read(eval, b.len(1), &mut values)?;
-            let kind = Some(super::watch::TensorKind::Activation);
-            outputs.push((
-                node,
-                Inspected::new(b.name.clone(), kind, b.shape.clone(), values.clone()),
-            ));
+        let mut fetches = Vec::with_capacity(values.len());
+        for chunk in features.chunks(program.batch_capacity * feature_len) {
+            let rows = chunk.len() / feature_len;
+            if rows == 0 {
+                break;
+            }
+            self.backend
+                .write(program.input, &chunk[..rows * feature_len])?;
+            self.backend
+                .run(program.phases.eval_forward.clone(), rows, &scalars)?;
+            fetches.clear();
+            let eval_buffers = outputs.iter().map(|o| o.eval);
+            fetches.extend(eval_buffers.chain([program.eval.prediction]).map(|buffer| {
+                Fetch::Values {
+                    buffer,
+                    len: program.buffers[buffer].len(rows),
+                }
+            }));
+            let ticket = self.backend.request(&fetches)?;
+            self.backend.collect(ticket, &mut self.readback)?;
+            let mut words = self.readback.as_slice();
+            for (all, fetch) in values.iter_mut().zip(&fetches) {
+                let (these, rest) = words.split_at(fetch.words());
+                all.extend_from_slice(these);
+                words = rest;
+            }
         }
-        let prediction = program.eval.prediction;
-        self.backend
-            .read(prediction, program.buffers[prediction].len(1), &mut values)?;
+        let prediction = values.pop().unwrap_or_default();
+        let kind = Some(super::watch::TensorKind::Activation);
         Ok(Traced {
-            outputs,
-            prediction: values,
+            rows: features.len() / feature_len.max(1),
+            outputs: outputs
+                .iter()
+                .zip(values)
+                .map(|(o, values)| {
+                    let b = &program.buffers[o.eval];
+                    let inspected = Inspected::new(b.name.clone(), kind, b.shape.clone(), values);
+                    (o.node, inspected)
+                })
+                .collect(),
+            prediction,
         })
     }
 

@@ -1,5 +1,5 @@
-//! The tensors a live view watches while training: each node's activation, and each
-//! parameter's values and gradient. Their statistics are reduced where the tensors live (on
+//! The tensors a live view watches while training: each node's activation and its gradient, and
+//! each parameter's values, gradient and change in the step. Their statistics are reduced where the tensors live (on
 //! the device for the GPU) and ride along with a step's readback, a few dozen bytes each.
 
 use crate::compile::{BufferId, Program};
@@ -10,10 +10,14 @@ use crate::graph::NodeId;
 pub enum TensorKind {
     /// A node's output in the training pass.
     Activation,
+    /// The loss's gradient with respect to a node's output: what flows back along its wires.
+    OutputGradient,
     /// A parameter's values (after the step's update).
     Weight,
     /// A parameter's gradient.
     Gradient,
+    /// What the step's update added to a parameter.
+    Change,
 }
 
 /// One watched tensor.
@@ -33,15 +37,17 @@ pub struct Snapshot {
     pub stats: Vec<TensorStats>,
 }
 
-/// Every node's activation, then every parameter's values and gradient, in program order.
+/// Every node's activation and its gradient, then every parameter's values, gradient and
+/// change, in program order.
 pub fn watch_list(program: &Program) -> Vec<Watched> {
-    let activations = program
-        .node_outputs
-        .iter()
-        .map(|&(node, train, _)| (node, TensorKind::Activation, train));
+    let activations = program.node_outputs.iter().flat_map(|o| {
+        std::iter::once((o.node, TensorKind::Activation, o.train))
+            .chain(o.grad.map(|g| (o.node, TensorKind::OutputGradient, g)))
+    });
     let params = program.params.iter().flat_map(|p| {
         std::iter::once((p.node, TensorKind::Weight, p.buffer))
             .chain(p.grad.map(|g| (p.node, TensorKind::Gradient, g)))
+            .chain(p.change.map(|c| (p.node, TensorKind::Change, c)))
     });
     activations
         .chain(params)
@@ -76,11 +82,13 @@ pub struct Inspection {
     pub tensors: Vec<Inspected>,
 }
 
-/// One sample's way through the network: every node's output, and the prediction.
+/// Rows of features' way through the network: every node's output, and the prediction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Traced {
+    pub rows: usize,
+    /// Each node's output for every row, rows one after the other.
     pub outputs: Vec<(NodeId, Inspected)>,
-    /// Logits for classification, values for regression.
+    /// Logits for classification, values for regression, per row.
     pub prediction: Vec<f32>,
 }
 
@@ -92,7 +100,8 @@ impl Inspected {
         values: Vec<f32>,
     ) -> Self {
         let mut words = Vec::new();
-        crate::engine::statistics_words(&values, &mut words);
+        let width = shape.iter().product();
+        crate::engine::statistics_words(&values, width, &mut words);
         Self {
             stats: TensorStats::from_words(values.len(), &words),
             name,
@@ -103,14 +112,17 @@ impl Inspected {
     }
 }
 
-/// The buffers a node's inspection reads, in the order it shows them: the output, then per
-/// parameter its values, gradient and optimizer state.
+/// The buffers a node's inspection reads, in the order it shows them: the output and its
+/// gradient, then per parameter its values, gradient and optimizer state.
 pub fn inspected_buffers(program: &Program, node: NodeId) -> Vec<(BufferId, Option<TensorKind>)> {
     let output = program
         .node_outputs
         .iter()
-        .filter(|(n, _, _)| *n == node)
-        .map(|&(_, train, _)| (train, Some(TensorKind::Activation)));
+        .filter(|o| o.node == node)
+        .flat_map(|o| {
+            std::iter::once((o.train, Some(TensorKind::Activation)))
+                .chain(o.grad.map(|g| (g, Some(TensorKind::OutputGradient))))
+        });
     let params = program
         .params
         .iter()

@@ -1,6 +1,6 @@
 //! Signs of health of each node while it trains, read from the watched tensors' statistics:
 //! how strongly it fires (for a colour and a sparkline on the canvas) and, in words, what looks
-//! wrong: silent ReLUs, saturated sigmoids and tanhs, vanishing or exploding gradients.
+//! wrong: dead or silent ReLUs, saturated sigmoids and tanhs, vanishing or exploding gradients.
 
 use std::collections::HashMap;
 
@@ -11,6 +11,9 @@ use crate::train::TensorKind;
 
 /// Points of a node's sparkline.
 const TREND: usize = 40;
+
+/// The share of a ReLU's units that never fire over a batch from which it is called dead.
+const DEAD_UNITS: f32 = 0.5;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeHealth {
@@ -58,6 +61,10 @@ fn fraction_where(s: &TensorStats, at_edge: impl Fn(f32, f32) -> bool) -> f32 {
 
 fn activation_warnings(activation: Activation, s: &TensorStats) -> Option<String> {
     match activation {
+        Activation::Relu if s.silent_fraction >= DEAD_UNITS => Some(format!(
+            "Dead ReLUs: {:.0}% of its units gave zero for every sample of the batch, so no gradient reaches their weights and they stop learning. A lower learning rate, LeakyReLU or a different initialisation can help.",
+            s.silent_fraction * 100.0
+        )),
         Activation::Relu if s.zero_fraction >= 0.9 => Some(format!(
             "Mostly silent: {:.0}% of its outputs are zero, so little learning passes through it (dying ReLUs). A lower learning rate or LeakyReLU can help.",
             s.zero_fraction * 100.0
@@ -139,17 +146,31 @@ pub fn assess(history: &History, graph: &Graph) -> HashMap<NodeId, NodeHealth> {
 mod tests {
     use super::*;
 
-    fn stats(values: &[f32]) -> TensorStats {
+    /// Statistics of rows of `width` units.
+    fn stats_of_rows(values: &[f32], width: usize) -> TensorStats {
         let mut words = Vec::new();
-        crate::engine::statistics_words(values, &mut words);
+        crate::engine::statistics_words(values, width, &mut words);
         TensorStats::from_words(values.len(), &words)
+    }
+
+    fn stats(values: &[f32]) -> TensorStats {
+        stats_of_rows(values, values.len())
     }
 
     #[test]
     fn silent_relus_and_saturated_tanhs_are_named() {
         let mostly_zero: Vec<f32> = (0..100).map(|i| if i < 95 { 0.0 } else { 1.0 }).collect();
-        let warning = activation_warnings(Activation::Relu, &stats(&mostly_zero)).unwrap();
+        // 20 samples of 5 units, in which every unit fires for the last sample.
+        let warning =
+            activation_warnings(Activation::Relu, &stats_of_rows(&mostly_zero, 5)).unwrap();
         assert!(warning.contains("95% of its outputs are zero"), "{warning}");
+        // Units 0 to 5 never fire; the other four fire for every sample.
+        let dead: Vec<f32> = (0..100).map(|i| f32::from(i % 10 >= 6)).collect();
+        let warning = activation_warnings(Activation::Relu, &stats_of_rows(&dead, 10)).unwrap();
+        assert!(
+            warning.starts_with("Dead ReLUs: 60% of its units"),
+            "{warning}"
+        );
         let lively: Vec<f32> = (0..100).map(|i| i as f32 / 100.0).collect();
         assert_eq!(activation_warnings(Activation::Relu, &stats(&lively)), None);
 

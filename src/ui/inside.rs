@@ -81,7 +81,11 @@ fn title(tensor: &Inspected, sample: usize) -> String {
     let what = match tensor.kind {
         Some(TensorKind::Activation) => format!("Output for sample {}", sample + 1),
         Some(TensorKind::Weight) => "Weights".into(),
+        Some(TensorKind::OutputGradient) => {
+            format!("Gradient of the output for sample {}", sample + 1)
+        }
         Some(TensorKind::Gradient) => "Gradient".into(),
+        Some(TensorKind::Change) => "Change in the last step".into(),
         None => "Optimizer state".into(),
     };
     // A gradient's buffer is named after what it is the gradient of.

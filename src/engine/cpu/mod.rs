@@ -235,6 +235,18 @@ impl CpuBackend {
                 elementwise::add(&st.get(a)[..n], &st.get(b)[..n], &mut o[..n]);
                 st.put(out, o);
             }
+            Op::Sub { a, b, out } => {
+                let mut o = st.take(out);
+                let n = len(out);
+                elementwise::sub(&st.get(a)[..n], &st.get(b)[..n], &mut o[..n]);
+                st.put(out, o);
+            }
+            Op::Copy { x, out } => {
+                let mut o = st.take(out);
+                let n = len(out);
+                o[..n].copy_from_slice(&st.get(x)[..n]);
+                st.put(out, o);
+            }
             Op::Mul { a, b, out } => {
                 let mut o = st.take(out);
                 let n = len(out);
@@ -651,7 +663,7 @@ impl Backend for CpuBackend {
 
     fn request(&mut self, fetches: &[Fetch]) -> Result<Ticket, EngineError> {
         for fetch in fetches {
-            let (Fetch::Values { buffer, len } | Fetch::Statistics { buffer, len }) = *fetch;
+            let (Fetch::Values { buffer, len } | Fetch::Statistics { buffer, len, .. }) = *fetch;
             self.check_len(buffer, len)?;
         }
         let index = self.readbacks.take();
@@ -662,8 +674,8 @@ impl Backend for CpuBackend {
                 Fetch::Values { buffer, len } => {
                     words.extend_from_slice(&self.storage.get(buffer)[..len])
                 }
-                Fetch::Statistics { buffer, len } => {
-                    statistics_words(&self.storage.get(buffer)[..len], &mut words)
+                Fetch::Statistics { buffer, len, width } => {
+                    statistics_words(&self.storage.get(buffer)[..len], width, &mut words)
                 }
             }
         }

@@ -263,7 +263,7 @@ impl Backend for GpuBackend {
 
     fn request(&mut self, fetches: &[Fetch]) -> Result<Ticket, EngineError> {
         for fetch in fetches {
-            let (Fetch::Values { buffer, len } | Fetch::Statistics { buffer, len }) = *fetch;
+            let (Fetch::Values { buffer, len } | Fetch::Statistics { buffer, len, .. }) = *fetch;
             self.check_len(buffer, len)?;
         }
         self.check_device()?;
@@ -293,7 +293,7 @@ impl Backend for GpuBackend {
                         encoder.copy_buffer_to_buffer(source, 0, &target, offset, size);
                     }
                 }
-                Fetch::Statistics { buffer, len } => {
+                Fetch::Statistics { buffer, len, width } => {
                     let slot = self.slot[buffer];
                     self.stats.record(
                         &self.gpu.device,
@@ -302,7 +302,7 @@ impl Backend for GpuBackend {
                         &self.globals,
                         encoder,
                         (slot, &self.storage[slot]),
-                        len,
+                        (len, width),
                     );
                     encoder.copy_buffer_to_buffer(&self.stats.result, 0, &target, offset, size);
                 }

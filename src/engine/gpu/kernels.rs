@@ -782,6 +782,10 @@ fn plan_elementwise(op: &Op, buffers: &[Buffer], none: (u32, f32)) -> Option<Vec
         ),
         Op::Add { a, b, out } => elementwise("add", &buffers[out], none, (1, 1), &[a, b], out),
         Op::Mul { a, b, out } => elementwise("mul", &buffers[out], none, (1, 1), &[a, b], out),
+        Op::Sub { a, b, out } => {
+            elementwise("difference", &buffers[out], none, (1, 1), &[a, b], out)
+        }
+        Op::Copy { x, out } => elementwise("copy_values", &buffers[out], none, (1, 1), &[x], out),
         Op::BiasAdd {
             x,
             bias,

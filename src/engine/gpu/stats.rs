@@ -1,4 +1,4 @@
-//! Tensor statistics on the device (shaders/stats.wgsl): three dispatches per tensor, after
+//! Tensor statistics on the device (shaders/stats.wgsl): four dispatches per tensor, after
 //! which `STATS_WORDS` words wait in `result` to be copied out. Bind groups are made the first
 //! time a buffer is asked about and kept.
 
@@ -15,8 +15,8 @@ const SUMMARY_WORDS: usize = 8;
 pub struct StatsKernels {
     partials: wgpu::Buffer,
     pub result: wgpu::Buffer,
-    /// Per storage slot: the partial, finish and histogram dispatches over it.
-    bound: HashMap<usize, [Dispatch; 3]>,
+    /// Per storage slot: the partial, finish, histogram and silent-unit dispatches over it.
+    bound: HashMap<usize, [Dispatch; 4]>,
 }
 
 impl StatsKernels {
@@ -40,9 +40,9 @@ impl StatsKernels {
         }
     }
 
-    /// Records the statistics of the first `len` values of `input` (storage slot `slot`) into
-    /// `result`. The constants are written through the queue, so they take effect with the
-    /// next submission, which must be the one holding this pass.
+    /// Records the statistics of the first `len` values of `input` (storage slot `slot`), rows
+    /// of `width` units, into `result`. The constants are written through the queue, so they
+    /// take effect with the next submission, which must be the one holding this pass.
     #[allow(clippy::too_many_arguments)]
     pub fn record(
         &mut self,
@@ -52,12 +52,20 @@ impl StatsKernels {
         globals: &wgpu::Buffer,
         encoder: &mut wgpu::CommandEncoder,
         (slot, input): (usize, &wgpu::Buffer),
-        len: usize,
+        (len, width): (usize, usize),
     ) {
         let groups = len.div_ceil(256).clamp(1, MAX_GROUPS);
+        let width = width.clamp(1, len.max(1));
+        let unit_groups = width.div_ceil(256).clamp(1, MAX_GROUPS);
         let (partials, result) = (&self.partials, &self.result);
         let dispatches = self.bound.entry(slot).or_insert_with(|| {
-            ["stats_partial", "stats_finish", "stats_histogram"].map(|entry| {
+            [
+                "stats_partial",
+                "stats_finish",
+                "stats_histogram",
+                "stats_units",
+            ]
+            .map(|entry| {
                 let plan = Plan {
                     family: Family::Stats,
                     entry,
@@ -74,9 +82,9 @@ impl StatsKernels {
                 )
             })
         });
-        let params = [len as u32, groups as u32, 0, 0];
+        let params = [len as u32, groups as u32, width as u32, 0];
         let mut pass = encoder.begin_compute_pass(&Default::default());
-        for (dispatch, workgroups) in dispatches.iter().zip([groups, 1, groups]) {
+        for (dispatch, workgroups) in dispatches.iter().zip([groups, 1, groups, unit_groups]) {
             queue.write_buffer(&dispatch.params, 0, bytemuck::cast_slice(&params));
             pass.set_pipeline(&dispatch.pipeline);
             pass.set_bind_group(0, &dispatch.bind_group, &[]);
