@@ -10,6 +10,7 @@ use egui::{Role, Vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use netloom::graph::Project;
+use netloom::train::TensorKind;
 use netloom::ui::{NetloomApp, TEMPLATES, Tab};
 use support::{harness, select};
 
@@ -184,7 +185,7 @@ fn editing_the_graph_while_training_keeps_the_weights_that_still_fit() {
 }
 
 #[test]
-fn nodes_show_live_health_and_name_dying_relus() {
+fn nodes_show_live_health_and_name_dead_relus() {
     let mut h = harness(app(spiral_for(100_000)));
     click(&mut h, "Train");
     until(&mut h, "statistics", |app| app.canvas.health.len() >= 4);
@@ -206,7 +207,7 @@ fn nodes_show_live_health_and_name_dying_relus() {
         app.canvas
             .health
             .values()
-            .any(|n| n.warnings.iter().any(|w| w.contains("Mostly silent")))
+            .any(|n| n.warnings.iter().any(|w| w.starts_with("Dead ReLUs")))
     });
     pause(&mut h);
     let badges = ["hidden1", "hidden2"]
@@ -230,13 +231,18 @@ fn a_paused_node_shows_its_output_weights_gradients_and_optimizer_state() {
     let steps = h.state().run.steps();
     h.get_by_label(&format!("Inside, after step {steps}"));
     h.get_by_label_contains("Output for sample 1: hidden1");
+    h.get_by_label_contains("Gradient of the output for sample 1: hidden1");
     h.get_by_label("Weights: hidden1.weight [64×2]");
     h.get_by_label("Gradient: hidden1.weight [64×2]");
     h.get_by_label("Optimizer state: hidden1.weight.exp_avg [64×2]");
     h.get_by_label("Optimizer state: hidden1.weight.exp_avg_sq [64×2]");
     // The weights shown are the run's own.
     let inspection = h.state().run.inspection.clone().unwrap();
-    let weight = &inspection.tensors[1];
+    let weight = inspection
+        .tensors
+        .iter()
+        .find(|t| t.name == "hidden1.weight")
+        .unwrap();
     assert_eq!(weight.values.len(), 128);
     assert!(weight.values.iter().all(|v| v.is_finite()) && weight.stats.std > 0.0);
     // After one more step the view follows.
@@ -248,6 +254,44 @@ fn a_paused_node_shows_its_output_weights_gradients_and_optimizer_state() {
             .is_some_and(|i| i.step == steps + 1)
     });
     h.get_by_label(&format!("Inside, after step {}", steps + 1));
+}
+
+#[test]
+fn update_ratios_are_plotted_and_wires_carry_their_gradient() {
+    let mut h = harness(app(spiral_for(100_000)));
+    click(&mut h, "Train");
+    until(&mut h, "a few measured steps", |app| {
+        app.run
+            .history
+            .of_kind(TensorKind::Change)
+            .all(|(_, series)| series.len() >= 3)
+            && app.canvas.health.values().any(|n| n.gradient.is_some())
+    });
+    pause(&mut h);
+    // Each step moves each parameter by a small, finite fraction of its size (after the first
+    // steps, in which the biases grow from zero).
+    let history = &h.state().run.history;
+    let weights: Vec<_> = history.of_kind(TensorKind::Weight).collect();
+    let changes: Vec<_> = history.of_kind(TensorKind::Change).collect();
+    assert_eq!(changes.len(), weights.len(), "one change per parameter");
+    for ((w, values), (c, moved)) in weights.iter().zip(&changes) {
+        assert_eq!(c.name, format!("{} (change)", w.name));
+        let ratio = moved.last().unwrap().1.l2 / values.last().unwrap().1.l2;
+        assert!(ratio > 0.0 && ratio < 1.0, "{}: {ratio}", w.name);
+    }
+    click(&mut h, "Update ratio");
+    assert!(
+        h.query_by_label_contains("Press Train").is_none(),
+        "the plot is drawn"
+    );
+    // The wire out of the first hidden layer tells how much gradient flows back along it.
+    let hidden1 = h.state().editor.project.graph.nodes[1].id;
+    assert!(h.state().canvas.health[&hidden1].gradient.unwrap() > 0.0);
+    let wire = support::on_canvas(&h, "hidden1 → hidden2: [64]");
+    h.hover_at(wire);
+    // Tooltips wait for the pointer to rest.
+    h.run_steps(20);
+    h.get_by_label_contains("Gradient flowing back into hidden1");
 }
 
 /// The spiral trained to the end of a short run, on `tab`.
@@ -277,6 +321,31 @@ fn the_decision_boundary_forms_under_the_points() {
     });
     h.get_by_role_and_label(Role::Image, "Decision boundary");
     h.snapshot("decision_boundary");
+}
+
+#[test]
+fn each_neuron_shows_its_response_over_the_plane() {
+    let mut h = trained(Tab::Neurons);
+    until(&mut h, "the final neuron maps", |app| {
+        app.training.task.neurons.is_current(&app.run)
+    });
+    let layers: Vec<(String, usize, usize)> = h
+        .state()
+        .training
+        .task
+        .neurons
+        .layers
+        .iter()
+        .map(|l| (l.name.clone(), l.neurons, l.maps.len()))
+        .collect();
+    // Input, two hidden layers of 64 (the first 16 drawn) and two scores.
+    assert_eq!(layers.len(), 4, "{layers:?}");
+    assert_eq!((layers[1].1, layers[1].2), (64, 16));
+    assert_eq!((layers[3].1, layers[3].2), (2, 2));
+    h.get_by_role_and_label(Role::Image, "hidden1 neuron 1");
+    h.get_by_role_and_label(Role::Image, "scores neuron 2");
+    assert_eq!(h.query_all_by_label("first 16 of 64").count(), 2);
+    h.snapshot("neurons");
 }
 
 #[test]
@@ -311,9 +380,11 @@ fn a_confusion_cell_opens_its_samples_with_their_predictions() {
     h.get_by_label_contains("Validation samples: 90");
     // A sample shows its way through the network: every node's output for it.
     h.query_all_by_role(Role::Link).next().unwrap().click();
-    until(&mut h, "the forward pass", |app| app.run.traced.is_some());
+    until(&mut h, "the forward pass", |app| {
+        app.training.task.traced().is_some()
+    });
     h.get_by_label_contains("truly");
-    let traced = h.state().run.traced.clone().unwrap().1;
+    let traced = h.state().training.task.traced().cloned().unwrap();
     let names: Vec<&str> = traced
         .outputs
         .iter()

@@ -299,6 +299,7 @@ impl Canvas {
         actions: &mut Vec<Action>,
     ) {
         let graph = &editor.project.graph;
+        let gradients = GradientScale::of(&self.health);
         for (index, edge) in graph.edges.iter().enumerate() {
             let (Some(&from), Some(&to)) = (
                 lookup.index.get(&edge.from.node),
@@ -312,10 +313,15 @@ impl Canvas {
                 .edge_problems
                 .get(&index)
                 .map_or(&[][..], Vec::as_slice);
+            let gradient = self.health.get(&from.id).and_then(|h| h.gradient);
             let color = if problems.is_empty() {
                 ui.visuals().widgets.inactive.fg_stroke.color
             } else {
                 ui.visuals().error_fg_color
+            };
+            let stroke = match (gradient, problems.is_empty()) {
+                (Some(g), true) => gradients.stroke(g),
+                _ => Stroke::new(2.0, color),
             };
             let bend = ((b.x - a.x).abs() * 0.5).max(40.0);
             ui.painter().add(Shape::CubicBezier(
@@ -323,7 +329,7 @@ impl Canvas {
                     [a, a + Vec2::new(bend, 0.0), b - Vec2::new(bend, 0.0), b],
                     false,
                     Color32::TRANSPARENT,
-                    Stroke::new(2.0, color),
+                    stroke,
                 ),
             ));
             // The shape the wire carries, as a label at its middle.
@@ -349,6 +355,12 @@ impl Canvas {
                 .galley(rect.min + Vec2::new(4.0, 2.0), galley, color);
             let response = response.on_hover_ui(|ui| {
                 ui.label(wire_tip(&from.name, &to.name, &shape, problems));
+                if let Some(g) = gradient {
+                    ui.label(format!(
+                        "Gradient flowing back into {}: {g:.2e} (root mean square). The wider and warmer the wire, the larger its gradient next to the others'.",
+                        from.name
+                    ));
+                }
             });
             if response.clicked()
                 && let Some(f) = problems.iter().find_map(|p| p.fix.as_ref())
@@ -607,6 +619,39 @@ fn problem_badge(
         && let Some(fix) = problems.iter().find_map(|p| p.fix.as_ref())
     {
         actions.push(Action::Fix(fix.action.clone()));
+    }
+}
+
+/// The range of the gradients flowing back along the wires, on a log scale, so each wire's
+/// width and colour say how its gradient compares with the others': a network whose gradients
+/// vanish shows wires thinning towards the input.
+struct GradientScale {
+    low: f32,
+    high: f32,
+}
+
+impl GradientScale {
+    fn of(health: &HashMap<NodeId, NodeHealth>) -> Self {
+        let (low, high) = health
+            .values()
+            .filter_map(|h| h.gradient)
+            .map(|g| g.max(1e-30).log10())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), g| {
+                (l.min(g), h.max(g))
+            });
+        Self { low, high }
+    }
+
+    fn stroke(&self, gradient: f32) -> Stroke {
+        let span = self.high - self.low;
+        let t = if span > 1e-6 {
+            (gradient.max(1e-30).log10() - self.low) / span
+        } else {
+            0.5
+        };
+        let color =
+            Color32::from_rgb(120, 120, 200).lerp_to_gamma(Color32::from_rgb(200, 60, 160), t);
+        Stroke::new(1.5 + 3.5 * t, color)
     }
 }
 

@@ -21,6 +21,8 @@ pub struct NodeHealth {
     pub magnitude: f32,
     /// The same over the latest snapshots, oldest first.
     pub trend: Vec<f32>,
+    /// Root mean square of the gradient flowing back into its output, where one does.
+    pub gradient: Option<f32>,
     /// What looks wrong, in plain words.
     pub warnings: Vec<String>,
 }
@@ -126,6 +128,11 @@ pub fn assess(history: &History, graph: &Graph) -> HashMap<NodeId, NodeHealth> {
             .and_then(|a| activation_warnings(a, latest))
         {
             entry.warnings.push(warning);
+        }
+    }
+    for (watched, series) in history.of_kind(TensorKind::OutputGradient) {
+        if let Some((_, latest)) = series.last() {
+            health.entry(watched.node).or_default().gradient = Some(rms(latest));
         }
     }
     for node in &graph.nodes {

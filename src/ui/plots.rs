@@ -1,9 +1,9 @@
-//! The run's plots (egui_plot): loss, accuracy, learning rate, gradient norms per layer and
-//! histograms of weights, gradients and activations over time. Every line is decimated to the
+//! The run's plots (egui_plot): loss, accuracy, learning rate, gradient norms and update-to-weight
+//! ratios per layer, and histograms of weights, gradients and activations over time. Every line is decimated to the
 //! pixels it covers, so a million steps draw as fast as a hundred.
 
 use egui::{Color32, Ui};
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, HLine, Legend, Line, LineStyle, Plot, PlotPoints, Points};
 
 use super::history::{History, Point, Trace, decimate};
 use crate::engine::HISTOGRAM_BINS;
@@ -66,6 +66,23 @@ impl<'a> Series<'a> {
 
 /// A plot of `series` against the step; `log` plots log10 of the values, labelled as powers of ten.
 fn plot(ui: &mut Ui, id: &str, y_label: &str, log: bool, series: Vec<Series<'_>>) {
+    plot_with_guide(ui, id, y_label, log, series, None);
+}
+
+/// A level worth comparing against, drawn across the plot as a dashed line.
+struct Guide {
+    name: &'static str,
+    value: f64,
+}
+
+fn plot_with_guide(
+    ui: &mut Ui,
+    id: &str,
+    y_label: &str,
+    log: bool,
+    series: Vec<Series<'_>>,
+    guide: Option<Guide>,
+) {
     let columns = ui.available_width().max(1.0) as usize;
     let mut plot = Plot::new(id)
         .legend(Legend::default())
@@ -88,6 +105,18 @@ fn plot(ui: &mut Ui, id: &str, y_label: &str, log: bool, series: Vec<Series<'_>>
             });
     }
     plot.show(ui, |plot_ui| {
+        if let Some(guide) = guide {
+            let y = if log {
+                guide.value.log10()
+            } else {
+                guide.value
+            };
+            plot_ui.hline(
+                HLine::new(guide.name, y)
+                    .style(LineStyle::dashed_loose())
+                    .color(Color32::GRAY),
+            );
+        }
         let bounds = plot_ui.plot_bounds();
         // While the view follows the data, every point counts towards the bounds.
         let range = if plot_ui.auto_bounds().x {
@@ -242,6 +271,55 @@ fn gradient_norms(history: &History) -> Vec<(String, Vec<Point>)> {
         .collect()
 }
 
+/// How far each step moves each parameter, as the norm of its change over the norm of its
+/// values, on a log scale. Around 1e-3 is the usual sign of a healthy learning rate; far above,
+/// the weights are thrown about; far below, they barely learn.
+pub fn update_ratios(ui: &mut Ui, history: &History) {
+    if empty_hint(ui, history) {
+        return;
+    }
+    let ratios = update_ratio_series(history);
+    if ratios.is_empty() {
+        ui.weak("No parameter is trained yet.");
+        return;
+    }
+    let series = ratios
+        .iter()
+        .map(|(name, points)| Series::new(name.clone(), points))
+        .collect();
+    let guide = Guide {
+        name: "1e-3, a usual healthy ratio",
+        value: 1e-3,
+    };
+    plot_with_guide(
+        ui,
+        "update ratio plot",
+        "Update / weight",
+        true,
+        series,
+        Some(guide),
+    );
+}
+
+/// Each parameter's ratio of its change in a step to its values, over time.
+fn update_ratio_series(history: &History) -> Vec<(String, Vec<Point>)> {
+    history
+        .of_kind(TensorKind::Change)
+        .filter_map(|(change, changes)| {
+            let (weight, values) = history
+                .of_kind(TensorKind::Weight)
+                .find(|(w, _)| w.node == change.node && change.name.starts_with(&w.name))?;
+            // Both were measured on the same steps, so the series pair up.
+            let points = changes
+                .iter()
+                .zip(values)
+                .map(|((step, c), (_, w))| [*step as f64, f64::from(c.l2 / w.l2.max(1e-12))])
+                .collect();
+            Some((weight.name.clone(), points))
+        })
+        .collect()
+}
+
 /// Which tensor's histogram to show, and when.
 #[derive(Default)]
 pub struct HistogramChoice {
@@ -273,6 +351,7 @@ impl HistogramChoice {
                 (TensorKind::Weight, "Weights"),
                 (TensorKind::Gradient, "Gradients"),
                 (TensorKind::Activation, "Activations"),
+                (TensorKind::OutputGradient, "Activation gradients"),
             ] {
                 if ui.selectable_label(kind == k, name).clicked() {
                     self.kind = Some(k);
@@ -394,6 +473,14 @@ pub fn csv(
             series.extend(gradients.iter().map(|(n, p)| (n.as_str(), p.as_slice())));
             series_csv(&series)
         }
+        Tab::UpdateRatios => {
+            let ratios = update_ratio_series(history);
+            let series: Vec<(&str, &[Point])> = ratios
+                .iter()
+                .map(|(n, p)| (n.as_str(), p.as_slice()))
+                .collect();
+            series_csv(&series)
+        }
         Tab::Histograms => histogram.csv(history)?,
         Tab::Confusion => {
             let matrix = history.confusion.as_ref()?;
@@ -411,7 +498,7 @@ pub fn csv(
             }
             csv
         }
-        Tab::DecisionBoundary | Tab::Predictions => return None,
+        Tab::DecisionBoundary | Tab::Neurons | Tab::Predictions => return None,
     })
 }
 

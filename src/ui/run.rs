@@ -96,10 +96,8 @@ pub struct Run {
     /// Steps of earlier programs of this run (before edits of the graph), so the plots go on.
     step_offset: u64,
     next_tag: u64,
-    /// Answers to `predict`, by tag, until taken.
-    answers: Vec<(u64, Vec<f32>)>,
-    /// The latest answer to `trace`: its tag and every node's output.
-    pub traced: Option<(u64, Arc<Traced>)>,
+    /// Answers to `predict` and `trace`, by tag, until taken.
+    answers: Vec<(u64, Answer)>,
     /// The shortest time between steps while playing; `None` is full speed.
     pace: Option<Duration>,
     /// How often statistics of the watched tensors come; `None` never.
@@ -107,6 +105,12 @@ pub struct Run {
     /// The latest look inside a node, and what was last asked for (node, sample, step).
     pub inspection: Option<Arc<Inspection>>,
     inspection_asked: Option<(NodeId, usize, u64)>,
+}
+
+/// What the trainer answered to a tagged question.
+enum Answer {
+    Predictions(Vec<f32>),
+    Traced(Arc<Traced>),
 }
 
 impl Default for Run {
@@ -126,7 +130,6 @@ impl Default for Run {
             step_offset: 0,
             next_tag: 0,
             answers: Vec::new(),
-            traced: None,
             pace: Some(DEFAULT_PACE),
             watch: Some(WATCH_EVERY),
             inspection: None,
@@ -287,12 +290,14 @@ impl Run {
         }
     }
 
-    /// Asks for the predictions of `features`; `take_answer` gives them with the returned tag.
+    /// Asks for the predictions of `features`; `take_predictions` gives them with the returned
+    /// tag.
     pub fn predict(&mut self, features: Vec<f32>) -> Option<u64> {
         self.send_tagged(|tag| Command::Predict { tag, features })
     }
 
-    /// Asks for every node's output for one row of features; `traced` holds the answer.
+    /// Asks for every node's output for rows of features; `take_traced` gives them with the
+    /// returned tag.
     pub fn trace(&mut self, features: Vec<f32>) -> Option<u64> {
         self.send_tagged(|tag| Command::Trace { tag, features })
     }
@@ -309,9 +314,32 @@ impl Run {
     }
 
     /// The answer to the `predict` that returned `tag`, once it is in.
-    pub fn take_answer(&mut self, tag: u64) -> Option<Vec<f32>> {
+    pub fn take_predictions(&mut self, tag: u64) -> Option<Vec<f32>> {
+        match self.take_answer(tag)? {
+            Answer::Predictions(values) => Some(values),
+            Answer::Traced(_) => None,
+        }
+    }
+
+    /// The answer to the `trace` that returned `tag`, once it is in.
+    pub fn take_traced(&mut self, tag: u64) -> Option<Arc<Traced>> {
+        match self.take_answer(tag)? {
+            Answer::Traced(traced) => Some(traced),
+            Answer::Predictions(_) => None,
+        }
+    }
+
+    fn take_answer(&mut self, tag: u64) -> Option<Answer> {
         let i = self.answers.iter().position(|(t, _)| *t == tag)?;
         Some(self.answers.swap_remove(i).1)
+    }
+
+    fn keep_answer(&mut self, tag: u64, answer: Answer) {
+        // Answers nobody took (their view was closed) are not kept for long.
+        if self.answers.len() >= 8 {
+            self.answers.remove(0);
+        }
+        self.answers.push((tag, answer));
     }
 
     /// Takes in what the trainer has said since the last frame. Returns whether anything came.
@@ -369,13 +397,9 @@ impl Run {
             Event::Epoch(epoch) => self.history.epoch(&epoch, self.step_offset),
             Event::Statistics(snapshot) => self.history.snapshot(&snapshot, self.step_offset),
             Event::Inspection(inspection) => self.inspection = Some(inspection),
-            Event::Traced { tag, traced } => self.traced = Some((tag, traced)),
+            Event::Traced { tag, traced } => self.keep_answer(tag, Answer::Traced(traced)),
             Event::Predictions { tag, values } => {
-                // Answers nobody took (their view was closed) are not kept for long.
-                if self.answers.len() >= 8 {
-                    self.answers.remove(0);
-                }
-                self.answers.push((tag, values));
+                self.keep_answer(tag, Answer::Predictions(values))
             }
             Event::Finished { reason, .. } => {
                 self.finished = Some(reason);

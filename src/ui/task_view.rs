@@ -3,7 +3,7 @@
 //! samples with what the network predicts for them (all of them, or one cell's of the matrix).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use egui::{Color32, ColorImage, Role, TextureHandle, TextureOptions, Ui};
 
@@ -12,61 +12,20 @@ use super::canvas::accessible;
 use super::dataset::{CLASS_COLORS, scatter, scatter_extent, thumbnail, value_color, value_range};
 use super::history::History;
 use super::inside::heatmap;
+use super::neurons::NeuronView;
+use super::refresh::Refresh;
 use super::run::Run;
 use super::training::Tab;
 use crate::data::{Dataset, InMemoryDataset, Targets, Task};
 use crate::graph::Project;
+use crate::train::Traced;
 
 /// Cells along each side of the decision-boundary image.
 pub const BOUNDARY_CELLS: usize = 48;
 
-/// How often a view's predictions are asked for again while training.
-const REFRESH_EVERY: Duration = Duration::from_millis(250);
-
 /// Validation samples predicted at most, and shown at most.
 const VALIDATION_MAX: usize = 2_000;
 const SHOWN_MAX: usize = 40;
-
-/// Predictions a view keeps up to date: asked for again once the last answer is in and the run
-/// has moved on.
-#[derive(Default)]
-struct Refresh {
-    /// The last request's tag, and the step and time it was made at.
-    asked: Option<(u64, u64, Instant)>,
-    answered: Option<u64>,
-}
-
-impl Refresh {
-    fn due(&self, step: u64) -> bool {
-        self.asked.is_none_or(|(tag, at_step, at)| {
-            // An answer lost to a restarted trainer is given up after a while.
-            let waiting = self.answered != Some(tag) && at.elapsed() < Duration::from_secs(5);
-            !waiting && at_step != step && at.elapsed() >= REFRESH_EVERY
-        })
-    }
-
-    fn ask(&mut self, run: &mut Run, features: impl FnOnce() -> Vec<f32>) {
-        let step = run.steps();
-        if self.due(step)
-            && let Some(tag) = run.predict(features())
-        {
-            self.asked = Some((tag, step, Instant::now()));
-        }
-    }
-
-    /// The answer to the last request, once, when it is in.
-    fn take(&mut self, run: &mut Run) -> Option<Vec<f32>> {
-        let (tag, _, _) = self.asked?;
-        let values = run.take_answer(tag)?;
-        self.answered = Some(tag);
-        Some(values)
-    }
-
-    fn is_current(&self, step: u64) -> bool {
-        self.asked
-            .is_some_and(|(tag, at_step, _)| at_step == step && self.answered == Some(tag))
-    }
-}
 
 #[derive(Clone, Copy)]
 struct Chosen {
@@ -106,8 +65,11 @@ pub struct TaskView {
     /// The sample whose way through the network is shown, the first trace asked for it (later
     /// ones have larger tags) and the last (tag, step).
     chosen: Option<Chosen>,
+    /// The latest trace of a chosen sample, by tag.
+    traced: Option<(u64, Arc<Traced>)>,
     /// Pictures of the shown trace's node outputs, and its tag.
     trace_pictures: Option<(u64, Vec<TextureHandle>)>,
+    pub neurons: NeuronView,
 }
 
 /// Every class's probability for a prediction row: the softmax of its logits, or for a single
@@ -179,6 +141,9 @@ impl TaskView {
             Tab::DecisionBoundary if dataset.feature_shape() == [2] => {
                 self.update_boundary(ctx, run, dataset)
             }
+            Tab::Neurons if dataset.feature_shape() == [2] => {
+                self.neurons.update(ctx, run, dataset)
+            }
             Tab::Confusion | Tab::Predictions
                 if matches!(dataset.task(), Task::Classification { .. }) =>
             {
@@ -189,7 +154,7 @@ impl TaskView {
     }
 
     fn update_boundary(&mut self, ctx: &egui::Context, run: &mut Run, dataset: &InMemoryDataset) {
-        if let Some(values) = self.boundary.take(run)
+        if let Some(values) = self.boundary.take(run, Run::take_predictions)
             && values.len() >= BOUNDARY_CELLS * BOUNDARY_CELLS
         {
             let per_cell = values.len() / (BOUNDARY_CELLS * BOUNDARY_CELLS);
@@ -208,12 +173,13 @@ impl TaskView {
                 }
             }
         }
-        self.boundary
-            .ask(run, || boundary_grid(scatter_extent(dataset)));
+        self.boundary.ask(run, |run| {
+            run.predict(boundary_grid(scatter_extent(dataset)))
+        });
     }
 
     fn update_validation(&mut self, run: &mut Run, project: &Project, dataset: &InMemoryDataset) {
-        if let Some(values) = self.validation.take(run)
+        if let Some(values) = self.validation.take(run, Run::take_predictions)
             && !self.asked_samples.is_empty()
         {
             let per_sample = values.len() / self.asked_samples.len();
@@ -230,7 +196,7 @@ impl TaskView {
         self.trace_chosen(run, dataset);
         // The split is drawn only when asking: it shuffles the whole set.
         let asked_samples = &mut self.asked_samples;
-        self.validation.ask(run, || {
+        self.validation.ask(run, |run| {
             let split = crate::data::split(dataset.len(), &project.split, project.training.seed);
             *asked_samples = split.validation;
             asked_samples.truncate(VALIDATION_MAX);
@@ -238,7 +204,7 @@ impl TaskView {
             for &i in asked_samples.iter() {
                 features.extend_from_slice(dataset.sample_features(i));
             }
-            features
+            run.predict(features)
         });
     }
 
@@ -248,13 +214,24 @@ impl TaskView {
         let Some(chosen) = &mut self.chosen else {
             return;
         };
-        let answered = chosen.last.is_none_or(|(tag, step)| {
-            step != run.steps() && run.traced.as_ref().is_some_and(|(t, _)| *t == tag)
-        });
+        if let Some((tag, _)) = chosen.last
+            && let Some(traced) = run.take_traced(tag)
+        {
+            self.traced = Some((tag, traced));
+        }
+        let shown = self.traced.as_ref().map(|(tag, _)| *tag);
+        let answered = chosen
+            .last
+            .is_none_or(|(tag, step)| step != run.steps() && shown == Some(tag));
         if answered && let Some(tag) = run.trace(dataset.sample_features(chosen.index).to_vec()) {
             chosen.first.get_or_insert(tag);
             chosen.last = Some((tag, run.steps()));
         }
+    }
+
+    /// The latest trace of the chosen sample.
+    pub fn traced(&self) -> Option<&Arc<Traced>> {
+        self.traced.as_ref().map(|(_, traced)| traced)
     }
 
     /// Whether the validation predictions shown are those of the run's latest weights.
@@ -348,7 +325,7 @@ impl TaskView {
 
     /// The validation samples (one cell's, when chosen) with the class the network predicts
     /// and how sure it is; images as pictures, other samples as rows of numbers.
-    pub fn predictions(&mut self, ui: &mut Ui, run: &Run, dataset: Option<&InMemoryDataset>) {
+    pub fn predictions(&mut self, ui: &mut Ui, dataset: Option<&InMemoryDataset>) {
         let (Some(dataset), Some(validation)) = (dataset, &self.predicted) else {
             ui.weak("Press Train (or Step) on a classification task to see what the network predicts for each validation sample.");
             return;
@@ -399,7 +376,7 @@ impl TaskView {
                 (index, truth, predicted, sure)
             })
             .collect();
-        self.forward_pass(ui, run, labels);
+        self.forward_pass(ui, labels);
         egui::ScrollArea::vertical().show(ui, |ui| {
             if dataset.feature_shape().len() == 3 {
                 // A card is the 56-point picture, its frame and the grid's spacing.
@@ -467,7 +444,7 @@ impl TaskView {
 
     /// The chosen sample's way through the network: what it is predicted to be, and every
     /// node's output for it.
-    fn forward_pass(&mut self, ui: &mut Ui, run: &Run, labels: &[u32]) {
+    fn forward_pass(&mut self, ui: &mut Ui, labels: &[u32]) {
         let (
             Some(Chosen {
                 index,
@@ -475,7 +452,7 @@ impl TaskView {
                 ..
             }),
             Some((traced_tag, traced)),
-        ) = (self.chosen, &run.traced)
+        ) = (self.chosen, &self.traced)
         else {
             return;
         };

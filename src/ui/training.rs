@@ -22,20 +22,24 @@ pub enum Tab {
     Accuracy,
     LearningRate,
     Gradients,
+    UpdateRatios,
     Histograms,
     DecisionBoundary,
+    Neurons,
     Confusion,
     Predictions,
 }
 
 impl Tab {
-    const ALL: [Tab; 8] = [
+    const ALL: [Tab; 10] = [
         Tab::Loss,
         Tab::Accuracy,
         Tab::LearningRate,
         Tab::Gradients,
+        Tab::UpdateRatios,
         Tab::Histograms,
         Tab::DecisionBoundary,
+        Tab::Neurons,
         Tab::Confusion,
         Tab::Predictions,
     ];
@@ -46,8 +50,10 @@ impl Tab {
             Tab::Accuracy => "Accuracy",
             Tab::LearningRate => "Learning rate",
             Tab::Gradients => "Gradients",
+            Tab::UpdateRatios => "Update ratio",
             Tab::Histograms => "Histograms",
             Tab::DecisionBoundary => "Decision boundary",
+            Tab::Neurons => "Neurons",
             Tab::Confusion => "Confusion matrix",
             Tab::Predictions => "Predictions",
         }
@@ -169,7 +175,7 @@ impl TrainingPanel {
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| settings(ui, editor, run));
             });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             for tab in Tab::ALL {
                 ui.selectable_value(&mut self.tab, tab, tab.label());
             }
@@ -181,7 +187,7 @@ impl TrainingPanel {
             {
                 request = Some(Request::Export { picture: true });
             }
-            if self.tab != Tab::DecisionBoundary
+            if !matches!(self.tab, Tab::DecisionBoundary | Tab::Neurons)
                 && ui
                     .button("Export CSV…")
                     .on_hover_text("Save the numbers behind this view")
@@ -196,15 +202,17 @@ impl TrainingPanel {
             Tab::Accuracy => plots::accuracy(ui, &run.history),
             Tab::LearningRate => plots::learning_rate(ui, &run.history),
             Tab::Gradients => plots::gradients(ui, &run.history),
+            Tab::UpdateRatios => plots::update_ratios(ui, &run.history),
             Tab::Histograms => self.histograms.show(ui, &run.history),
             Tab::DecisionBoundary => self.task.boundary(ui, dataset),
+            Tab::Neurons => self.task.neurons.show(ui, dataset),
             Tab::Confusion => {
                 if let Some(cell) = self.task.confusion(ui, &run.history) {
                     self.task.cell = Some(cell);
                     self.tab = Tab::Predictions;
                 }
             }
-            Tab::Predictions => self.task.predictions(ui, run, dataset),
+            Tab::Predictions => self.task.predictions(ui, dataset),
         }
         self.view_rect = egui::Rect::from_min_max(top, ui.min_rect().max);
         request
