@@ -58,7 +58,9 @@ fn headless_steps_per_second(seconds: u64) -> f64 {
     let started = Instant::now();
     let mut steps = 0;
     while started.elapsed() < Duration::from_secs(seconds) {
-        if let Ok(Event::Step(report)) = trainer.events.recv_timeout(Duration::from_millis(100)) {
+        if let Ok(Event::Steps(reports)) = trainer.events.recv_timeout(Duration::from_millis(100))
+            && let Some(report) = reports.last()
+        {
             steps = report.step;
         }
     }

@@ -329,12 +329,16 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut last_loss = f32::NAN;
     while let Ok(event) = trainer.events.recv() {
         match event {
-            Event::Step(report) => {
-                last_loss = report.loss;
-                if let Some(m) = &mut metrics {
-                    m.line(json!({"kind": "step", "step": report.step, "epoch": report.epoch + 1, "loss": report.loss}))?;
+            Event::Steps(reports) => {
+                for report in &reports {
+                    if let Some(m) = &mut metrics {
+                        m.line(json!({"kind": "step", "step": report.step, "epoch": report.epoch + 1, "loss": report.loss}))?;
+                    }
                 }
-                progress.update(report.step, report.epoch + 1, report.loss);
+                if let Some(report) = reports.last() {
+                    last_loss = report.loss;
+                    progress.update(report.step, report.epoch + 1, report.loss);
+                }
             }
             Event::Epoch(e) => {
                 if let Some(m) = &mut metrics {

@@ -141,8 +141,11 @@ fn a_device_too_small_for_the_program_leaves_it_on_the_cpu_and_says_why() {
         .events
         .iter()
         .take_while(|e| !matches!(e, Event::Finished { .. }))
-        .filter(|e| matches!(e, Event::Step(_)))
-        .count();
+        .map(|e| match e {
+            Event::Steps(reports) => reports.len(),
+            _ => 0,
+        })
+        .sum::<usize>();
     assert_eq!(steps, 3);
 }
 
@@ -208,10 +211,12 @@ fn the_trainer_reports_a_lost_device_and_finishes_on_the_cpu() {
     let mut switch = None;
     for event in trainer.events.iter() {
         match event {
-            Event::Step(report) => {
-                steps.push(report.step);
-                if report.step == 10 {
-                    device.destroy();
+            Event::Steps(reports) => {
+                for report in reports {
+                    steps.push(report.step);
+                    if report.step == 10 {
+                        device.destroy();
+                    }
                 }
             }
             Event::BackendChanged(s) => switch = Some(s),

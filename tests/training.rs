@@ -69,8 +69,8 @@ fn next_event(trainer: &Trainer) -> Event {
 fn steps_until_quiet(trainer: &Trainer) -> Vec<u64> {
     let mut steps = Vec::new();
     while let Ok(event) = trainer.events.recv_timeout(Duration::from_millis(300)) {
-        if let Event::Step(s) = event {
-            steps.push(s.step);
+        if let Event::Steps(reports) = event {
+            steps.extend(reports.iter().map(|s| s.step));
         }
     }
     steps
@@ -83,7 +83,7 @@ fn the_trainer_plays_pauses_steps_and_resets() {
     let trainer = Trainer::spawn(session(&project, 1), Limits::default(), false);
 
     trainer.commands.send(Command::Step).unwrap();
-    assert!(matches!(next_event(&trainer), Event::Step(s) if s.step == 1));
+    assert!(matches!(next_event(&trainer), Event::Steps(s) if s.len() == 1 && s[0].step == 1));
     assert!(
         steps_until_quiet(&trainer).is_empty(),
         "Step takes exactly one step"
@@ -95,9 +95,10 @@ fn the_trainer_plays_pauses_steps_and_resets() {
         .unwrap();
     trainer.commands.send(Command::Step).unwrap();
     match next_event(&trainer) {
-        Event::Step(s) => {
-            assert_eq!(s.step, 2);
-            assert_eq!(s.learning_rate, 0.5);
+        Event::Steps(s) => {
+            assert_eq!(s.len(), 1);
+            assert_eq!(s[0].step, 2);
+            assert_eq!(s[0].learning_rate, 0.5);
         }
         other => panic!("{other:?}"),
     }
@@ -179,7 +180,7 @@ fn a_huge_learning_rate_pauses_on_the_first_non_finite_op() {
     let non_finite = loop {
         match next_event(&trainer) {
             Event::NonFinite(nf) => break nf,
-            Event::Step(_) | Event::Running => {}
+            Event::Steps(_) | Event::Running => {}
             other => panic!("unexpected {other:?}"),
         }
     };
@@ -372,5 +373,31 @@ fn a_paced_trainer_takes_no_more_than_one_step_per_interval() {
     assert!(
         steps >= 1 && steps <= allowed,
         "{steps} steps, at most {allowed}"
+    );
+}
+
+#[test]
+fn steps_taken_faster_than_a_watcher_needs_come_in_order_in_fewer_events() {
+    let project = example("spiral.json");
+    let trainer = Trainer::spawn(session(&project, 1), Limits::default(), true);
+    std::thread::sleep(Duration::from_millis(200));
+    trainer.commands.send(Command::Pause).unwrap();
+    let (mut events, mut steps) = (0, Vec::new());
+    while let Ok(event) = trainer.events.recv_timeout(Duration::from_millis(300)) {
+        if let Event::Steps(reports) = event {
+            events += 1;
+            steps.extend(reports.iter().map(|r| r.step));
+        }
+    }
+    assert!(steps.len() > 100, "{} steps", steps.len());
+    assert_eq!(
+        steps,
+        (1..=steps.len() as u64).collect::<Vec<_>>(),
+        "every step, in order"
+    );
+    assert!(
+        events * 10 < steps.len(),
+        "{events} events for {} steps",
+        steps.len()
     );
 }

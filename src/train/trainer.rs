@@ -66,7 +66,8 @@ pub enum FinishReason {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    Step(StepReport),
+    /// Steps finished since the last such event, oldest first (see `STEP_BATCH`).
+    Steps(Vec<StepReport>),
     Epoch(EpochReport),
     /// Training stopped by itself; the test metrics are measured then.
     Finished {
@@ -120,6 +121,8 @@ impl Trainer {
                     session,
                     limits,
                     events: event_tx,
+                    steps: Vec::new(),
+                    steps_sent: Instant::now(),
                     running: start_running,
                     pause_at_epoch_end: false,
                     best_validation: f32::INFINITY,
@@ -146,10 +149,18 @@ impl Trainer {
     }
 }
 
+/// Finished steps are reported together when they come faster than this: a small network takes
+/// tens of thousands of steps a second, and one event each would cost a watcher more than
+/// drawing them. A step waits at most this long (or until the trainer waits for anything).
+const STEP_BATCH: Duration = Duration::from_millis(2);
+
 struct Loop {
     session: Session,
     limits: Limits,
     events: Sender<Event>,
+    /// Steps not reported yet, and when steps were last reported.
+    steps: Vec<StepReport>,
+    steps_sent: Instant,
     running: bool,
     pause_at_epoch_end: bool,
     best_validation: f32,
@@ -160,12 +171,28 @@ struct Loop {
 }
 
 impl Loop {
-    fn send(&self, event: Event) {
+    /// Sends `event` after the steps before it.
+    fn send(&mut self, event: Event) {
+        self.send_steps();
         // The receiver going away just means nobody is watching.
         let _ = self.events.send(event);
     }
 
+    fn send_steps(&mut self) {
+        if !self.steps.is_empty() {
+            let _ = self
+                .events
+                .send(Event::Steps(std::mem::take(&mut self.steps)));
+        }
+        self.steps_sent = Instant::now();
+    }
+
     fn run(&mut self, commands: Receiver<Command>) {
+        self.serve(commands);
+        self.send_steps();
+    }
+
+    fn serve(&mut self, commands: Receiver<Command>) {
         self.report_switch();
         loop {
             // Time left before the next step may start, when paced.
@@ -179,12 +206,14 @@ impl Loop {
                     Err(TryRecvError::Disconnected) => return,
                 }
             } else if self.running {
+                self.send_steps();
                 match commands.recv_timeout(wait) {
                     Ok(c) => Some(c),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
             } else {
+                self.send_steps();
                 match commands.recv() {
                     Ok(c) => Some(c),
                     Err(_) => return,
@@ -357,7 +386,10 @@ impl Loop {
                 return;
             }
         };
-        self.send(Event::Step(report));
+        self.steps.push(report);
+        if self.steps_sent.elapsed() >= STEP_BATCH {
+            self.send_steps();
+        }
         if let Some(snapshot) = self.session.take_snapshot() {
             self.send(Event::Statistics(Arc::new(snapshot)));
         }
