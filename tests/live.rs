@@ -233,6 +233,7 @@ fn a_paused_node_shows_its_output_weights_gradients_and_optimizer_state() {
     h.get_by_label_contains("Output for sample 1: hidden1");
     h.get_by_label_contains("Gradient of the output for sample 1: hidden1");
     h.get_by_label("Weights: hidden1.weight [64×2]");
+    h.get_by_role_and_label(Role::Image, "Histogram of hidden1.weight");
     h.get_by_label("Gradient: hidden1.weight [64×2]");
     h.get_by_label("Optimizer state: hidden1.weight.exp_avg [64×2]");
     h.get_by_label("Optimizer state: hidden1.weight.exp_avg_sq [64×2]");

@@ -172,6 +172,27 @@ fn a_bad_file_shows_a_readable_error_and_keeps_the_open_project() {
     assert_eq!(h.state().editor.project, before);
 }
 
+#[test]
+fn a_selected_nodes_settings_scroll_into_view_in_a_small_window() {
+    let size = Vec2::new(1280.0, 800.0);
+    let mut h = Harness::builder()
+        .with_size(size)
+        .with_step_dt(0.05)
+        .build_ui_state(
+            |ui, app: &mut NetloomApp| app.ui(ui),
+            NetloomApp::with_spiral(None),
+        );
+    until_loaded(&mut h);
+    select(&mut h, "hidden1");
+    // Scrolling animates.
+    h.run_steps(20);
+    let units = h.get_by_role_and_label(Role::SpinButton, "Units").rect();
+    assert!(
+        units.max.y < h.get_by_label("Train").rect().min.y,
+        "{units:?} is in sight"
+    );
+}
+
 fn snapshot_of_the_main_window(theme: egui::Theme) {
     let mut h = Harness::builder()
         .with_size(Vec2::new(1280.0, 800.0))

@@ -36,6 +36,8 @@ pub struct NetloomApp {
     pub run: Run,
     pub training: TrainingPanel,
     inside: InsideView,
+    /// The selection the inspector showed last frame: a new one scrolls it into view.
+    inspected: std::collections::BTreeSet<crate::graph::NodeId>,
     files: Files,
     clip: Clip,
     /// A message for the user, and whether it reports an error.
@@ -76,6 +78,7 @@ impl NetloomApp {
             run: Run::default(),
             training: TrainingPanel::default(),
             inside: InsideView::default(),
+            inspected: Default::default(),
             files,
             clip: Clip::default(),
             notice: None,
@@ -274,6 +277,14 @@ impl NetloomApp {
                             None => {}
                         });
                     ui.separator();
+                    // Below an open dataset section, a newly selected node's settings could be
+                    // out of sight.
+                    if self.editor.selection != self.inspected {
+                        self.inspected = self.editor.selection.clone();
+                        if !self.inspected.is_empty() {
+                            ui.scroll_to_cursor(Some(egui::Align::TOP));
+                        }
+                    }
                     inspector::show(ui, &mut self.editor);
                     self.inside_selected_node(ui);
                 });

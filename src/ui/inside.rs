@@ -1,6 +1,6 @@
 //! Inside a node, while training is paused: its output for one sample of the last batch, its
 //! weights, their gradients and the optimizer's state, each as a heatmap (feature maps and
-//! kernels as a grid of small images) with its statistics.
+//! kernels as a grid of small images) with its histogram and statistics.
 
 use std::sync::Arc;
 
@@ -93,6 +93,9 @@ fn title(tensor: &Inspected, sample: usize) -> String {
     format!("{what}: {name} [{shape}]")
 }
 
+/// Height of each tensor's histogram, in points.
+const HISTOGRAM_HEIGHT: f32 = 90.0;
+
 impl InsideView {
     pub fn show(&mut self, ui: &mut Ui, inspection: &Arc<Inspection>) {
         if !self
@@ -140,6 +143,9 @@ impl InsideView {
             let scale = (width / size.x).min(8.0);
             ui.add(egui::Image::new(texture).fit_to_exact_size(size * scale))
                 .on_hover_text("Orange above zero, blue below; the brighter, the larger");
+            ui.allocate_ui(egui::vec2(width, HISTOGRAM_HEIGHT), |ui| {
+                super::plots::histogram(ui, ("inside", &tensor.name), &tensor.name, s);
+            });
         }
     }
 }

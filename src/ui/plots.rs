@@ -6,7 +6,7 @@ use egui::{Color32, Ui};
 use egui_plot::{Bar, BarChart, HLine, Legend, Line, LineStyle, Plot, PlotPoints, Points};
 
 use super::history::{History, Point, Trace, decimate};
-use crate::engine::HISTOGRAM_BINS;
+use crate::engine::{HISTOGRAM_BINS, TensorStats};
 use crate::train::TensorKind;
 
 const TRAIN_COLOR: Color32 = Color32::from_rgb(40, 130, 220);
@@ -396,6 +396,7 @@ impl HistogramChoice {
                 self.at = None;
             }
         });
+        let (tensor, _) = tensors[self.tensor];
         let (step, stats) = &series[at];
         ui.label(format!(
             "Step {step}: mean {:.4}, std {:.4}, min {:.4}, max {:.4}, zeros {:.1}%, not finite {:.1}%",
@@ -406,23 +407,34 @@ impl HistogramChoice {
             stats.zero_fraction * 100.0,
             stats.non_finite_fraction * 100.0
         ));
-        let width = (stats.max - stats.min).max(f32::EPSILON) as f64 / HISTOGRAM_BINS as f64;
-        let bars = stats
-            .histogram
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| {
-                Bar::new(stats.min as f64 + (i as f64 + 0.5) * width, f64::from(n)).width(width)
-            })
-            .collect();
-        Plot::new("histogram plot")
-            .x_axis_label("Value")
-            .y_axis_label("Count")
-            .allow_scroll(false)
-            .show(ui, |plot_ui| {
-                plot_ui.bar_chart(BarChart::new("Values", bars).color(TRAIN_COLOR));
-            });
+        histogram(ui, "histogram plot", &tensor.name, stats);
     }
+}
+
+/// Tensor `name`'s histogram as bars over its range of values, as tall as `ui` allows; `id`
+/// tells this plot from others of the same tensor.
+pub fn histogram(ui: &mut Ui, id: impl egui::AsIdSalt, name: &str, stats: &TensorStats) {
+    let width = (stats.max - stats.min).max(f32::EPSILON) as f64 / HISTOGRAM_BINS as f64;
+    let bars = stats
+        .histogram
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            Bar::new(stats.min as f64 + (i as f64 + 0.5) * width, f64::from(n)).width(width)
+        })
+        .collect();
+    let shown = Plot::new(id)
+        .x_axis_label("Value")
+        .y_axis_label("Count")
+        .allow_scroll(false)
+        .show(ui, |plot_ui| {
+            plot_ui.bar_chart(BarChart::new("Values", bars).color(TRAIN_COLOR));
+        });
+    super::canvas::accessible(
+        &shown.response,
+        egui::Role::Image,
+        &format!("Histogram of {name}"),
+    );
 }
 
 /// Series as CSV rows of `series,step,value`.
