@@ -301,18 +301,22 @@ fn a_watched_step_reports_each_parameters_change_and_each_outputs_gradient() {
     assert_eq!(losses(&mut plain, 30), losses(&mut watched_run, 30));
 }
 
-#[test]
-fn a_trace_of_many_rows_gives_each_rows_outputs_as_a_trace_of_it_alone() {
+/// The spiral after 20 steps, and more rows of its two features than a batch holds (an odd
+/// number of them), drawn from `wave`.
+fn trained_spiral_and_rows(wave: fn(f32) -> f32) -> (Session, usize, Vec<f32>) {
     let project = example("spiral.json");
     let mut s = session(&project, 1);
     for _ in 0..20 {
         s.step().unwrap().unwrap();
     }
-    // More rows than a batch holds, and an odd number of them.
     let rows = project.training.batch_size * 2 + 3;
-    let features: Vec<f32> = (0..rows * 2)
-        .map(|i| (i as f32 * 0.53).cos() * 2.0)
-        .collect();
+    let features = (0..rows * 2).map(|i| wave(i as f32)).collect();
+    (s, rows, features)
+}
+
+#[test]
+fn a_trace_of_many_rows_gives_each_rows_outputs_as_a_trace_of_it_alone() {
+    let (mut s, rows, features) = trained_spiral_and_rows(|i| (i * 0.53).cos() * 2.0);
     let all = s.trace(&features).unwrap();
     assert_eq!(all.rows, rows);
     let mut predicted = Vec::new();
@@ -332,16 +336,7 @@ fn a_trace_of_many_rows_gives_each_rows_outputs_as_a_trace_of_it_alone() {
 
 #[test]
 fn predictions_do_not_depend_on_how_rows_are_chunked() {
-    let project = example("spiral.json");
-    let mut s = session(&project, 1);
-    for _ in 0..20 {
-        s.step().unwrap().unwrap();
-    }
-    // More rows than a batch holds, and an odd number of them.
-    let rows = project.training.batch_size * 2 + 3;
-    let features: Vec<f32> = (0..rows * 2)
-        .map(|i| (i as f32 * 0.37).sin() * 3.0)
-        .collect();
+    let (mut s, rows, features) = trained_spiral_and_rows(|i| (i * 0.37).sin() * 3.0);
     let mut all = Vec::new();
     s.predict(&features, &mut all).unwrap();
     let classes = all.len() / rows;

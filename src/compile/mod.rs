@@ -124,14 +124,18 @@ pub fn compile(model: &Model, settings: &TrainingSettings) -> Result<Program, Co
 /// the update and subtracted from the updated ones after it, into `Param::change`. They run
 /// only on watched steps, so other steps pay nothing for them.
 fn emit_change_watch(b: &mut Builder, params: &mut [Param]) -> (Range<usize>, Range<usize>) {
+    // A buffer shaped like `param`, for ops on its behalf.
+    let beside = |b: &mut Builder, param: &Param, what: &str| {
+        let shape = b.shape(param.buffer).to_vec();
+        b.node = Some(param.node);
+        b.fixed(format!("{} ({what})", param.name), shape)
+    };
     let start = b.steps.len();
     let kept: Vec<Option<BufferId>> = params
         .iter()
         .map(|param| {
             param.grad?;
-            let shape = b.shape(param.buffer).to_vec();
-            let kept = b.fixed(format!("{} (before the step)", param.name), shape);
-            b.node = Some(param.node);
+            let kept = beside(b, param, "before the step");
             b.push(Op::Copy {
                 x: param.buffer,
                 out: kept,
@@ -142,9 +146,7 @@ fn emit_change_watch(b: &mut Builder, params: &mut [Param]) -> (Range<usize>, Ra
     let middle = b.steps.len();
     for (param, kept) in params.iter_mut().zip(kept) {
         let Some(kept) = kept else { continue };
-        let shape = b.shape(param.buffer).to_vec();
-        let change = b.fixed(format!("{} (change)", param.name), shape);
-        b.node = Some(param.node);
+        let change = beside(b, param, "change");
         b.push(Op::Sub {
             a: param.buffer,
             b: kept,
