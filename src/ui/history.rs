@@ -16,6 +16,11 @@ pub type Point = [f64; 2];
 /// Points summarised together in a `Trace`'s coarse copy.
 const BLOCK: usize = 64;
 
+/// Statistics kept per watched tensor at most: ten a second would otherwise grow without end
+/// over a long run. At the limit every other older one goes (as TensorBoard samples its
+/// histograms), so the newest stay dense and the whole run stays covered.
+const SNAPSHOTS_KEPT: usize = 4096;
+
 /// A series that grows a point at a time, with a coarse copy (each full block of `BLOCK`
 /// points as its first, lowest, highest and last) so that drawing a long series scans a
 /// sixteenth of it. Reads as the slice of its points.
@@ -159,6 +164,9 @@ impl History {
 
     pub fn snapshot(&mut self, snapshot: &Snapshot, offset: u64) {
         for (series, stats) in self.stats.iter_mut().zip(&snapshot.stats) {
+            if series.len() >= SNAPSHOTS_KEPT {
+                thin(series);
+            }
             series.push((snapshot.step + offset, stats.clone()));
         }
     }
@@ -182,6 +190,16 @@ impl History {
             .find(|(w, _)| w.node == node && w.kind == kind)
             .and_then(|(_, series)| series.last().map(|(_, s)| s))
     }
+}
+
+/// Drops every other entry of the older half of `series`.
+fn thin<T>(series: &mut Vec<T>) {
+    let older = series.len() / 2;
+    let mut index = 0;
+    series.retain(|_| {
+        index += 1;
+        index > older || index % 2 == 1
+    });
 }
 
 /// At most about `columns * 2` points of `points` (sorted by x) within `x_range`: the first,
@@ -264,6 +282,38 @@ mod tests {
         assert_eq!(coarse.last(), fine.last());
         // Zoomed in far enough, every point is there.
         assert_eq!(trace.decimated((10.0, 20.0), 500), trace[9..=21].to_vec());
+    }
+
+    #[test]
+    fn statistics_kept_over_a_long_run_are_bounded_and_span_it() {
+        let watched = Watched {
+            node: 1,
+            kind: TensorKind::Weight,
+            name: "w".into(),
+            buffer: 0,
+        };
+        let mut history = History::default();
+        history.watch(vec![watched]);
+        let mut words = Vec::new();
+        crate::engine::statistics_words(&[1.0], 1, &mut words);
+        let stats = TensorStats::from_words(1, &words);
+        for step in 1..=100_000 {
+            let snapshot = Snapshot {
+                step,
+                stats: vec![stats.clone()],
+            };
+            history.snapshot(&snapshot, 0);
+        }
+        let steps: Vec<u64> = history.stats[0].iter().map(|(s, _)| *s).collect();
+        assert!(steps.len() <= SNAPSHOTS_KEPT, "{}", steps.len());
+        assert_eq!(steps.first(), Some(&1), "the start of the run");
+        assert_eq!(steps.last(), Some(&100_000), "its end");
+        assert!(steps.windows(2).all(|w| w[0] < w[1]), "in order");
+        // The newest are every step.
+        assert_eq!(
+            steps[steps.len() - 100..],
+            (99_901..=100_000).collect::<Vec<_>>()[..]
+        );
     }
 
     #[test]
