@@ -171,21 +171,25 @@ fn layer_norm_backward_input(@builtin(global_invocation_id) id: vec3<u32>, @buil
     }
 }
 
-// One thread per column.
-@compute @workgroup_size(64)
-fn layer_norm_backward_params(@builtin(global_invocation_id) id: vec3<u32>) {
-    let j = id.x;
+// One workgroup of 256 lanes per column, striding down the rows: no thread loops over every
+// row, which lavapipe would cut short past 65,535 of them.
+@compute @workgroup_size(256)
+fn layer_norm_backward_params(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let j = group.x;
     let w = params.width;
     if j >= w {
         return;
     }
     var dg = 0.0;
     var db = 0.0;
-    for (var r = 0u; r < norm_rows(); r++) {
+    for (var r = lane; r < norm_rows(); r += LANES) {
         let g = dy[r * w + j];
         dg += g * (x[r * w + j] - mean[r]) * inv_std[r];
         db += g;
     }
-    dgamma[j] = dg;
-    dbeta[j] = db;
+    let sums = vec2(workgroup_sum(lane, dg), workgroup_sum(lane, db));
+    if lane == 0u {
+        dgamma[j] = sums.x;
+        dbeta[j] = sums.y;
+    }
 }

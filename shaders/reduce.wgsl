@@ -7,11 +7,12 @@ struct Params {
     batched: u32,
     channels: u32,
     inner: u32,
-    // Norm: values in this gradient, and whether it is the first of the list (which overwrites).
+    // Norm: values in this gradient (`len`) and where its block sums go in scratch (`offset`);
+    // the finish adds up `len` block sums.
     // Partials: `per_row`/`batched` size the product's output, `len` is the depth per chunk and
     // `depth_per_row`/`depth_batched` the whole depth.
     len: u32,
-    first: u32,
+    offset: u32,
     depth_per_row: u32,
     depth_batched: u32,
 }
@@ -46,16 +47,41 @@ fn bias_grad(
     }
 }
 
-// One workgroup per gradient, dispatched one after another, each adding to out[0].
+// Values one workgroup sums in the first stage of the gradient norm: 32 per lane.
+const NORM_BLOCK: u32 = 8192u;
+
+// The squared norm of the gradients, in two stages so that no workgroup walks a whole tensor (a
+// real GPU would sit idle but for one core; lavapipe gave wrong sums past 2^24 values):
+// `norm_sq_blocks` sums each block of NORM_BLOCK values of one gradient into scratch, from
+// `offset` on; `norm_sq_finish` adds all `len` block sums up into out[0].
 @compute @workgroup_size(256)
-fn norm_sq(@builtin(local_invocation_id) local: vec3<u32>) {
+fn norm_sq_blocks(
+    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let block = group.x + group.y * groups.x;
+    let start = block * NORM_BLOCK;
+    let end = min(params.len, start + NORM_BLOCK);
     var sum = 0.0;
-    for (var i = local.x; i < params.len; i += 256u) {
+    for (var i = start + local.x; i < end; i += 256u) {
         sum += in0[i] * in0[i];
     }
     let total = workgroup_sum(local.x, sum);
+    if local.x == 0u && start < params.len {
+        out[params.offset + block] = total;
+    }
+}
+
+@compute @workgroup_size(256)
+fn norm_sq_finish(@builtin(local_invocation_id) local: vec3<u32>) {
+    var sum = 0.0;
+    for (var i = local.x; i < params.len; i += 256u) {
+        sum += in0[i];
+    }
+    let total = workgroup_sum(local.x, sum);
     if local.x == 0u {
-        out[0] = select(out[0], 0.0, params.first != 0u) + total;
+        out[0] = total;
     }
 }
 

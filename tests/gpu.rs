@@ -505,18 +505,24 @@ mod parity {
         );
 
         // Layer norm over rows of 5 values, two rows per sample.
+        layer_norm_case((2, 5), 4, 3);
+    }
+
+    /// Layer norm over `rows` samples of `rows_per_sample` rows of `width` (capacity
+    /// `capacity`): the output and the input and scale gradients.
+    fn layer_norm_case((rows_per_sample, width): (usize, usize), capacity: usize, rows: usize) {
         let ln = || {
             vec![
-                buffer("x", vec![2, 5], true),
-                buffer("gamma", vec![5], false),
-                buffer("beta", vec![5], false),
-                buffer("out", vec![2, 5], true),
-                buffer("mean", vec![2], true),
-                buffer("inv_std", vec![2], true),
-                buffer("dy", vec![2, 5], true),
-                buffer("dx", vec![2, 5], true),
-                buffer("dgamma", vec![5], false),
-                buffer("dbeta", vec![5], false),
+                buffer("x", vec![rows_per_sample, width], true),
+                buffer("gamma", vec![width], false),
+                buffer("beta", vec![width], false),
+                buffer("out", vec![rows_per_sample, width], true),
+                buffer("mean", vec![rows_per_sample], true),
+                buffer("inv_std", vec![rows_per_sample], true),
+                buffer("dy", vec![rows_per_sample, width], true),
+                buffer("dx", vec![rows_per_sample, width], true),
+                buffer("dgamma", vec![width], false),
+                buffer("dbeta", vec![width], false),
             ]
         };
         let ops = vec![
@@ -527,7 +533,7 @@ mod parity {
                 out: 3,
                 mean: 4,
                 inv_std: 5,
-                width: 5,
+                width,
                 epsilon: 1e-5,
             },
             Op::LayerNormBackward {
@@ -539,19 +545,50 @@ mod parity {
                 dx: 7,
                 dgamma: 8,
                 dbeta: 9,
-                width: 5,
+                width,
             },
         ];
-        for (what, output) in [
-            ("layer norm", 3),
-            ("layer norm input gradient", 7),
-            ("layer norm scale gradient", 8),
-        ] {
-            assert_close(
-                what,
-                both_ops(ln(), ops.clone(), 4, 3, &[0, 1, 2, 6], output).unwrap(),
+        let outputs = [3, 7, 8, 9];
+        let Some(results) = both_outputs(ln(), ops, capacity, rows, &[0, 1, 2, 6], &outputs) else {
+            return;
+        };
+        let names = [
+            "layer norm",
+            "layer norm input gradient",
+            "layer norm scale gradient",
+            "layer norm shift gradient",
+        ];
+        for (what, result) in names.into_iter().zip(results) {
+            assert_close_in_scale(what, result);
+        }
+    }
+
+    #[test]
+    fn a_gradient_norm_over_more_values_than_a_workgroup_may_loop_over() {
+        // 20M values: 78,125 per lane of the one workgroup, past lavapipe's 65,535 iterations.
+        let len = 20_000_000;
+        let buffers = vec![buffer("g", vec![len], false), buffer("out", vec![1], false)];
+        let op = Op::GradNormSq {
+            grads: vec![0],
+            out: 1,
+        };
+        let Some(results) = both_outputs(buffers, vec![op], 1, 1, &[0], &[0, 1]) else {
+            return;
+        };
+        let exact: f64 = results[0].0.iter().map(|&v| f64::from(v).powi(2)).sum();
+        let (cpu, gpu) = (f64::from(results[1].0[0]), f64::from(results[1].1[0]));
+        for (backend, sum) in [("CPU", cpu), ("GPU", gpu)] {
+            assert!(
+                (sum - exact).abs() <= 1e-5 * exact,
+                "{backend} {sum}, exactly {exact}"
             );
         }
+    }
+
+    #[test]
+    fn layer_norm_over_more_rows_than_a_thread_may_loop() {
+        // 100 samples of 700 rows: 70,000 rows per column, past lavapipe's 65,535 iterations.
+        layer_norm_case((700, 3), 100, 100);
     }
 
     /// A convolution, its input gradient and its weight gradient over `rows` images of

@@ -43,10 +43,15 @@ pub fn update_in_parallel(
     });
 }
 
+/// Values summed in f32 before the running total moves to f64, as the GPU's blocks.
+const NORM_BLOCK: usize = 8192;
+
 pub fn norm_sq<'a>(grads: impl Iterator<Item = &'a [f32]>) -> f32 {
-    // f32 lanes within a tensor (fast), f64 across tensors (many of them may be summed).
+    // f32 lanes within a block (fast), f64 across blocks: summed in f32 lanes alone, a tensor
+    // of millions of values drifted by a part in a thousand.
     grads
-        .map(|g| super::elementwise::sum_sq(g) as f64)
+        .flat_map(|g| g.chunks(NORM_BLOCK))
+        .map(|block| super::elementwise::sum_sq(block) as f64)
         .sum::<f64>() as f32
 }
 

@@ -3,7 +3,7 @@
 //! a program that needs them stays on the CPU.
 
 use super::gemm::{self, Convolution};
-use crate::compile::{Buffer, Extent, Op, UnaryFn, UpdateRule, Window};
+use crate::compile::{Buffer, BufferId, Extent, Op, UnaryFn, UpdateRule, Window};
 use crate::graph::LossKind;
 
 /// A WGSL source: the shared globals, the tile core for the families that multiply tiles, then
@@ -487,9 +487,10 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
                         (11, dgamma),
                         (12, dbeta),
                     ],
+                    // A workgroup of 256 lanes per column.
                     Grid::Threads {
-                        count: width,
-                        group: 64,
+                        count: width * 256,
+                        group: 256,
                     },
                 ),
             ])
@@ -602,29 +603,7 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             out,
             &buffers[out],
         )),
-        Op::GradNormSq { ref grads, out } => Some(
-            grads
-                .iter()
-                .enumerate()
-                .map(|(i, &g)| Plan {
-                    family: Family::Reduce,
-                    entry: "norm_sq",
-                    params: vec![
-                        0,
-                        0,
-                        0,
-                        0,
-                        buffers[g].per_sample_len() as u32,
-                        (i == 0) as u32,
-                        0,
-                        0,
-                    ],
-                    bindings: vec![(2, g, false), (3, out, true)],
-                    grid: Grid::Single,
-                    scratch_len: 0,
-                })
-                .collect(),
-        ),
+        Op::GradNormSq { ref grads, out } => Some(norm_sq(grads, out, buffers)),
         Op::BiasGrad {
             dy,
             out,
@@ -765,6 +744,54 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
         )),
         _ => plan_elementwise(op, buffers, none),
     }
+}
+
+/// Values one workgroup sums in the first stage of the gradient norm (`NORM_BLOCK` in
+/// shaders/reduce.wgsl).
+const NORM_BLOCK: usize = 8192;
+
+/// The squared norm of `grads` into `out`: a block sum per workgroup into scratch, gradient by
+/// gradient, then one workgroup adding the block sums.
+fn norm_sq(grads: &[BufferId], out: BufferId, buffers: &[Buffer]) -> Vec<Plan> {
+    let reduce = |entry, len: usize, offset: usize, bindings, grid| Plan {
+        family: Family::Reduce,
+        entry,
+        params: vec![0, 0, 0, 0, len as u32, offset as u32, 0, 0],
+        bindings,
+        grid,
+        scratch_len: 0,
+    };
+    let mut blocks = 0;
+    let mut plans: Vec<Plan> = grads
+        .iter()
+        .map(|&g| {
+            let len = buffers[g].per_sample_len();
+            let grid = Grid::Groups {
+                count: Extent::fixed(len),
+                per_group: NORM_BLOCK,
+            };
+            let plan = reduce(
+                "norm_sq_blocks",
+                len,
+                blocks,
+                vec![(2, g, false), (3, SCRATCH, true)],
+                grid,
+            );
+            blocks += len.div_ceil(NORM_BLOCK);
+            plan
+        })
+        .collect();
+    plans.push(reduce(
+        "norm_sq_finish",
+        blocks,
+        0,
+        vec![(2, SCRATCH, false), (3, out, true)],
+        Grid::Single,
+    ));
+    for plan in &mut plans {
+        plan.scratch_len = blocks;
+    }
+    plans
 }
 
 fn plan_elementwise(op: &Op, buffers: &[Buffer], none: (u32, f32)) -> Option<Vec<Plan>> {
