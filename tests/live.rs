@@ -346,6 +346,13 @@ fn each_neuron_shows_its_response_over_the_plane() {
     h.get_by_role_and_label(Role::Image, "hidden1 neuron 1");
     h.get_by_role_and_label(Role::Image, "scores neuron 2");
     assert_eq!(h.query_all_by_label("first 16 of 64").count(), 2);
+    // Neurons that are zero everywhere on the plane are marked dead; only ReLU layers have any.
+    let dead: Vec<String> = h
+        .query_all_by_label_contains("(dead)")
+        .filter_map(|n| n.accesskit_node().label())
+        .collect();
+    assert!(!dead.is_empty(), "a trained ReLU net has some");
+    assert!(dead.iter().all(|d| d.starts_with("hidden")), "{dead:?}");
     h.snapshot("neurons");
 }
 

@@ -45,9 +45,19 @@ fn tiling(shape: &[usize], len: usize) -> (usize, usize, usize) {
     }
 }
 
+/// Whether a matrix is drawn on its side: one far taller than wide (a Dense layer's weights
+/// from a few inputs) would be a thin strip.
+fn on_its_side(shape: &[usize]) -> bool {
+    matches!(shape, [rows, columns] if *rows > 4 * *columns)
+}
+
 /// The tensor as one image of tiles with a one-pixel gap between them.
 pub fn heatmap(tensor: &Inspected) -> ColorImage {
-    let (h, w, tiles) = tiling(&tensor.shape, tensor.values.len());
+    let (mut h, mut w, tiles) = tiling(&tensor.shape, tensor.values.len());
+    let sideways = on_its_side(&tensor.shape);
+    if sideways {
+        (h, w) = (w, h);
+    }
     let columns = (tiles as f32).sqrt().ceil() as usize;
     let rows = tiles.div_ceil(columns);
     let size = [columns * (w + 1) - 1, rows * (h + 1) - 1];
@@ -62,7 +72,8 @@ pub fn heatmap(tensor: &Inspected) -> ColorImage {
         let (x0, y0) = ((tile % columns) * (w + 1), (tile / columns) * (h + 1));
         for y in 0..h {
             for x in 0..w {
-                if let Some(&v) = tensor.values.get(tile * h * w + y * w + x) {
+                let index = if sideways { x * h + y } else { y * w + x };
+                if let Some(&v) = tensor.values.get(tile * h * w + index) {
                     image.pixels[(y0 + y) * size[0] + x0 + x] = diverging(v, scale);
                 }
             }
@@ -141,8 +152,12 @@ impl InsideView {
             ));
             let size = texture.size_vec2();
             let scale = (width / size.x).min(8.0);
+            let mut about = "Orange above zero, blue below; the brighter, the larger.".to_string();
+            if on_its_side(&tensor.shape) {
+                about += " Drawn on its side: each column of pixels is a row of the matrix.";
+            }
             ui.add(egui::Image::new(texture).fit_to_exact_size(size * scale))
-                .on_hover_text("Orange above zero, blue below; the brighter, the larger");
+                .on_hover_text(about);
             ui.allocate_ui(egui::vec2(width, HISTOGRAM_HEIGHT), |ui| {
                 super::plots::histogram(ui, ("inside", &tensor.name), &tensor.name, s);
             });
@@ -164,5 +179,14 @@ mod tests {
         assert_eq!(heatmap(&matrix).size, [7, 5]);
         let bias = Inspected::new("bias".into(), None, vec![40], vec![0.5; 40]);
         assert_eq!(heatmap(&bias).size, [32, 2]);
+        // 16 rows of 2: drawn as 2 pixel rows of 16, row r of the matrix in column r.
+        let values: Vec<f32> = (0..32).map(|i| if i == 7 { 1.0 } else { 0.0 }).collect();
+        let tall = Inspected::new("dense".into(), None, vec![16, 2], values);
+        let image = heatmap(&tall);
+        assert_eq!(image.size, [16, 2]);
+        let lit: Vec<usize> = (0..32)
+            .filter(|&p| image.pixels[p] != diverging(0.0, 1.0))
+            .collect();
+        assert_eq!(lit, [16 + 3], "row 3, column 1 of the matrix");
     }
 }

@@ -153,17 +153,26 @@ fn layer_maps(ui: &mut Ui, layer: &LayerMaps, rows: usize) {
     ui.horizontal_top(|ui| {
         for (column, maps) in layer.maps.chunks(rows).enumerate() {
             ui.vertical(|ui| {
-                for (row, (texture, low, high)) in maps.iter().enumerate() {
-                    let label = format!("{title} neuron {}", column * rows + row + 1);
-                    let response = ui
-                        .add(
-                            egui::Image::new(texture)
-                                .fit_to_exact_size(egui::Vec2::splat(MAP_SIDE)),
-                        )
-                        .on_hover_text(format!(
-                            "{label}: from {low:.3} to {high:.3} over the plane"
-                        ));
+                for (row, &(ref texture, low, high)) in maps.iter().enumerate() {
+                    let mut label = format!("{title} neuron {}", column * rows + row + 1);
+                    let response = ui.add(
+                        egui::Image::new(texture).fit_to_exact_size(egui::Vec2::splat(MAP_SIDE)),
+                    );
+                    let hover = if low == 0.0 && high == 0.0 {
+                        // Zero over the whole plane: no input the data could give wakes it.
+                        ui.painter().rect_stroke(
+                            response.rect,
+                            0.0,
+                            egui::Stroke::new(1.5, ui.visuals().error_fg_color),
+                            egui::StrokeKind::Inside,
+                        );
+                        label += " (dead)";
+                        format!("{label}: zero everywhere on the plane, so it passes nothing on and learns nothing")
+                    } else {
+                        format!("{label}: from {low:.3} to {high:.3} over the plane")
+                    };
                     accessible(&response, Role::Image, &label);
+                    response.on_hover_text(hover);
                 }
             });
         }
