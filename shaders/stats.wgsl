@@ -149,16 +149,13 @@ fn stats_histogram(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgr
     workgroupBarrier();
     let lo = bitcast<f32>(atomicLoad(&result[4]));
     let hi = bitcast<f32>(atomicLoad(&result[5]));
+    // As engine::bins_per_unit and engine::histogram_bin.
     let span = hi - lo;
+    let per_unit = select(0.0, f32(BINS) / span, span > 0.0);
     for (var i = group.x * GROUP + local; i < params.len; i += params.groups * GROUP) {
         let v = x[i];
         if finite(v) {
-            // As engine::histogram_bin.
-            var bin = 0u;
-            if span > 0.0 {
-                bin = min(u32((v - lo) / span * f32(BINS)), BINS - 1u);
-            }
-            atomicAdd(&w_bins[bin], 1u);
+            atomicAdd(&w_bins[min(u32((v - lo) * per_unit), BINS - 1u)], 1u);
         }
     }
     workgroupBarrier();

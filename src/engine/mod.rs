@@ -5,7 +5,9 @@ pub mod gpu;
 mod slots;
 mod stats;
 
-pub use stats::{HISTOGRAM_BINS, STATS_WORDS, TensorStats, histogram_bin, statistics_words};
+pub use stats::{
+    HISTOGRAM_BINS, STATS_WORDS, TensorStats, bins_per_unit, histogram_bin, statistics_words,
+};
 
 use std::ops::Range;
 

@@ -74,45 +74,121 @@ impl TensorStats {
     }
 }
 
-/// The histogram bin of finite `x` in `min..=max`. Backends share this formula, so they agree
-/// on every value.
-pub fn histogram_bin(x: f32, min: f32, max: f32) -> usize {
+/// Bins per unit of value for a histogram over `min..=max` (0 when the range is empty, which
+/// puts everything in the first bin).
+pub fn bins_per_unit(min: f32, max: f32) -> f32 {
     let span = max - min;
-    if span <= 0.0 {
-        return 0;
+    if span > 0.0 {
+        HISTOGRAM_BINS as f32 / span
+    } else {
+        0.0
     }
-    (((x - min) / span * HISTOGRAM_BINS as f32) as usize).min(HISTOGRAM_BINS - 1)
+}
+
+/// The histogram bin of finite `x` from `min` on. Backends share this formula, so they agree
+/// on every value.
+pub fn histogram_bin(x: f32, min: f32, per_unit: f32) -> usize {
+    (((x - min) * per_unit) as usize).min(HISTOGRAM_BINS - 1)
+}
+
+/// Values summed in f32 lanes before their totals move to f64: the sums vectorise, and a block
+/// is short enough for f32 to lose nothing that matters.
+const BLOCK: usize = 4096;
+const LANES: usize = 8;
+
+/// Finite count, sum, sum of squares, min and max of the finite values, and zeros.
+#[derive(Clone, Copy)]
+struct Moments {
+    finite: u32,
+    zeros: u32,
+    sum: f64,
+    sum_sq: f64,
+    min: f32,
+    max: f32,
+}
+
+fn moments(values: &[f32]) -> Moments {
+    let mut m = Moments {
+        finite: 0,
+        zeros: 0,
+        sum: 0.0,
+        sum_sq: 0.0,
+        min: f32::INFINITY,
+        max: f32::NEG_INFINITY,
+    };
+    for block in values.chunks(BLOCK) {
+        let (mut sum, mut sum_sq) = ([0f32; LANES], [0f32; LANES]);
+        let (mut min, mut max) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
+        let (mut finite, mut zeros) = ([0u32; LANES], [0u32; LANES]);
+        let mut add = |lane: usize, x: f32| {
+            // Selects rather than branches, so the loop vectorises.
+            let ok = x.is_finite();
+            let v = if ok { x } else { 0.0 };
+            sum[lane] += v;
+            sum_sq[lane] += v * v;
+            min[lane] = min[lane].min(if ok { x } else { f32::INFINITY });
+            max[lane] = max[lane].max(if ok { x } else { f32::NEG_INFINITY });
+            finite[lane] += ok as u32;
+            zeros[lane] += (x == 0.0) as u32;
+        };
+        let chunks = block.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for (lane, &x) in chunk.iter().enumerate() {
+                add(lane, x);
+            }
+        }
+        for &x in rest {
+            add(0, x);
+        }
+        m.sum += sum.iter().map(|&v| f64::from(v)).sum::<f64>();
+        m.sum_sq += sum_sq.iter().map(|&v| f64::from(v)).sum::<f64>();
+        m.min = min.iter().fold(m.min, |a, &b| a.min(b));
+        m.max = max.iter().fold(m.max, |a, &b| a.max(b));
+        m.finite += finite.iter().sum::<u32>();
+        m.zeros += zeros.iter().sum::<u32>();
+    }
+    m
 }
 
 /// The reference reduction: appends the word layout for `values`, rows of `width` units, to
-/// `out`, in f64 where sums are concerned.
+/// `out`. Sums run in f32 lanes within blocks of `BLOCK` values and in f64 across them.
 pub fn statistics_words(values: &[f32], width: usize, out: &mut Vec<f32>) {
-    let (mut finite, mut zeros, mut sum, mut sum_sq) = (0u32, 0u32, 0f64, 0f64);
-    let (mut min, mut max) = (f32::INFINITY, f32::NEG_INFINITY);
-    for &x in values.iter().filter(|x| x.is_finite()) {
-        finite += 1;
-        zeros += (x == 0.0) as u32;
-        sum += x as f64;
-        sum_sq += (x as f64) * (x as f64);
-        min = min.min(x);
-        max = max.max(x);
-    }
+    let Moments {
+        finite,
+        zeros,
+        sum,
+        sum_sq,
+        min,
+        max,
+    } = moments(values);
     let mean = if finite > 0 { sum / finite as f64 } else { 0.0 };
     let mut histogram = [0u32; HISTOGRAM_BINS];
     let mut m2 = 0f64;
-    for &x in values.iter().filter(|x| x.is_finite()) {
-        m2 += (x as f64 - mean).powi(2);
-        histogram[histogram_bin(x, min, max)] += 1;
+    let centre = mean as f32;
+    let per_unit = bins_per_unit(min, max);
+    for block in values.chunks(BLOCK) {
+        let mut deviations = 0f32;
+        for &x in block.iter().filter(|x| x.is_finite()) {
+            deviations += (x - centre) * (x - centre);
+            histogram[histogram_bin(x, min, per_unit)] += 1;
+        }
+        m2 += f64::from(deviations);
     }
     let non_finite = values.len() as u32 - finite;
     let width = width.clamp(1, values.len().max(1));
-    let mut active = vec![false; width];
-    for row in values.chunks_exact(width) {
-        for (a, &x) in active.iter_mut().zip(row) {
-            *a |= x != 0.0;
+    let silent = if width == values.len() {
+        // One row: a unit is silent when its one value is zero.
+        zeros
+    } else {
+        let mut active = vec![false; width];
+        for row in values.chunks_exact(width) {
+            for (a, &x) in active.iter_mut().zip(row) {
+                *a |= x != 0.0;
+            }
         }
-    }
-    let silent = active.iter().filter(|&&a| !a).count() as u32;
+        active.iter().filter(|&&a| !a).count() as u32
+    };
     out.extend_from_slice(&[
         f32::from_bits(finite),
         mean as f32,
@@ -150,7 +226,10 @@ mod tests {
         assert_eq!(s.histogram.iter().sum::<u32>(), 6);
         assert_eq!(s.histogram[0], 2);
         assert_eq!(s.histogram[HISTOGRAM_BINS - 1], 1);
-        assert_eq!(s.histogram[histogram_bin(3.0, 0.0, 6.0)], 1);
+        assert_eq!(
+            s.histogram[histogram_bin(3.0, 0.0, bins_per_unit(0.0, 6.0))],
+            1
+        );
     }
 
     #[test]

@@ -24,6 +24,10 @@ const SHUFFLE_STREAM: u64 = 2;
 /// reads the last one's loss and stages the next batch.
 const PIPELINE_DEPTH: u64 = 2;
 
+/// Watching may take at most one part in this many of training's time: on a large network, the
+/// statistics come less often than asked rather than slow training down.
+const WATCH_SHARE: u32 = 20;
+
 /// What one optimizer step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepReport {
@@ -139,9 +143,12 @@ pub struct Session {
     pub cpu_threads: usize,
     switched: Option<BackendSwitch>,
     watched: Vec<Watched>,
-    /// How often a step also brings back the watched tensors' statistics; `None` never.
+    /// How often a step also brings back the watched tensors' statistics; `None` never. Large
+    /// networks get them less often (see `WATCH_SHARE`).
     pub watch_every: Option<Duration>,
     last_watch: Option<Instant>,
+    /// What asking for the last watched step's statistics took on this thread.
+    watch_cost: Duration,
     snapshot: Option<Snapshot>,
     fetches: Vec<Fetch>,
     epoch_metrics: Accumulator,
@@ -202,6 +209,7 @@ impl Session {
             watched: watch_list(&program),
             watch_every: None,
             last_watch: None,
+            watch_cost: Duration::ZERO,
             snapshot: None,
             fetches: Vec::with_capacity(3 + persistent_len),
             epoch_metrics: Accumulator::new(task.clone()),
@@ -454,6 +462,7 @@ impl Session {
         let scalars = self.scalars();
         let watch = self
             .watch_every
+            .map(|every| every.max(self.watch_cost * WATCH_SHARE))
             .is_some_and(|every| self.last_watch.is_none_or(|last| last.elapsed() >= every));
         let p = &self.program.phases;
         debug_assert!(p.backward.start == p.train_forward.end && p.update.start == p.backward.end);
@@ -510,7 +519,11 @@ impl Session {
                     len: buffers[buffer].per_sample_len(),
                 }));
         }
+        let asked = Instant::now();
         let ticket = self.backend.request(&self.fetches)?;
+        if watch {
+            self.watch_cost = asked.elapsed();
+        }
         let step = self.step + 1;
         let target_len = self.program.buffers[self.program.target].len(rows);
         let record = &mut self.in_flight[(step % PIPELINE_DEPTH) as usize];
