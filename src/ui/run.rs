@@ -462,9 +462,9 @@ fn start_trainer(
         .and_then(Trainer::join)
         .and_then(|mut session| session.weights().ok());
     let prepared = train::prepare(project, base_dir).map_err(|e| e.to_string())?;
-    // One core stays with the window, so it draws smoothly while the CPU trains.
-    let threads =
-        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+    // Every core, as the CLI: keeping one for the window halved a CNN's speed on two cores,
+    // while a frame takes only a few milliseconds of one (`cargo bench --bench live`).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (backend, fell_back) =
         train::choose_backend(project.training.backend, &prepared.program, threads);
     let mut session = train::session_on(project, &prepared, backend).map_err(|e| e.to_string())?;
