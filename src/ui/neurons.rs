@@ -15,7 +15,7 @@ use crate::data::{Dataset, InMemoryDataset};
 use crate::train::Traced;
 
 /// Neurons drawn per layer at most; wider layers show their first ones.
-pub const NEURONS_SHOWN: usize = 16;
+const NEURONS_SHOWN: usize = 16;
 
 /// Side of one neuron's map on screen, in points.
 const MAP_SIDE: f32 = 44.0;
@@ -35,7 +35,7 @@ pub struct NeuronView {
 }
 
 /// Neuron `unit`'s output for every row of an output `width` values wide per row.
-pub fn neuron_values(values: &[f32], width: usize, unit: usize) -> Vec<f32> {
+fn neuron_values(values: &[f32], width: usize, unit: usize) -> Vec<f32> {
     values
         .iter()
         .skip(unit)
@@ -106,7 +106,6 @@ impl NeuronView {
                     (texture, low, high)
                 })
                 .collect();
-            textures.clear();
             layers.push(LayerMaps {
                 name: output.name.clone(),
                 neurons: width,
