@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use egui::{Role, Vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use netloom::graph::Project;
+use netloom::graph::{BackendChoice, Project};
 use netloom::train::TensorKind;
 use netloom::ui::{NetloomApp, TEMPLATES, Tab};
 use support::{harness, select};
@@ -293,6 +293,49 @@ fn update_ratios_are_plotted_and_wires_carry_their_gradient() {
     // Tooltips wait for the pointer to rest.
     h.run_steps(20);
     h.get_by_label_contains("Gradient flowing back into hidden1");
+}
+
+#[test]
+fn the_live_view_follows_training_on_the_gpu() {
+    let device = match netloom::engine::gpu::open(true) {
+        Ok(gpu) => gpu.info.name.clone(),
+        Err(e) if std::env::var("NETLOOM_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+            panic!("NETLOOM_REQUIRE_GPU=1 but {e}")
+        }
+        Err(e) => {
+            eprintln!("no GPU here, nothing to check: {e}");
+            return;
+        }
+    };
+    let mut project = spiral_for(100_000);
+    project.training.backend = BackendChoice::Gpu;
+    let mut h = harness(app(project));
+    click(&mut h, "Train");
+    // Statistics reduced on the device: changes, gradients along the wires, silent units.
+    until(&mut h, "statistics from the device", |app| {
+        let history = &app.run.history;
+        history
+            .of_kind(TensorKind::Change)
+            .all(|(_, series)| series.len() >= 2)
+            && app.canvas.health.values().any(|n| n.gradient.is_some())
+            && history.loss.len() >= 100
+    });
+    pause(&mut h);
+    assert!(
+        h.query_all_by_label_contains(&device).next().is_some(),
+        "the device is named"
+    );
+    let history = &h.state().run.history;
+    for (w, series) in history.of_kind(TensorKind::Change) {
+        let (_, stats) = series.last().unwrap();
+        assert!(stats.l2 > 0.0 && stats.l2.is_finite(), "{}", w.name);
+    }
+    let loss = &history.loss;
+    let (first, last) = (mean(&loss[..20]), mean(&loss[loss.len() - 20..]));
+    assert!(
+        last < first,
+        "the loss fell on the device: {first} then {last}"
+    );
 }
 
 /// The spiral trained to the end of a short run, on `tab`.
