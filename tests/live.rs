@@ -83,6 +83,10 @@ fn pressing_train_plots_a_falling_loss() {
     let (first, last) = (mean(&loss[..50]), mean(&loss[loss.len() - 50..]));
     assert!(last < first * 0.7, "the loss fell: {first} then {last}");
     h.get_by_label_contains("steps/s");
+    // The trainer took the dataset the window had loaded rather than loading its own: the
+    // panel, the run's offer and the session hold the one copy.
+    let (_, dataset) = h.state().dataset.shared().unwrap();
+    assert_eq!(std::sync::Arc::strong_count(dataset), 3);
     pause(&mut h);
     h.get_by_label_contains(&format!("Step {}", h.state().run.steps()));
 }

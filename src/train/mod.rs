@@ -48,7 +48,11 @@ pub struct Prepared {
 /// Loads the project's dataset (paths relative to `base_dir`), checks the graph against it and
 /// compiles it.
 pub fn prepare(project: &Project, base_dir: &Path) -> Result<Prepared, TrainError> {
-    let dataset: Arc<dyn Dataset> = Arc::from(data::load(&project.dataset, base_dir)?);
+    prepare_on(project, Arc::from(data::load(&project.dataset, base_dir)?))
+}
+
+/// As `prepare`, on `dataset`, already loaded as the project's settings ask.
+pub fn prepare_on(project: &Project, dataset: Arc<dyn Dataset>) -> Result<Prepared, TrainError> {
     let info = DataInfo {
         feature_shape: dataset.feature_shape().to_vec(),
         task: dataset.task(),

@@ -248,6 +248,9 @@ impl NetloomApp {
         self.handle_shortcuts(ui.ctx());
         self.take_picture(ui.ctx());
         self.dataset.update(ui.ctx(), &mut self.editor);
+        if let Some((spec, dataset)) = self.dataset.shared() {
+            self.run.offer_dataset(spec, dataset);
+        }
         self.follow_run(ui.ctx());
         egui::Panel::top("top bar").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("status line").show(ui, |ui| self.status_line(ui));

@@ -3,6 +3,7 @@
 //! load on a thread of their own; once one has, the network is checked against it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 
 use egui::{Color32, Pos2, Sense, Ui, Vec2};
@@ -21,7 +22,8 @@ const GRID: (usize, usize) = (8, 3);
 
 struct Loaded {
     spec: DatasetSpec,
-    dataset: InMemoryDataset,
+    /// Shared with the runs started on it, which need not load it again.
+    dataset: Arc<InMemoryDataset>,
     image_grid: Option<egui::TextureHandle>,
 }
 
@@ -116,7 +118,12 @@ pub fn relative_to_project(path: &Path, project: Option<&Path>) -> String {
 impl DatasetPanel {
     /// The project's dataset, once loaded.
     pub fn dataset(&self) -> Option<&InMemoryDataset> {
-        self.loaded.as_ref().map(|l| &l.dataset)
+        self.loaded.as_ref().map(|l| &*l.dataset)
+    }
+
+    /// The loaded set and the settings it was loaded with.
+    pub fn shared(&self) -> Option<(&DatasetSpec, &Arc<InMemoryDataset>)> {
+        self.loaded.as_ref().map(|l| (&l.spec, &l.dataset))
     }
 
     pub fn is_loading(&self) -> bool {
@@ -189,7 +196,7 @@ impl DatasetPanel {
             .map(|image| ctx.load_texture("dataset preview", image, egui::TextureOptions::NEAREST));
         self.loaded = Some(Loaded {
             spec,
-            dataset,
+            dataset: Arc::new(dataset),
             image_grid,
         });
     }

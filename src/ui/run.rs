@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::time::Duration;
 
 use super::history::History;
-use crate::data::{DatasetSpec, SplitFractions};
+use crate::data::{Dataset, DatasetSpec, InMemoryDataset, SplitFractions};
 use crate::graph::{BackendChoice, Graph, NodeId, Optimizer, Project, TrainingSettings};
 use crate::train::{
     self, Command, Event, FinishReason, Inspection, Limits, Traced, Trainer, Watched,
@@ -98,6 +98,9 @@ pub struct Run {
     next_tag: u64,
     /// Answers to `predict` and `trace`, by tag, until taken.
     answers: Vec<(u64, Answer)>,
+    /// A dataset the window has loaded, and the settings it was loaded with: a run on the
+    /// same settings starts on it instead of loading it again.
+    loaded: Option<(DatasetSpec, Arc<InMemoryDataset>)>,
     /// The shortest time between steps while playing; `None` is full speed.
     pace: Option<Duration>,
     /// How often statistics of the watched tensors come; `None` never.
@@ -130,6 +133,7 @@ impl Default for Run {
             step_offset: 0,
             next_tag: 0,
             answers: Vec::new(),
+            loaded: None,
             pace: Some(DEFAULT_PACE),
             watch: Some(WATCH_EVERY),
             inspection: None,
@@ -232,13 +236,29 @@ impl Run {
 
     /// Compiles `project` and starts its trainer on a thread, carrying over the weights of
     /// `previous` when given.
+    /// Offers the dataset the window has loaded for `spec` to the runs that start from now on.
+    pub fn offer_dataset(&mut self, spec: &DatasetSpec, dataset: &Arc<InMemoryDataset>) {
+        let offered = self
+            .loaded
+            .as_ref()
+            .is_some_and(|(s, d)| Arc::ptr_eq(d, dataset) && s == spec);
+        if !offered {
+            self.loaded = Some((spec.clone(), Arc::clone(dataset)));
+        }
+    }
+
     fn start(&mut self, project: &Project, base_dir: PathBuf, previous: Option<Trainer>) {
         let (tx, rx) = channel();
         let owned = project.clone();
+        let loaded = self
+            .loaded
+            .as_ref()
+            .filter(|(spec, _)| *spec == project.dataset)
+            .map(|(_, dataset)| Arc::clone(dataset) as Arc<dyn Dataset>);
         let spawned = std::thread::Builder::new()
             .name("netloom-start".into())
             .spawn(move || {
-                let _ = tx.send(start_trainer(&owned, &base_dir, previous));
+                let _ = tx.send(start_trainer(&owned, &base_dir, loaded, previous));
             });
         if let Err(e) = spawned {
             self.notice = Some(format!("Could not start training: {e}"));
@@ -451,17 +471,23 @@ impl Drop for Run {
     }
 }
 
-/// Compiles the project and starts a paused trainer on the backend its settings ask for,
-/// loading what fits of the weights `previous` ends with.
+/// Compiles the project and starts a paused trainer on the backend its settings ask for, on
+/// `loaded` when given (else loading the dataset), with what fits of the weights `previous`
+/// ends with.
 fn start_trainer(
     project: &Project,
     base_dir: &std::path::Path,
+    loaded: Option<Arc<dyn Dataset>>,
     previous: Option<Trainer>,
 ) -> Result<Started, String> {
     let weights = previous
         .and_then(Trainer::join)
         .and_then(|mut session| session.weights().ok());
-    let prepared = train::prepare(project, base_dir).map_err(|e| e.to_string())?;
+    let prepared = match loaded {
+        Some(dataset) => train::prepare_on(project, dataset),
+        None => train::prepare(project, base_dir),
+    }
+    .map_err(|e| e.to_string())?;
     // Every core, as the CLI: keeping one for the window halved a CNN's speed on two cores,
     // while a frame takes only a few milliseconds of one (`cargo bench --bench live`).
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
