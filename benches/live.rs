@@ -82,16 +82,7 @@ fn main() {
     }
     let (mut idle, _) = frames(&ctx, &mut app, 2);
 
-    let base = std::path::PathBuf::from(".");
-    let project = app.editor.project.clone();
-    app.run.command(&project, base, Command::Play);
-    while app.run.steps() == 0 {
-        frame(&ctx, &mut app, vec![]);
-    }
-    let first = app.run.steps();
-    let started = Instant::now();
-    let (mut training, mut delays) = frames(&ctx, &mut app, SECONDS);
-    let window_rate = (app.run.steps() - first) as f64 / started.elapsed().as_secs_f64();
+    let (window_rate, mut training, mut delays) = train_for(&ctx, &mut app, ".".into(), SECONDS);
     app.run
         .command(&app.editor.project.clone(), ".".into(), Command::Pause);
     while app.run.running {
@@ -124,7 +115,7 @@ fn main() {
         delays.len()
     );
     drop(app);
-    let headless = headless_steps_per_second(&project, Path::new("."), SECONDS);
+    let headless = headless_steps_per_second(&project(), Path::new("."), SECONDS);
     print_steps("spiral", window_rate, headless);
 
     let path = Path::new("assets/examples/mnist_cnn.json");
@@ -163,14 +154,26 @@ fn window_steps_per_second(
         frame(&ctx, &mut app, vec![]);
     }
     let base = path.parent().expect("a file in a folder").to_path_buf();
+    let (rate, times, _) = train_for(&ctx, &mut app, base, seconds);
+    (rate, times)
+}
+
+/// Presses Train and, from its first step on, runs frames for `seconds`: steps per second, and
+/// the frames' times and delays (as `frames`).
+fn train_for(
+    ctx: &egui::Context,
+    app: &mut NetloomApp,
+    base: std::path::PathBuf,
+    seconds: u64,
+) -> (f64, Vec<f64>, Vec<f64>) {
     let project = app.editor.project.clone();
     app.run.command(&project, base, Command::Play);
     while app.run.steps() == 0 {
-        frame(&ctx, &mut app, vec![]);
+        frame(ctx, app, vec![]);
     }
     let first = app.run.steps();
     let started = Instant::now();
-    let (times, _) = frames(&ctx, &mut app, seconds);
+    let (times, delays) = frames(ctx, app, seconds);
     let rate = (app.run.steps() - first) as f64 / started.elapsed().as_secs_f64();
-    (rate, times)
+    (rate, times, delays)
 }
