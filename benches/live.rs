@@ -18,6 +18,9 @@ use netloom::ui::{NetloomApp, TEMPLATES};
 const FRAME: Duration = Duration::from_micros(16_667);
 // Long enough for about a million points per series at full speed.
 const SECONDS: u64 = 24;
+// The paused and paced baselines: long enough that a busy moment of the machine does not move
+// their medians (two seconds did, by 30%).
+const BASELINE_SECONDS: u64 = 8;
 
 fn percentile(xs: &mut [f64], p: usize) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -88,12 +91,12 @@ fn main() {
     while app.run.running {
         frame(&ctx, &mut app, vec![]);
     }
-    let (mut paused, _) = frames(&ctx, &mut app, 2);
+    let (mut paused, _) = frames(&ctx, &mut app, BASELINE_SECONDS);
     // At the window's default speed, as a class would watch it.
     app.run.set_pace(Some(netloom::ui::DEFAULT_PACE));
     app.run
         .command(&app.editor.project.clone(), ".".into(), Command::Play);
-    let (mut paced, _) = frames(&ctx, &mut app, 4);
+    let (mut paced, _) = frames(&ctx, &mut app, BASELINE_SECONDS);
     app.run
         .command(&app.editor.project.clone(), ".".into(), Command::Pause);
 

@@ -36,6 +36,8 @@ pub struct NetloomApp {
     pub run: Run,
     pub training: TrainingPanel,
     inside: InsideView,
+    /// The history's revision the canvas's health marks were worked out from.
+    health_revision: Option<u64>,
     /// The selection the inspector showed last frame: a new one scrolls it into view.
     inspected: std::collections::BTreeSet<crate::graph::NodeId>,
     files: Files,
@@ -79,6 +81,7 @@ impl NetloomApp {
             training: TrainingPanel::default(),
             inside: InsideView::default(),
             inspected: Default::default(),
+            health_revision: None,
             files,
             clip: Clip::default(),
             notice: None,
@@ -169,7 +172,7 @@ impl NetloomApp {
     /// Takes in the trainer's news, passes edits on to it, and keeps frames coming while it
     /// trains.
     fn follow_run(&mut self, ctx: &egui::Context) {
-        let news = self.run.poll(&self.editor.project.graph);
+        self.run.poll(&self.editor.project.graph);
         let has_errors = self
             .editor
             .model
@@ -191,10 +194,12 @@ impl NetloomApp {
             .non_finite
             .as_ref()
             .and_then(|r| r.node.map(|n| (n, r.message.clone())));
-        // Health changes with new statistics or a new run, not from frame to frame.
-        if news || self.run.is_idle() {
+        // Health changes with new statistics or a new run, not with every step.
+        let revision = Some(self.run.history.revision());
+        if revision != self.health_revision || self.run.is_idle() {
             self.canvas.health =
                 super::health::assess(&self.run.history, &self.editor.project.graph);
+            self.health_revision = revision;
         }
         if self.run.running || self.run.is_starting() {
             ctx.request_repaint_after(std::time::Duration::from_millis(30));

@@ -90,6 +90,8 @@ pub struct History {
     pub stats: Vec<Vec<(u64, TensorStats)>>,
     /// Steps per second over the last second or so.
     rate: Option<(u64, std::time::Instant, f64)>,
+    /// Counts changes to the watched tensors and their statistics.
+    revision: u64,
 }
 
 impl History {
@@ -108,6 +110,13 @@ impl History {
         }
         self.watched = watched;
         self.stats = stats;
+        self.revision += 1;
+    }
+
+    /// Changes whenever the watched tensors or their statistics do: what depends only on them
+    /// is worked out again only then.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     pub fn last_step(&self) -> u64 {
@@ -169,6 +178,7 @@ impl History {
             }
             series.push((snapshot.step + offset, stats.clone()));
         }
+        self.revision += 1;
     }
 
     /// The watched tensors of one kind, with their series.

@@ -362,9 +362,8 @@ impl Run {
         self.answers.push((tag, answer));
     }
 
-    /// Takes in what the trainer has said since the last frame. Returns whether anything came.
-    pub fn poll(&mut self, graph: &Graph) -> bool {
-        let mut any = false;
+    /// Takes in what the trainer has said since the last frame.
+    pub fn poll(&mut self, graph: &Graph) {
         if let Phase::Starting { started, then } = &mut self.phase {
             match started.try_recv() {
                 Ok(Ok(started)) => {
@@ -383,32 +382,29 @@ impl Run {
                         ));
                     }
                     self.phase = Phase::Live(started.trainer);
-                    any = true;
                 }
                 Ok(Err(e)) => {
                     self.notice = Some(e);
                     self.phase = Phase::Idle;
                     self.compiled = None;
-                    return true;
+                    return;
                 }
-                Err(TryRecvError::Empty) => return false,
+                Err(TryRecvError::Empty) => return,
                 Err(TryRecvError::Disconnected) => {
                     self.notice = Some("Training could not start.".into());
                     self.phase = Phase::Idle;
-                    return true;
+                    return;
                 }
             }
         }
         let Phase::Live(trainer) = &self.phase else {
-            return any;
+            return;
         };
         // Bounded, so a flood of fast steps never holds up a frame.
         let events: Vec<Event> = trainer.events.try_iter().take(10_000).collect();
         for event in events {
-            any = true;
             self.take(event, graph);
         }
-        any
     }
 
     fn take(&mut self, event: Event, graph: &Graph) {
