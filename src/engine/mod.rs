@@ -6,7 +6,8 @@ mod slots;
 mod stats;
 
 pub use stats::{
-    HISTOGRAM_BINS, STATS_WORDS, TensorStats, bins_per_unit, histogram_bin, statistics_words,
+    HISTOGRAM_BINS, STATS_WORDS, TensorStats, bins_per_unit, histogram_bin, statistics_into,
+    statistics_words,
 };
 
 use std::ops::Range;

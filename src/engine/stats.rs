@@ -152,8 +152,16 @@ fn moments(values: &[f32]) -> Moments {
 }
 
 /// The reference reduction: appends the word layout for `values`, rows of `width` units, to
-/// `out`. Sums run in f32 lanes within blocks of `BLOCK` values and in f64 across them.
+/// `out`.
 pub fn statistics_words(values: &[f32], width: usize, out: &mut Vec<f32>) {
+    let start = out.len();
+    out.resize(start + STATS_WORDS, 0.0);
+    statistics_into(values, width, &mut out[start..]);
+}
+
+/// The word layout for `values`, rows of `width` units, into the `STATS_WORDS` words of `out`.
+/// Sums run in f32 lanes within blocks of `BLOCK` values and in f64 across them.
+pub fn statistics_into(values: &[f32], width: usize, out: &mut [f32]) {
     let Moments {
         finite,
         zeros,
@@ -189,7 +197,7 @@ pub fn statistics_words(values: &[f32], width: usize, out: &mut Vec<f32>) {
         }
         active.iter().filter(|&&a| !a).count() as u32
     };
-    out.extend_from_slice(&[
+    let header = [
         f32::from_bits(finite),
         mean as f32,
         m2 as f32,
@@ -200,8 +208,12 @@ pub fn statistics_words(values: &[f32], width: usize, out: &mut Vec<f32>) {
         f32::from_bits(non_finite),
         f32::from_bits(silent),
         f32::from_bits(width as u32),
-    ]);
-    out.extend(histogram.iter().map(|&n| f32::from_bits(n)));
+    ];
+    let (head, bins) = out.split_at_mut(HEADER_WORDS);
+    head.copy_from_slice(&header);
+    for (word, &n) in bins.iter_mut().zip(&histogram) {
+        *word = f32::from_bits(n);
+    }
 }
 
 #[cfg(test)]

@@ -8,15 +8,14 @@ mod gemm;
 mod loss;
 mod norm;
 pub mod pool;
+mod statistics;
 mod update;
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use super::slots::Slots;
-use super::{
-    Backend, EngineError, Fetch, StepScalars, Ticket, check_rows, dropout_keeps, statistics_words,
-};
+use super::{Backend, EngineError, Fetch, StepScalars, Ticket, check_rows, dropout_keeps};
 use crate::compile::{BufferId, DType, Op, Program};
 use conv::{ConvArgs, ConvScratch, Workers};
 use disjoint::{Disjoint, for_ranges};
@@ -669,16 +668,23 @@ impl Backend for CpuBackend {
         let index = self.readbacks.take();
         let mut words = std::mem::take(&mut self.readbacks.slots[index]);
         words.clear();
+        words.resize(fetches.iter().map(Fetch::words).sum(), 0.0);
+        let mut jobs = Vec::new();
+        let mut offset = 0;
         for fetch in fetches {
             match *fetch {
                 Fetch::Values { buffer, len } => {
-                    words.extend_from_slice(&self.storage.get(buffer)[..len])
+                    words[offset..offset + len].copy_from_slice(&self.storage.get(buffer)[..len])
                 }
-                Fetch::Statistics { buffer, len, width } => {
-                    statistics_words(&self.storage.get(buffer)[..len], width, &mut words)
-                }
+                Fetch::Statistics { buffer, len, width } => jobs.push(statistics::Job::new(
+                    &self.storage.get(buffer)[..len],
+                    width,
+                    offset,
+                )),
             }
+            offset += fetch.words();
         }
+        statistics::run(&self.pool, &mut jobs, &mut words);
         self.readbacks.slots[index] = words;
         Ok(Ticket(index))
     }
