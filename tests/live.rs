@@ -206,6 +206,10 @@ fn nodes_show_live_health_and_name_dead_relus() {
     h.get_by_role_and_label(Role::SpinButton, "Learning rate")
         .set_value_accesskit(1000.0);
     h.run_steps(2);
+    // Every step watched and a few milliseconds apart, so the statistics of the steps between
+    // the ReLUs dying and the loss overflowing are seen, however busy the machine is.
+    h.state_mut().run.set_watch(Some(Duration::ZERO));
+    h.state_mut().run.set_pace(Some(Duration::from_millis(5)));
     click(&mut h, "Train");
     until(&mut h, "a health badge", |app| {
         app.canvas

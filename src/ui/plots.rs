@@ -535,7 +535,7 @@ mod tests {
                 epoch_done: false,
                 collected_at: std::time::Instant::now(),
             };
-            history.step(&report, 0);
+            history.steps(&[report], 0);
         }
         let loss = csv(Tab::Loss, &history, &HistogramChoice::default()).unwrap();
         let lines: Vec<&str> = loss.lines().collect();

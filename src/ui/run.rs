@@ -409,11 +409,7 @@ impl Run {
 
     fn take(&mut self, event: Event, graph: &Graph) {
         match event {
-            Event::Steps(reports) => {
-                for report in &reports {
-                    self.history.step(report, self.step_offset);
-                }
-            }
+            Event::Steps(reports) => self.history.steps(&reports, self.step_offset),
             Event::Epoch(epoch) => self.history.epoch(&epoch, self.step_offset),
             Event::Statistics(snapshot) => self.history.snapshot(&snapshot, self.step_offset),
             Event::Inspection(inspection) => self.inspection = Some(inspection),
