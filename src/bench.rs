@@ -44,6 +44,7 @@ pub struct BenchArgs {
 }
 
 /// One reference workload: its network, data, batch size and optimizer.
+#[derive(Clone)]
 pub struct Workload {
     pub graph: Graph,
     pub dataset: InMemoryDataset,
@@ -242,16 +243,16 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
             }
             continue;
         }
-        let Some(flop_per_step) = workload(name).map(|w| training_flop(&w)) else {
+        let Some(chosen) = workload(name) else {
             bail!("unknown workload \"{name}\" (tiny, mlp, cnn, check, matmul)")
         };
+        let flop_per_step = training_flop(&chosen);
         let steps = steps_for(&args.steps, name);
         let mut per_run = Vec::new();
         let mut losses = (f32::NAN, f32::NAN);
         let mut device = String::new();
         for _ in 0..runs {
-            let w = workload(name).expect("known: checked above");
-            let mut session = workload_session(w, choice, threads)?;
+            let mut session = workload_session(chosen.clone(), choice, threads)?;
             device = session.backend_name();
             for i in 0..args.warmup {
                 let loss = step_loss(&mut session)?;
