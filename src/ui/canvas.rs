@@ -604,14 +604,7 @@ fn problem_badge(
         Severity::Error => ui.visuals().error_fg_color,
         Severity::Warning => ui.visuals().warn_fg_color,
     };
-    ui.painter().circle_filled(center, 9.0, color);
-    ui.painter().text(
-        center,
-        Align2::CENTER_CENTER,
-        "!",
-        FontId::proportional(13.0),
-        Color32::WHITE,
-    );
+    paint_badge(ui, center, color, ("!", Color32::WHITE));
     let response = response.on_hover_ui(|ui| {
         ui.label(problems_text(problems));
     });
@@ -707,16 +700,20 @@ fn draw_health(ui: &mut Ui, node: &Node, health: &NodeHealth, detailed: bool) {
     let badge = Rect::from_center_size(center, Vec2::splat(18.0));
     let response = ui.interact(badge, Id::unique(("health", node.id)), Sense::hover());
     accessible(&response, Role::Label, &format!("{} health", node.name));
-    ui.painter()
-        .circle_filled(center, 9.0, ui.visuals().warn_fg_color);
+    paint_badge(ui, center, ui.visuals().warn_fg_color, ("~", Color32::BLACK));
+    response.on_hover_text(health.warnings.join("\n\n"));
+}
+
+/// A round badge on a node's corner: a `fill` disc with a one-character `glyph` on it.
+fn paint_badge(ui: &Ui, center: Pos2, fill: Color32, (glyph, ink): (&str, Color32)) {
+    ui.painter().circle_filled(center, 9.0, fill);
     ui.painter().text(
         center,
         Align2::CENTER_CENTER,
-        "~",
+        glyph,
         FontId::proportional(13.0),
-        Color32::BLACK,
+        ink,
     );
-    response.on_hover_text(health.warnings.join("\n\n"));
 }
 
 /// A mark under a node whose op produced a NaN or infinity, explaining it on hover.
