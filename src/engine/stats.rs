@@ -121,7 +121,7 @@ fn moments(values: &[f32]) -> Moments {
         let (mut min, mut max) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
         let (mut finite, mut zeros) = ([0u32; LANES], [0u32; LANES]);
         let mut add = |lane: usize, x: f32| {
-            // Selects rather than branches, so the loop vectorises.
+            // Selects rather than branches, which the compiler can vectorise.
             let ok = x.is_finite();
             let v = if ok { x } else { 0.0 };
             sum[lane] += v;

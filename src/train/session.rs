@@ -147,8 +147,11 @@ pub struct Session {
     /// networks get them less often (see `WATCH_SHARE`).
     pub watch_every: Option<Duration>,
     last_watch: Option<Instant>,
-    /// What asking for the last watched step's statistics took on this thread.
+    /// What asking for the last watched step's statistics added on this thread to what asking
+    /// for an unwatched step's results takes (a GPU submits the step's work in the same call).
     watch_cost: Duration,
+    /// What the last unwatched step's request took.
+    plain_request: Duration,
     snapshot: Option<Snapshot>,
     fetches: Vec<Fetch>,
     epoch_metrics: Accumulator,
@@ -210,6 +213,7 @@ impl Session {
             watch_every: None,
             last_watch: None,
             watch_cost: Duration::ZERO,
+            plain_request: Duration::ZERO,
             snapshot: None,
             fetches: Vec::with_capacity(3 + persistent_len),
             epoch_metrics: Accumulator::new(task.clone()),
@@ -522,7 +526,9 @@ impl Session {
         let asked = Instant::now();
         let ticket = self.backend.request(&self.fetches)?;
         if watch {
-            self.watch_cost = asked.elapsed();
+            self.watch_cost = asked.elapsed().saturating_sub(self.plain_request);
+        } else {
+            self.plain_request = asked.elapsed();
         }
         let step = self.step + 1;
         let target_len = self.program.buffers[self.program.target].len(rows);
