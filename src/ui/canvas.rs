@@ -700,7 +700,12 @@ fn draw_health(ui: &mut Ui, node: &Node, health: &NodeHealth, detailed: bool) {
     let badge = Rect::from_center_size(center, Vec2::splat(18.0));
     let response = ui.interact(badge, Id::unique(("health", node.id)), Sense::hover());
     accessible(&response, Role::Label, &format!("{} health", node.name));
-    paint_badge(ui, center, ui.visuals().warn_fg_color, ("~", Color32::BLACK));
+    paint_badge(
+        ui,
+        center,
+        ui.visuals().warn_fg_color,
+        ("~", Color32::BLACK),
+    );
     response.on_hover_text(health.warnings.join("\n\n"));
 }
 

@@ -308,7 +308,7 @@ fn update_ratio_series(history: &History) -> Vec<(String, Vec<Point>)> {
         .filter_map(|(change, changes)| {
             let (weight, values) = history
                 .of_kind(TensorKind::Weight)
-                .find(|(w, _)| w.node == change.node && change.name.starts_with(&w.name))?;
+                .find(|(w, _)| change.name.strip_suffix(" (change)") == Some(w.name.as_str()))?;
             // Both were measured on the same steps, so the series pair up.
             let points = changes
                 .iter()
@@ -519,6 +519,58 @@ mod tests {
     use super::*;
     use crate::train::StepReport;
     use crate::ui::training::Tab;
+
+    #[test]
+    fn update_ratios_pair_each_change_with_its_own_weights() {
+        use crate::train::{Snapshot, Watched};
+        let stats = |values: &[f32]| {
+            let mut words = Vec::new();
+            crate::engine::statistics_words(values, values.len(), &mut words);
+            TensorStats::from_words(values.len(), &words)
+        };
+        let watched = |name: &str, kind| Watched {
+            node: 1,
+            kind,
+            name: name.into(),
+            buffer: 0,
+        };
+        let mut history = History::default();
+        history.watch(vec![
+            watched("d.weight", TensorKind::Weight),
+            watched("d.bias", TensorKind::Weight),
+            watched("d.weight (change)", TensorKind::Change),
+            watched("d.bias (change)", TensorKind::Change),
+            // A name that begins with another's pairs with its own weights all the same.
+            watched("d.weight2", TensorKind::Weight),
+            watched("d.weight2 (change)", TensorKind::Change),
+        ]);
+        // Norms: weights 5 then 10, bias 2; their changes 0.05 then 0.01, and 1.
+        for (step, weight, moved) in [(1, [3.0, 4.0], 0.05), (2, [6.0, 8.0], 0.01)] {
+            let stats = vec![
+                stats(&weight),
+                stats(&[2.0]),
+                stats(&[moved]),
+                stats(&[1.0]),
+                stats(&[4.0]),
+                stats(&[1.0]),
+            ];
+            history.snapshot(&Snapshot { step, stats }, 0);
+        }
+        let ratios = update_ratio_series(&history);
+        let names: Vec<&str> = ratios.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["d.weight", "d.bias", "d.weight2"]);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        let weight = &ratios[0].1;
+        assert!(
+            close(weight[0][1], 0.01) && close(weight[1][1], 0.001),
+            "{weight:?}"
+        );
+        assert!(ratios[1].1.iter().all(|p| close(p[1], 0.5)));
+        assert!(ratios[2].1.iter().all(|p| close(p[1], 0.25)));
+        let csv = csv(Tab::UpdateRatios, &history, &HistogramChoice::default()).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 6);
+        assert!(csv.contains("d.bias,2,0.5"), "{csv}");
+    }
 
     #[test]
     fn a_plot_exports_every_point_of_its_series() {
