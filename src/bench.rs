@@ -1,5 +1,5 @@
 //! `netloom bench`: training throughput on the three reference workloads of the PyTorch
-//! comparison (tiny, mlp, cnn), the cost of `check` on a 100-node graph, and on a GPU a sweep of
+//! comparison (tiny, mlp, cnn), the cost of `check` on graphs of 100 to 100,000 nodes, and on a GPU a sweep of
 //! square matrix products (matmul). Prints JSON lines.
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::compile;
 use crate::data::{Dataset, InMemoryDataset, Splits, Targets, Task};
 use crate::graph::{
-    Activation, BackendChoice, Graph, Layer, LossKind, Optimizer, TrainingSettings,
+    Activation, BackendChoice, Graph, Layer, LossKind, Node, NodeId, Optimizer, TrainingSettings,
 };
 use crate::rng::Rng;
 use crate::train::Session;
@@ -234,7 +234,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
     });
     for name in workloads.split(',').map(str::trim) {
         if name == "check" {
-            println!("{}", check_bench(runs));
+            for line in check_bench(runs) {
+                println!("{line}");
+            }
             continue;
         }
         if name == "matmul" {
@@ -359,55 +361,97 @@ fn step_loss(session: &mut Session) -> anyhow::Result<f32> {
     }
 }
 
-/// A 100-node graph: an input, 32 residual blocks (two dense layers joined to the block's input
-/// by Add), an activation, an output layer and a loss.
-pub fn hundred_node_graph() -> Graph {
+/// A residual tower of `3 × blocks + 5` nodes (an input, `blocks` blocks of two dense layers
+/// joined to the block's input by Add, an activation, an output layer and a loss), built in
+/// linear time: ids and names are given, not searched for, so 100,000 nodes take milliseconds.
+pub fn tower_graph(blocks: usize) -> Graph {
     let mut g = Graph::default();
-    let mut last = g.add_node(Layer::Input { shape: vec![64] }, [0.0, 0.0]);
-    for _ in 0..32 {
-        let a = g.add_node(dense(64, Activation::Relu), [0.0, 0.0]);
-        let b = g.add_node(dense(64, Activation::Identity), [0.0, 0.0]);
-        let sum = g.add_node(Layer::Add { inputs: 2 }, [0.0, 0.0]);
+    let mut add = |g: &mut Graph, name: String, layer: Layer| {
+        let id = g.nodes.len() as NodeId;
+        g.nodes.push(Node {
+            id,
+            name,
+            layer,
+            position: [0.0, 0.0],
+        });
+        id
+    };
+    let input = add(&mut g, "input".into(), Layer::Input { shape: vec![64] });
+    let mut last = input;
+    for i in 0..blocks {
+        let a = add(&mut g, format!("dense_{i}a"), dense(64, Activation::Relu));
+        let b = add(
+            &mut g,
+            format!("dense_{i}b"),
+            dense(64, Activation::Identity),
+        );
+        let sum = add(&mut g, format!("add_{i}"), Layer::Add { inputs: 2 });
         g.connect(last, a, 0);
         g.connect(a, b, 0);
         g.connect(b, sum, 0);
         g.connect(last, sum, 1);
         last = sum;
     }
-    let relu = g.add_node(
+    let relu = add(
+        &mut g,
+        "relu".into(),
         Layer::Activation {
             function: Activation::Relu,
         },
-        [0.0, 0.0],
     );
     g.connect(last, relu, 0);
-    let out = g.add_node(dense(10, Activation::Identity), [0.0, 0.0]);
+    let out = add(&mut g, "out".into(), dense(10, Activation::Identity));
     g.connect(relu, out, 0);
-    let loss = g.add_node(
+    let loss = add(
+        &mut g,
+        "loss".into(),
         Layer::Loss {
             kind: LossKind::SoftmaxCrossEntropy,
         },
-        [0.0, 0.0],
     );
     g.connect(out, loss, 0);
     g
 }
 
-fn check_bench(runs: usize) -> serde_json::Value {
-    let graph = hundred_node_graph();
+/// The number of blocks that make a tower of about `nodes` nodes.
+pub fn tower_blocks(nodes: usize) -> usize {
+    nodes.saturating_sub(5).div_ceil(3)
+}
+
+/// `check` and its printed report on towers of about 100, 10,000 and 100,000 nodes: a line each,
+/// with the time per node, which stays flat when `check` is linear.
+fn check_bench(runs: usize) -> Vec<serde_json::Value> {
     let info = compile::DataInfo {
         feature_shape: vec![64],
         task: Task::Classification { classes: 10 },
     };
-    let iterations = 2000;
-    let mut per_run: Vec<f64> = (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            for _ in 0..iterations {
-                std::hint::black_box(compile::check(std::hint::black_box(&graph), Some(&info)));
+    [100, 10_000, 100_000]
+        .into_iter()
+        .map(|nodes| {
+            let graph = tower_graph(tower_blocks(nodes));
+            // About a million nodes checked per run, at least once.
+            let iterations = (1_000_000 / graph.nodes.len()).max(1);
+            let mut check_us = Vec::new();
+            let mut report_us = Vec::new();
+            for _ in 0..runs {
+                let started = Instant::now();
+                for _ in 0..iterations {
+                    std::hint::black_box(compile::check(std::hint::black_box(&graph), Some(&info)));
+                }
+                check_us.push(started.elapsed().as_secs_f64() * 1e6 / iterations as f64);
+                let model = compile::check(&graph, Some(&info));
+                let started = Instant::now();
+                std::hint::black_box(crate::cli::check_report(&model));
+                report_us.push(started.elapsed().as_secs_f64() * 1e6);
             }
-            started.elapsed().as_secs_f64() * 1e6 / iterations as f64
+            let check = median(&mut check_us);
+            json!({
+                "workload": "check",
+                "nodes": graph.nodes.len(),
+                "us_per_check": (check * 100.0).round() / 100.0,
+                "ns_per_node": (check * 1e3 / graph.nodes.len() as f64 * 10.0).round() / 10.0,
+                "us_per_report": (median(&mut report_us) * 100.0).round() / 100.0,
+            })
         })
-        .collect();
-    json!({"workload": "check", "nodes": graph.nodes.len(), "us_per_check": (median(&mut per_run) * 100.0).round() / 100.0})
+        .collect()
 }

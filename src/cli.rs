@@ -126,7 +126,8 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
         feature_shape: d.feature_shape().to_vec(),
         task: d.task(),
     });
-    let model = compile::check(&project.graph, info.as_ref());
+    let samples = dataset.as_ref().ok().map(|d| d.len());
+    let model = compile::check_project(&project, info.as_ref(), samples);
     print!("{}", check_report(&model));
     let mut failed = !model.is_trainable();
     if let Err(e) = dataset {
@@ -150,9 +151,19 @@ pub fn check_report(model: &Model) -> String {
         "params".into(),
         "FLOPs".into(),
     ]];
-    let mut order = model.order.clone();
-    order.extend((0..graph.nodes.len()).filter(|i| !model.order.contains(i)));
-    for i in order {
+    // Nodes in order, then those left out of it (on a loop); every lookup by index or hash, so
+    // the report takes linear time on a graph of any size.
+    let mut ordered = vec![false; graph.nodes.len()];
+    for &i in &model.order {
+        ordered[i] = true;
+    }
+    let unordered = (0..graph.nodes.len()).filter(|&i| !ordered[i]);
+    let names: std::collections::HashMap<_, _> = graph
+        .nodes
+        .iter()
+        .map(|n| (n.id, n.name.as_str()))
+        .collect();
+    for i in model.order.iter().copied().chain(unordered) {
         let node = &graph.nodes[i];
         let info = &model.nodes[i];
         let output = match (&node.layer, &info.output) {
@@ -197,11 +208,12 @@ pub fn check_report(model: &Model) -> String {
     }
     for p in &model.problems {
         let place = match p.location {
-            Location::Node(id) => graph
-                .node(id)
-                .map_or_else(|| format!("node {id}"), |n| n.name.clone()),
+            Location::Node(id) => names
+                .get(&id)
+                .map_or_else(|| format!("node {id}"), |name| name.to_string()),
             Location::Edge(e) => format!("wire {}", e + 1),
             Location::Graph => "network".into(),
+            Location::Training => "training settings".into(),
         };
         let severity = if p.severity == Severity::Error {
             "error"
@@ -240,6 +252,7 @@ fn devices_report(adapters: &[crate::engine::gpu::AdapterSummary]) -> String {
 
 fn export_pytorch(path: &Path, output: &Path) -> anyhow::Result<ExitCode> {
     let project = io::load_project(path)?;
+    check_output(output, &[path])?;
     let model = compile::check(&project.graph, None);
     if !model.is_trainable() {
         print!("{}", check_report(&model));
@@ -270,16 +283,30 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if args.no_shuffle {
         settings.shuffle = false;
     }
+    let threads = args.threads.unwrap_or_else(default_threads);
+    if !(1..=MAX_THREADS).contains(&threads) {
+        bail!("--threads {threads}: give between 1 and {MAX_THREADS} threads");
+    }
+    let outputs: Vec<&Path> = [args.save_weights.as_deref(), args.metrics_out.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut inputs: Vec<&Path> = vec![&args.project];
+    inputs.extend(args.init_weights.as_deref());
+    for (i, output) in outputs.iter().enumerate() {
+        check_output(output, &inputs)?;
+        if outputs[..i].iter().any(|other| same_file(output, other)) {
+            bail!("--save-weights and --metrics-out name the same file; give each its own");
+        }
+    }
     let prepared = match train::prepare(&project, &io::project_dir(&args.project)) {
         Ok(p) => p,
-        Err(train::TrainError::Compile(e)) => {
-            let model = compile::check(&project.graph, None);
+        Err(train::TrainError::Problems(model)) => {
             print!("{}", check_report(&model));
-            bail!(e);
+            bail!("the project has problems to fix before it can be trained");
         }
         Err(e) => return Err(e.into()),
     };
-    let threads = args.threads.unwrap_or_else(default_threads);
     let choice = match args.backend {
         BackendArg::Auto => project.training.backend,
         BackendArg::Gpu => BackendChoice::Gpu,
@@ -326,6 +353,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let mut progress = Progress::new(total_steps);
     let started = Instant::now();
     let mut outcome = Ok(ExitCode::SUCCESS);
+    let mut finished_cleanly = false;
     let mut last_loss = f32::NAN;
     while let Ok(event) = trainer.events.recv() {
         match event {
@@ -375,6 +403,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
                     }
                     println!("test: {}", metrics_text(t));
                 }
+                finished_cleanly = true;
                 break;
             }
             Event::NonFinite(nf) => {
@@ -412,22 +441,104 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         m.finish()?;
     }
     if let Some(path) = &args.save_weights {
-        let counters: Vec<(String, i64)> = project
-            .graph
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.layer, Layer::BatchNorm { .. }))
-            .map(|n| {
-                (
-                    format!("{}.num_batches_tracked", n.name),
-                    session.steps_taken() as i64,
-                )
-            })
-            .collect();
-        io::save_weights(path, &session.weights()?, &counters)?;
-        eprintln!("saved weights to {}", path.display());
+        save_trained_weights(path, &project, &mut session, finished_cleanly)?;
     }
     outcome
+}
+
+/// Saves the weights of a run that finished cleanly and holds only finite values; otherwise
+/// says why nothing was saved, leaving the file that was there as it was.
+fn save_trained_weights(
+    path: &Path,
+    project: &crate::graph::Project,
+    session: &mut train::Session,
+    finished_cleanly: bool,
+) -> anyhow::Result<()> {
+    if !finished_cleanly {
+        eprintln!(
+            "weights not saved: training did not finish cleanly, so {} is unchanged",
+            path.display()
+        );
+        return Ok(());
+    }
+    let tensors = session.weights()?;
+    if let Some(bad) = tensors
+        .iter()
+        .find(|t| t.values.iter().any(|v| !v.is_finite()))
+    {
+        eprintln!(
+            "weights not saved: \"{}\" holds a NaN or an infinity, so {} is unchanged",
+            bad.name,
+            path.display()
+        );
+        return Ok(());
+    }
+    let counters: Vec<(String, i64)> = project
+        .graph
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.layer, Layer::BatchNorm { .. }))
+        .map(|n| {
+            (
+                format!("{}.num_batches_tracked", n.name),
+                session.steps_taken() as i64,
+            )
+        })
+        .collect();
+    io::save_weights(path, &tensors, &counters)?;
+    eprintln!("saved weights to {}", path.display());
+    Ok(())
+}
+
+/// The most threads `--threads` takes: far more than any machine's cores, and few enough that
+/// the pool never asks the system for more threads than it can give.
+const MAX_THREADS: usize = 1024;
+
+/// Refuses, before any training, an output whose folder is missing or not writable, or that
+/// is one of the run's own inputs, so that a run's results are never lost at its end and never
+/// written over what it read.
+fn check_output(output: &Path, inputs: &[&Path]) -> anyhow::Result<()> {
+    if let Some(input) = inputs.iter().find(|input| same_file(output, input)) {
+        bail!(
+            "{} is also an input of this run ({}); write the output to another file",
+            output.display(),
+            input.display()
+        );
+    }
+    let dir = io::project_dir(output);
+    if !dir.is_dir() {
+        bail!(
+            "{}: the folder {} does not exist; create it first or choose another place",
+            output.display(),
+            dir.display()
+        );
+    }
+    if output.is_dir() {
+        bail!("{} is a folder; name a file to write", output.display());
+    }
+    check_writable(&dir).with_context(|| format!("{} cannot be written", output.display()))
+}
+
+/// Whether two paths name one file (or one file to be): the same place once links and `..` are
+/// resolved.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let resolve = |p: &Path| {
+        p.canonicalize().ok().or_else(|| {
+            let dir = io::project_dir(p).canonicalize().ok()?;
+            Some(dir.join(p.file_name()?))
+        })
+    };
+    matches!((resolve(a), resolve(b)), (Some(a), Some(b)) if a == b)
+}
+
+/// Proves `dir` takes a new file by making one, exclusively, and removing it.
+fn check_writable(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".netloom-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)?;
+    std::fs::remove_file(&probe)
 }
 
 fn metrics_text(m: &Metrics) -> String {

@@ -1,15 +1,25 @@
 //! `check`: every problem a student can make is found, tied to its node or wire, and explained
 //! with the shapes involved and a fix where there is one.
 
-use netloom::compile::{DataInfo, FixAction, Location, Model, Severity, check};
-use netloom::data::Task;
-use netloom::graph::{Activation, Graph, Layer, LossKind, NodeId};
+use netloom::compile::{DataInfo, FixAction, Location, Model, Severity, check, check_project};
+use netloom::data::{DatasetSpec, Task};
+use netloom::graph::{Activation, Graph, Layer, LossKind, NodeId, Project};
 
 fn dense(units: usize) -> Layer {
     Layer::Dense {
         units,
         bias: true,
         activation: Activation::Relu,
+        init: Default::default(),
+    }
+}
+
+/// A layer of scores, linear as a cross-entropy wants them.
+fn scores(units: usize) -> Layer {
+    Layer::Dense {
+        units,
+        bias: true,
+        activation: Activation::Identity,
         init: Default::default(),
     }
 }
@@ -40,7 +50,7 @@ fn a_clean_chain_has_shapes_counts_and_no_problems() {
         },
         Layer::Flatten,
         dense(32),
-        dense(10),
+        scores(10),
         loss(),
     ]);
     let model = check(&graph, None);
@@ -281,4 +291,243 @@ fn bad_names_and_settings_are_explained() {
             .iter()
             .any(|m| m.contains("letters, digits and underscores"))
     );
+}
+
+fn errors(model: &Model) -> Vec<String> {
+    model.errors().map(|p| p.message.clone()).collect()
+}
+
+fn project(graph: Graph) -> Project {
+    Project::new("test", graph, DatasetSpec::default())
+}
+
+#[test]
+fn sizes_past_counting_are_problems_in_words_not_panics() {
+    let huge = 1usize << 63;
+    let cases: Vec<(Layer, Layer)> = vec![
+        (Layer::Input { shape: vec![4] }, dense(huge)),
+        (
+            Layer::Input {
+                shape: vec![1 << 40, 1 << 40],
+            },
+            Layer::Flatten,
+        ),
+        (
+            Layer::Input {
+                shape: vec![3, 8, 8],
+            },
+            Layer::Conv2d {
+                filters: 4,
+                kernel: 3,
+                stride: 1,
+                padding: usize::MAX / 2,
+                bias: true,
+                activation: Activation::Relu,
+                init: Default::default(),
+            },
+        ),
+        (
+            Layer::Input {
+                shape: vec![3, 8, 8],
+            },
+            Layer::Conv2d {
+                filters: huge,
+                kernel: 3,
+                stride: 1,
+                padding: 1,
+                bias: true,
+                activation: Activation::Relu,
+                init: Default::default(),
+            },
+        ),
+    ];
+    for (input, layer) in cases {
+        let g = Graph::chain([input, layer, Layer::Flatten, dense(2), loss()]);
+        let model = check(&g, None);
+        let all = errors(&model);
+        assert!(
+            all.iter().any(|m| m.contains("too large to count")),
+            "{:?}: {all:?}",
+            g.nodes[1].layer
+        );
+    }
+}
+
+#[test]
+fn a_merge_of_countless_inputs_is_refused_before_anything_is_made_for_them() {
+    let mut g = Graph::chain([Layer::Input { shape: vec![4] }, dense(4), loss()]);
+    g.nodes[1].layer = Layer::Add {
+        inputs: 1_000_000_000_000,
+    };
+    let model = check(&g, None);
+    assert!(
+        errors_at(&model, Location::Node(g.nodes[1].id))
+            .iter()
+            .any(|m| m.contains("at most 64")),
+        "{:?}",
+        errors(&model)
+    );
+}
+
+#[test]
+fn a_network_too_big_for_the_machine_names_the_layer_and_the_figures() {
+    if netloom::compile::machine_memory_bytes().is_none() {
+        return; // nothing to compare with where the machine's memory cannot be read
+    }
+    let g = Graph::chain([
+        Layer::Input { shape: vec![1000] },
+        dense(1_000_000_000_000),
+        dense(2),
+        loss(),
+    ]);
+    let model = check_project(&project(g.clone()), None, None);
+    let at_dense = errors_at(&model, Location::Node(g.nodes[1].id));
+    assert!(
+        at_dense.iter().any(|m| m.contains("of weights")
+            && m.contains("Adam")
+            && m.contains("this machine has")),
+        "{at_dense:?}"
+    );
+
+    // An ordinary network with an enormous batch: the outputs are what does not fit.
+    let small = Graph::chain([Layer::Input { shape: vec![2] }, dense(64), dense(2), loss()]);
+    let mut p = project(small.clone());
+    p.training.batch_size = 100_000_000_000;
+    let all = errors(&check_project(&p, None, None));
+    assert!(
+        all.iter()
+            .any(|m| m.contains("for a batch of 100000000000") && m.contains("TB")),
+        "{all:?}"
+    );
+    p.training.batch_size = 32;
+    assert!(check_project(&p, None, None).is_trainable());
+}
+
+#[test]
+fn training_settings_are_problems_in_words() {
+    let g = Graph::chain([Layer::Input { shape: vec![2] }, dense(8), dense(2), loss()]);
+    let cases: Vec<(fn(&mut Project), &str)> = vec![
+        (|p| p.training.learning_rate = 0.0, "learning rate"),
+        (|p| p.training.learning_rate = f32::NAN, "learning rate"),
+        (|p| p.training.learning_rate = -0.1, "learning rate"),
+        (|p| p.training.clip_norm = Some(-1.0), "clipping"),
+        (|p| p.training.batch_size = 0, "batch size"),
+        (|p| p.training.epochs = 0, "0 epochs"),
+        (|p| p.training.weight_decay = -1.0, "weight decay"),
+        (|p| p.training.l1 = f32::INFINITY, "L1"),
+        (
+            |p| {
+                p.split.validation = 0.6;
+                p.split.test = 0.5;
+            },
+            "No samples are left to train on",
+        ),
+        (
+            |p| {
+                p.split.validation = 0.0;
+                p.training.early_stopping = Some(netloom::graph::EarlyStopping {
+                    patience: 3,
+                    min_delta: 0.0,
+                });
+            },
+            "Early stopping",
+        ),
+    ];
+    assert!(check_project(&project(g.clone()), None, Some(100)).is_trainable());
+    for (edit, words) in cases {
+        let mut p = project(g.clone());
+        edit(&mut p);
+        let model = check_project(&p, None, Some(100));
+        let at_settings = errors_at(&model, Location::Training);
+        assert!(
+            at_settings.iter().any(|m| m.contains(words)),
+            "{words}: {at_settings:?}"
+        );
+    }
+}
+
+#[test]
+fn batch_norm_refuses_a_training_batch_of_one_flat_sample() {
+    let g = Graph::chain([
+        Layer::Input { shape: vec![2] },
+        dense(8),
+        Layer::BatchNorm {
+            momentum: 0.1,
+            epsilon: 1e-5,
+        },
+        dense(2),
+        loss(),
+    ]);
+    let bn = g.nodes[2].id;
+    let mut p = project(g);
+    p.split.validation = 0.0;
+    p.split.test = 0.0;
+    p.training.batch_size = 1;
+    let single = errors_at(&check_project(&p, None, Some(100)), Location::Node(bn));
+    assert!(
+        single.iter().any(|m| m.contains("a batch of 1 sample")),
+        "{single:?}"
+    );
+    // 101 samples in batches of 10 leave one for the last batch.
+    p.training.batch_size = 10;
+    let last = errors_at(&check_project(&p, None, Some(101)), Location::Node(bn));
+    assert!(
+        last.iter().any(|m| m.contains("the last batch")),
+        "{last:?}"
+    );
+    assert!(check_project(&p, None, Some(100)).is_trainable());
+
+    // Over an image, one sample still gives each channel many values, as PyTorch allows.
+    let image = Graph::chain([
+        Layer::Input {
+            shape: vec![1, 4, 4],
+        },
+        Layer::BatchNorm {
+            momentum: 0.1,
+            epsilon: 1e-5,
+        },
+        Layer::Flatten,
+        dense(2),
+        loss(),
+    ]);
+    let mut p = project(image);
+    p.training.batch_size = 1;
+    assert!(check_project(&p, None, Some(100)).is_trainable());
+}
+
+#[test]
+fn an_activation_on_the_scores_a_cross_entropy_takes_is_a_warning_with_a_fix() {
+    for (activation, words) in [
+        (Activation::Relu, "takes raw scores"),
+        (Activation::Softmax, "applies the softmax itself"),
+    ] {
+        let g = Graph::chain([
+            Layer::Input { shape: vec![2] },
+            dense(8),
+            Layer::Dense {
+                units: 2,
+                bias: true,
+                activation,
+                init: Default::default(),
+            },
+            loss(),
+        ]);
+        let model = check(&g, None);
+        let scores = g.nodes[2].id;
+        let warning = model
+            .problems_at(Location::Node(scores))
+            .find(|p| p.severity == Severity::Warning && p.message.contains(words))
+            .unwrap_or_else(|| panic!("{words}: {:?}", model.problems));
+        let Some(FixAction::SetLayer { layer, .. }) = warning.fix.as_ref().map(|f| &f.action)
+        else {
+            panic!("no fix: {warning:?}");
+        };
+        assert!(matches!(
+            layer,
+            Layer::Dense {
+                activation: Activation::Identity,
+                ..
+            }
+        ));
+    }
 }

@@ -295,3 +295,120 @@ fn training_matches_pytorch_step_by_step() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn run(args: &[&str]) -> (bool, String) {
+    let out = netloom().args(args).output().unwrap();
+    // A refusal is an exit with a status, never a signal (an allocation abort).
+    assert!(out.status.code().is_some(), "killed: {:?}", out.status);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// The spiral example with `edit` applied, saved in `dir`.
+fn edited_spiral(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let text = std::fs::read_to_string(example("spiral.json")).unwrap();
+    let mut project: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut project);
+    let path = dir.join("spiral.json");
+    std::fs::write(&path, project.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn sizes_past_the_machine_are_refused_in_words_before_anything_is_allocated() {
+    let spiral = example("spiral.json");
+    let spiral = spiral.to_str().unwrap();
+    let (ok, text) = run(&["train", spiral, "--batch-size", "100000000000"]);
+    assert!(!ok);
+    assert!(text.contains("this machine has"), "{text}");
+    for threads in ["0", "100000000"] {
+        let (ok, text) = run(&["train", spiral, "--threads", threads]);
+        assert!(!ok);
+        assert!(text.contains("--threads"), "{text}");
+    }
+
+    let dir = temp_dir("huge");
+    let huge = edited_spiral(&dir, |p| {
+        p["graph"]["nodes"][1]["layer"]["units"] = serde_json::json!(1_000_000_000_000u64);
+    });
+    let huge = huge.to_str().unwrap();
+    for command in ["check", "train"] {
+        let (ok, text) = run(&[command, huge]);
+        assert!(!ok, "{command}");
+        assert!(
+            text.contains("hidden2 would hold") && text.contains("this machine has"),
+            "{command}: {text}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn train_reports_the_problems_check_reports_with_the_dataset_loaded() {
+    let dir = temp_dir("mismatch");
+    let path = edited_spiral(&dir, |p| {
+        p["graph"]["nodes"][0]["layer"]["shape"] = serde_json::json!([3]);
+        p["training"]["learning_rate"] = serde_json::json!(-1.0);
+    });
+    let path = path.to_str().unwrap();
+    let (checked, check_text) = run(&["check", path]);
+    let (trained, train_text) = run(&["train", path]);
+    assert!(!checked && !trained);
+    for text in [&check_text, &train_text] {
+        assert!(text.contains("The dataset's samples are [2]"), "{text}");
+        assert!(
+            text.contains("error: training settings: The learning rate"),
+            "{text}"
+        );
+        assert!(!text.contains("no problems"), "{text}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn outputs_are_checked_before_training_and_never_written_over_inputs() {
+    let dir = temp_dir("outputs");
+    let spiral = example("spiral.json");
+    let spiral = spiral.to_str().unwrap();
+    let missing = dir.join("no/such/folder/w.safetensors");
+    let (ok, text) = run(&["train", spiral, "--save-weights", missing.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(text.contains("does not exist"), "{text}");
+    assert!(!text.contains("epoch"), "trained before refusing: {text}");
+
+    let project = dir.join("p.json");
+    std::fs::copy(example("spiral.json"), &project).unwrap();
+    let before = std::fs::read(&project).unwrap();
+    let project = project.to_str().unwrap();
+    let (ok, text) = run(&["export", "pytorch", project, "-o", project]);
+    assert!(!ok);
+    assert!(text.contains("is also an input"), "{text}");
+    let (ok, _) = run(&["train", project, "--metrics-out", project]);
+    assert!(!ok);
+    assert_eq!(std::fs::read(project).unwrap(), before);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_run_stopped_on_nan_leaves_the_saved_weights_alone() {
+    let dir = temp_dir("nan");
+    let path = edited_spiral(&dir, |p| {
+        p["training"]["learning_rate"] = serde_json::json!(1e30);
+    });
+    let weights = dir.join("good.safetensors");
+    std::fs::write(&weights, b"good weights").unwrap();
+    let (ok, text) = run(&[
+        "train",
+        path.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--save-weights",
+        weights.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(text.contains("NaN"), "{text}");
+    assert!(text.contains("weights not saved"), "{text}");
+    assert_eq!(std::fs::read(&weights).unwrap(), b"good weights");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

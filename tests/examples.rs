@@ -37,14 +37,20 @@ fn every_example_checks_clean_and_learns() {
 }
 
 #[test]
-fn the_check_benchmark_graph_has_a_hundred_clean_nodes() {
-    let graph = netloom::bench::hundred_node_graph();
-    assert_eq!(graph.nodes.len(), 100);
-    let info = netloom::compile::DataInfo {
-        feature_shape: vec![64],
-        task: netloom::data::Task::Classification { classes: 10 },
-    };
-    let model = netloom::compile::check(&graph, Some(&info));
-    assert!(model.problems.is_empty(), "{:?}", model.problems);
-    assert_eq!(model.order.len(), 100);
+fn the_check_benchmark_graphs_are_clean_and_of_the_sizes_named() {
+    for nodes in [100, 10_000] {
+        let graph = netloom::bench::tower_graph(netloom::bench::tower_blocks(nodes));
+        assert!(
+            graph.nodes.len().abs_diff(nodes) <= 2,
+            "{}",
+            graph.nodes.len()
+        );
+        let info = netloom::compile::DataInfo {
+            feature_shape: vec![64],
+            task: netloom::data::Task::Classification { classes: 10 },
+        };
+        let model = netloom::compile::check(&graph, Some(&info));
+        assert!(model.problems.is_empty(), "{:?}", model.problems);
+        assert_eq!(model.order.len(), graph.nodes.len());
+    }
 }

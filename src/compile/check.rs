@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 
+use super::budget::{check_memory, machine_memory_bytes};
+use super::settings::{batch_norm_problems, settings_problems};
 use super::shapes::{self, Inferred, Issue};
-use crate::data::Task;
-use crate::graph::{Graph, Layer, LossKind, NodeId};
+use crate::data::{Task, split_sizes};
+use crate::graph::{Activation, Graph, Layer, LossKind, NodeId, Project};
 
 /// One sample's shape (the batch axis is implicit).
 pub type Shape = Vec<usize>;
@@ -61,6 +63,8 @@ pub enum Location {
     /// Index into `graph.edges`.
     Edge(usize),
     Graph,
+    /// The training settings (learning rate, batch size, split, ...).
+    Training,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -116,6 +120,39 @@ pub fn shape_text(shape: &[usize]) -> String {
     format!("[{}]", dims.join(", "))
 }
 
+/// `check`, then the project's training settings and the memory a step needs at its batch size:
+/// what `netloom check`, `netloom train` and the window all report. `samples` is the dataset's
+/// size, where it is loaded.
+pub fn check_project(project: &Project, data: Option<&DataInfo>, samples: Option<usize>) -> Model {
+    let mut model = check(&project.graph, data);
+    let settings = &project.training;
+    model
+        .problems
+        .extend(settings_problems(settings, &project.split, samples));
+    let train_samples = samples.map(|n| split_sizes(n, &project.split).train);
+    let batch_norm = batch_norm_problems(&model, settings.batch_size, train_samples);
+    model.problems.extend(batch_norm);
+    if let Some(available) = machine_memory_bytes() {
+        check_memory(
+            &mut model,
+            settings.optimizer,
+            settings.batch_size,
+            available,
+        );
+    }
+    model
+}
+
+/// The most inputs an Add or a Concat may take. A node's ports are allocated and drawn one by one,
+/// so a file asking for 10^12 of them must be refused before anything is made for each.
+pub const MAX_INPUTS: usize = 64;
+
+/// The ports `check` works with: none for a node with more than `MAX_INPUTS`, which is a problem.
+fn port_count(layer: &Layer) -> usize {
+    let count = layer.input_count();
+    if count > MAX_INPUTS { 0 } else { count }
+}
+
 pub fn check(graph: &Graph, data: Option<&DataInfo>) -> Model {
     let mut checker = Checker {
         graph,
@@ -128,6 +165,7 @@ pub fn check(graph: &Graph, data: Option<&DataInfo>) -> Model {
         .map(|(i, n)| (n.id, i))
         .collect();
     checker.check_names();
+    checker.check_port_counts();
     let wiring = checker.wire(&index_of);
     let order = checker.order(&wiring);
     let (loss, input) = checker.check_ends();
@@ -136,14 +174,18 @@ pub fn check(graph: &Graph, data: Option<&DataInfo>) -> Model {
         .nodes
         .iter()
         .map(|n| NodeInfo {
-            inputs: vec![None; n.layer.input_count()],
+            inputs: vec![None; port_count(&n.layer)],
             ..NodeInfo::default()
         })
         .collect();
     for &i in &order {
         let node = &graph.nodes[i];
-        let mut input_shapes = Vec::with_capacity(node.layer.input_count());
-        for port in 0..node.layer.input_count() {
+        let ports = port_count(&node.layer);
+        if ports != node.layer.input_count() {
+            continue;
+        }
+        let mut input_shapes = Vec::with_capacity(ports);
+        for port in 0..ports {
             let source = wiring.sources[i].get(port).copied().flatten();
             let shape = source.and_then(|s| nodes[s].output.clone().map(|shape| (s, shape)));
             nodes[i].inputs[port] = shape.clone();
@@ -155,13 +197,13 @@ pub fn check(graph: &Graph, data: Option<&DataInfo>) -> Model {
                     format!(
                         "{} has nothing connected to its {}. Connect a layer's output to it.",
                         node.name,
-                        port_words(port, node.layer.input_count())
+                        port_words(port, ports)
                     ),
                     None,
                 ),
             }
         }
-        if input_shapes.len() < node.layer.input_count() {
+        if input_shapes.len() < ports {
             continue;
         }
         match shapes::infer(node.id, &node.layer, &input_shapes) {
@@ -185,7 +227,7 @@ pub fn check(graph: &Graph, data: Option<&DataInfo>) -> Model {
     if let Some(data) = data {
         checker.check_data(data, &nodes, input, loss);
     }
-    checker.check_softmax_before_cross_entropy(&nodes, loss);
+    checker.check_linear_scores(&nodes, loss);
     mark_feeding_loss(&wiring, loss, &mut nodes);
     for (i, node) in graph.nodes.iter().enumerate() {
         if loss.is_some() && !nodes[i].feeds_loss && node.layer.output_count() > 0 {
@@ -293,12 +335,28 @@ impl Checker<'_> {
         }
     }
 
+    fn check_port_counts(&mut self) {
+        for node in &self.graph.nodes {
+            let count = node.layer.input_count();
+            if count > MAX_INPUTS {
+                self.node_problem(
+                    node.id,
+                    format!(
+                        "{} takes {count} inputs; a layer takes at most {MAX_INPUTS}. Give it fewer.",
+                        node.name
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+
     fn wire(&mut self, index_of: &HashMap<NodeId, usize>) -> Wiring {
         let graph = self.graph;
         let mut sources: Vec<Vec<Option<usize>>> = graph
             .nodes
             .iter()
-            .map(|n| vec![None; n.layer.input_count()])
+            .map(|n| vec![None; port_count(&n.layer)])
             .collect();
         let mut consumers = vec![Vec::new(); graph.nodes.len()];
         for (e, edge) in graph.edges.iter().enumerate() {
@@ -323,7 +381,7 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            if edge.to.port >= to_node.layer.input_count() {
+            if edge.to.port >= port_count(&to_node.layer) {
                 self.edge_problem(
                     e,
                     format!(
@@ -536,37 +594,62 @@ impl Checker<'_> {
         }
     }
 
-    fn check_softmax_before_cross_entropy(&mut self, nodes: &[NodeInfo], loss: Option<usize>) {
+    /// Cross-entropy losses take raw scores (logits): an activation on the layer that feeds
+    /// one (a softmax applied twice, a ReLU that cuts off every negative score) slows learning
+    /// or stops it, a trap of networks built from scratch.
+    fn check_linear_scores(&mut self, nodes: &[NodeInfo], loss: Option<usize>) {
         let Some(l) = loss else { return };
         let graph = self.graph;
-        if !matches!(
-            graph.nodes[l].layer,
-            Layer::Loss {
-                kind: LossKind::SoftmaxCrossEntropy
-            }
-        ) {
+        let Layer::Loss { kind } = graph.nodes[l].layer else {
             return;
-        }
+        };
+        let applies_itself = match kind {
+            LossKind::SoftmaxCrossEntropy => Activation::Softmax,
+            LossKind::BinaryCrossEntropy => Activation::Sigmoid,
+            LossKind::MeanSquaredError | LossKind::MeanAbsoluteError => return,
+        };
         let Some((source, _)) = nodes[l].inputs.first().cloned().flatten() else {
             return;
         };
-        let softmax_ends = match &graph.nodes[source].layer {
-            Layer::Activation { function } => *function == crate::graph::Activation::Softmax,
-            Layer::Dense { activation, .. } | Layer::Conv2d { activation, .. } => {
-                *activation == crate::graph::Activation::Softmax
-            }
-            _ => false,
+        let node = &graph.nodes[source];
+        let mut linear = node.layer.clone();
+        let activation = match &mut linear {
+            Layer::Activation { function: f }
+            | Layer::Dense { activation: f, .. }
+            | Layer::Conv2d { activation: f, .. } => std::mem::replace(f, Activation::Identity),
+            _ => return,
         };
-        if softmax_ends {
-            self.node_problem_with(
-                Severity::Warning,
-                graph.nodes[source].id,
-                format!(
-                    "Softmax cross-entropy applies the softmax itself; the softmax on {} makes it apply twice and slows learning. Remove it.",
-                    graph.nodes[source].name
-                ),
-            );
+        if activation == Activation::Identity {
+            return;
         }
+        let name = &node.name;
+        let function = activation.label();
+        let message = if activation == applies_itself {
+            format!(
+                "{} applies the {} itself; the {function} on {name} makes it apply twice and slows learning. Remove it.",
+                kind.label(),
+                function.to_lowercase()
+            )
+        } else {
+            format!(
+                "{} takes raw scores, any number from minus to plus infinity; the {function} on {name} squeezes or cuts them off, so the network learns slowly or not at all. Make {name} linear.",
+                kind.label()
+            )
+        };
+        self.push(
+            Severity::Warning,
+            Location::Node(node.id),
+            Issue {
+                message,
+                fix: Some(Fix {
+                    description: format!("Make {name} linear (no activation)"),
+                    action: FixAction::SetLayer {
+                        node: node.id,
+                        layer: linear,
+                    },
+                }),
+            },
+        );
     }
 }
 

@@ -2,16 +2,19 @@
 //! every edit) and `compile` (lowering to primitive ops, autodiff, optimizer updates).
 
 mod autodiff;
+mod budget;
 mod builder;
 mod check;
 mod init;
 mod lower;
 mod program;
+mod settings;
 mod shapes;
 
+pub use budget::{bytes_text, machine_memory_bytes, program_bytes};
 pub use check::{
-    DataInfo, Fix, FixAction, Location, Model, NodeInfo, Problem, Severity, Shape, check,
-    shape_text,
+    DataInfo, Fix, FixAction, Location, MAX_INPUTS, Model, NodeInfo, Problem, Severity, Shape,
+    check, check_project, shape_text,
 };
 pub use init::initial_values;
 pub use program::{

@@ -38,11 +38,38 @@ impl Issue {
     }
 }
 
+/// The number of values in a shape that `ok` has already accepted, so it cannot overflow.
 fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+// Shapes, parameter and FLOP counts are products of the user's settings. They are checked, so
+// that a layer of 10^12 units is a problem in words, never a wrapped number or an allocation
+// that aborts.
+
+fn too_large() -> Issue {
+    Issue::new(
+        "This layer's sizes are too large to count: its values, parameters or operations pass 2^64. Use fewer units or filters, or a smaller input.",
+    )
+}
+
+fn product(factors: &[usize]) -> Result<usize, Issue> {
+    factors
+        .iter()
+        .try_fold(1usize, |acc, &f| acc.checked_mul(f))
+        .ok_or_else(too_large)
+}
+
+fn sum(terms: &[usize]) -> Result<usize, Issue> {
+    terms
+        .iter()
+        .try_fold(0usize, |acc, &t| acc.checked_add(t))
+        .ok_or_else(too_large)
+}
+
+/// A layer's result, once its output's size is known to be countable.
 fn ok(output: Shape, params: usize, flops: usize) -> Result<Inferred, Issue> {
+    product(&output)?;
     Ok(Inferred {
         output: Some(output),
         params,
@@ -51,17 +78,18 @@ fn ok(output: Shape, params: usize, flops: usize) -> Result<Inferred, Issue> {
     })
 }
 
-/// Output size of a sliding window, or `None` when the window does not fit.
+/// Output size of a sliding window, or `None` when the window does not fit (or its padded span
+/// cannot be counted).
 pub fn window_output(input: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    let span = input + 2 * padding;
+    let span = padding.checked_mul(2)?.checked_add(input)?;
     (kernel <= span && stride > 0).then(|| (span - kernel) / stride + 1)
 }
 
-fn activation_flops(function: Activation, n: usize) -> usize {
+fn activation_flops(function: Activation, n: usize) -> Result<usize, Issue> {
     match function {
-        Activation::Identity => 0,
-        Activation::Relu | Activation::LeakyRelu { .. } => n,
-        _ => 4 * n,
+        Activation::Identity => Ok(0),
+        Activation::Relu | Activation::LeakyRelu { .. } => Ok(n),
+        _ => product(&[4, n]),
     }
 }
 
@@ -116,7 +144,7 @@ fn pool(
             "The {kernel}x{kernel} window of {kind} does not fit in the {h}x{w} input. Use a smaller kernel."
         )));
     };
-    let mut inferred = ok(vec![c, oh, ow], 0, c * oh * ow * kernel * kernel)?;
+    let mut inferred = ok(vec![c, oh, ow], 0, product(&[c, oh, ow, kernel, kernel])?)?;
     if !(h - kernel).is_multiple_of(stride) || !(w - kernel).is_multiple_of(stride) {
         inferred.warning = Some(Issue::new(format!(
             "The {h}x{w} input does not divide evenly into {kernel}x{kernel} windows with stride {stride}; the last rows or columns are dropped."
@@ -153,11 +181,16 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
                 ))
                 .insert(node, "Add a Flatten before it", Layer::Flatten));
             };
-            let params = features * units + if *bias { *units } else { 0 };
+            let weights = product(&[features, *units])?;
+            let params = sum(&[weights, if *bias { *units } else { 0 }])?;
             ok(
                 vec![*units],
                 params,
-                2 * features * units + units + activation_flops(*activation, *units),
+                sum(&[
+                    product(&[2, weights])?,
+                    *units,
+                    activation_flops(*activation, *units)?,
+                ])?,
             )
         }
         Layer::Conv2d {
@@ -173,6 +206,7 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             positive(*kernel, "kernel size")?;
             positive(*stride, "stride")?;
             let (c, h, w) = image(node, "Conv2d", &x())?;
+            sum(&[h.max(w), product(&[2, *padding])?])?;
             let (Some(oh), Some(ow)) = (
                 window_output(h, *kernel, *stride, *padding),
                 window_output(w, *kernel, *stride, *padding),
@@ -181,19 +215,26 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
                     "The {kernel}x{kernel} kernel does not fit in the {h}x{w} input (with padding {padding}). Use a smaller kernel or more padding."
                 )));
             };
-            let params = filters * c * kernel * kernel + if *bias { *filters } else { 0 };
-            let out = filters * oh * ow;
+            let params = sum(&[
+                product(&[*filters, c, *kernel, *kernel])?,
+                if *bias { *filters } else { 0 },
+            ])?;
+            let out = product(&[*filters, oh, ow])?;
             ok(
                 vec![*filters, oh, ow],
                 params,
-                2 * c * kernel * kernel * out + out + activation_flops(*activation, out),
+                sum(&[
+                    product(&[2, c, *kernel, *kernel, out])?,
+                    out,
+                    activation_flops(*activation, out)?,
+                ])?,
             )
         }
         Layer::MaxPool2d { kernel, stride } => pool(node, "MaxPool2d", *kernel, *stride, &x()),
         Layer::AvgPool2d { kernel, stride } => pool(node, "AvgPool2d", *kernel, *stride, &x()),
         Layer::GlobalAvgPool => {
             let (c, h, w) = image(node, "GlobalAvgPool", &x())?;
-            ok(vec![c], 0, c * h * w)
+            ok(vec![c], 0, product(&[c, h, w])?)
         }
         Layer::Flatten => ok(vec![numel(&x())], 0, 0),
         Layer::Reshape { shape } => {
@@ -204,7 +245,7 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
                     shape_text(shape)
                 )));
             }
-            if numel(shape) != numel(&x) {
+            if product(shape)? != numel(&x) {
                 return Err(Issue::new(format!(
                     "Reshape to {} needs {} values, but its input {} has {}. Choose a shape with the same number of values.",
                     shape_text(shape),
@@ -233,7 +274,7 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             }
             let x = x();
             let n = numel(&x);
-            ok(x.clone(), 2 * x[0], 2 * n)
+            ok(x.clone(), product(&[2, x[0]])?, product(&[2, n])?)
         }
         Layer::LayerNorm { epsilon } => {
             if *epsilon <= 0.0 {
@@ -242,12 +283,12 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             let x = x();
             let n = numel(&x);
             let last = x.last().copied().unwrap_or(1);
-            ok(x, 2 * last, 5 * n)
+            ok(x, product(&[2, last])?, product(&[5, n])?)
         }
         Layer::Activation { function } => {
             let x = x();
             let n = numel(&x);
-            ok(x, 0, activation_flops(*function, n))
+            ok(x, 0, activation_flops(*function, n)?)
         }
         Layer::Add { inputs: count } => {
             if *count < 2 {
@@ -264,7 +305,7 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
                 )));
             }
             let n = numel(&x);
-            ok(x, 0, n * (count - 1))
+            ok(x, 0, product(&[n, count - 1])?)
         }
         Layer::Concat {
             inputs: count,
@@ -299,7 +340,7 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
                         shape_text(other)
                     )));
                 }
-                out[*axis] += other[*axis];
+                out[*axis] = sum(&[out[*axis], other[*axis]])?;
             }
             ok(out, 0, 0)
         }
@@ -315,7 +356,7 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             Ok(Inferred {
                 output: None,
                 params: 0,
-                flops: 3 * numel(&x) as u64,
+                flops: product(&[3, numel(&x)])? as u64,
                 warning: None,
             })
         }

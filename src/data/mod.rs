@@ -21,7 +21,7 @@ pub use builtin::{digits, mnist_5k};
 pub use csv::{CsvOptions, CsvTask, load_csv, parse_csv};
 pub use error::DataError;
 pub use idx::{load_idx, parse_idx};
-pub use split::{SplitFractions, Splits, split};
+pub use split::{SplitFractions, SplitSizes, Splits, split, split_sizes};
 pub use toy::{RegressionSet, ToySet, regression_2d, toy_2d};
 
 /// What a dataset asks of a network's output.

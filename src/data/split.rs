@@ -32,10 +32,15 @@ pub struct Splits {
     pub test: Vec<usize>,
 }
 
-/// Every index in `0..len` lands in exactly one part. Part sizes are the fractions of `len`,
-/// rounded; fractions outside [0, 1] are clamped, and when they add up to more than the whole, the
-/// test part gives way first.
-pub fn split(len: usize, fractions: &SplitFractions, seed: u64) -> Splits {
+/// How many of `len` samples each part gets, as `split` cuts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SplitSizes {
+    pub train: usize,
+    pub validation: usize,
+    pub test: usize,
+}
+
+pub fn split_sizes(len: usize, fractions: &SplitFractions) -> SplitSizes {
     let size = |fraction: f32| {
         // `clamp` keeps NaN, which `as usize` then turns into 0.
         let share = f64::from(fraction).clamp(0.0, 1.0);
@@ -43,6 +48,20 @@ pub fn split(len: usize, fractions: &SplitFractions, seed: u64) -> Splits {
     };
     let validation = size(fractions.validation);
     let test = size(fractions.test).min(len - validation);
+    SplitSizes {
+        train: len - validation - test,
+        validation,
+        test,
+    }
+}
+
+/// Every index in `0..len` lands in exactly one part. Part sizes are the fractions of `len`,
+/// rounded; fractions outside [0, 1] are clamped, and when they add up to more than the whole, the
+/// test part gives way first.
+pub fn split(len: usize, fractions: &SplitFractions, seed: u64) -> Splits {
+    let SplitSizes {
+        validation, test, ..
+    } = split_sizes(len, fractions);
     let order = Rng::fork(seed, SPLIT_STREAM).permutation(len);
     let sorted = |part: &[usize]| {
         let mut part = part.to_vec();

@@ -28,6 +28,8 @@ use crate::graph::{BackendChoice, Project};
 pub enum TrainError {
     #[error("dataset: {0}")]
     Data(#[from] DataError),
+    #[error("{}", problems_text(.0))]
+    Problems(Box<Model>),
     #[error("{0}")]
     Compile(#[from] CompileError),
     #[error("engine: {0}")]
@@ -57,13 +59,46 @@ pub fn prepare_on(project: &Project, dataset: Arc<dyn Dataset>) -> Result<Prepar
         feature_shape: dataset.feature_shape().to_vec(),
         task: dataset.task(),
     };
-    let model = compile::check(&project.graph, Some(&info));
+    let model = compile::check_project(project, Some(&info), Some(dataset.len()));
+    if !model.is_trainable() {
+        return Err(TrainError::Problems(Box::new(model)));
+    }
     let program = Arc::new(compile::compile(&model, &project.training)?);
+    check_fits(&program)?;
     Ok(Prepared {
         model,
         program,
         dataset,
     })
+}
+
+/// The first error of a model that cannot be trained, and how many more there are.
+fn problems_text(model: &Model) -> String {
+    let mut errors = model.errors();
+    let first = errors.next().map_or("", |p| p.message.as_str());
+    match errors.count() {
+        0 => format!("the network has a problem to fix first: {first}"),
+        more => format!("the network has problems to fix first: {first} (and {more} more)"),
+    }
+}
+
+/// Refuses a program whose buffers would not fit in this machine's memory, before a backend
+/// allocates any of them.
+fn check_fits(program: &Program) -> Result<(), TrainError> {
+    let available = compile::machine_memory_bytes();
+    match (compile::program_bytes(program), available) {
+        (None, _) => Err(TrainError::Setup(
+            "the training step's buffers are too large to count; use a smaller network or batch"
+                .into(),
+        )),
+        (Some(needed), Some(available)) if needed > available => Err(TrainError::Setup(format!(
+            "the training step needs {} of buffers at a batch of {}, and this machine has {}; use a smaller network or batch",
+            compile::bytes_text(needed as f64),
+            program.batch_capacity,
+            compile::bytes_text(available as f64)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A session on the CPU backend with `threads` threads, split as the project says.

@@ -140,7 +140,7 @@ impl<'a> Lookup<'a> {
             match problem.location {
                 Location::Node(id) => lookup.node_problems.entry(id).or_default().push(problem),
                 Location::Edge(i) => lookup.edge_problems.entry(i).or_default().push(problem),
-                Location::Graph => {}
+                Location::Graph | Location::Training => {}
             }
         }
         lookup

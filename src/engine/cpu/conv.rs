@@ -121,7 +121,8 @@ fn col2im(w: &Window, cols: &[f32], image: &mut [f32]) {
 }
 
 /// Per-thread working memory for convolutions: a GEMM with its packing buffers, the unfolded
-/// patches of one image, and a private weight-gradient accumulator.
+/// patches of one image, and accumulators for its chunks of a weight gradient
+/// (`weight_grad_slots` of them, one after another).
 pub struct ConvScratch {
     pub gemm: Gemm,
     pub cols: Vec<f32>,
@@ -135,12 +136,12 @@ pub struct Workers<'a> {
 }
 
 /// Splits the batch's samples into one contiguous range per thread and runs `job` on each, with
-/// that thread's scratch. Returns how many threads took part.
+/// that thread's scratch.
 fn for_samples(
     workers: &Workers,
     rows: usize,
     job: impl Fn(&mut ConvScratch, Range<usize>) + Sync,
-) -> usize {
+) {
     let threads = workers
         .pool
         .threads()
@@ -155,7 +156,6 @@ fn for_samples(
             job(&mut scratch, t * rows / threads..(t + 1) * rows / threads);
         }
     });
-    threads
 }
 
 pub struct ConvArgs<'a> {
@@ -229,32 +229,59 @@ pub fn conv2d_backward_weight(
     let w = a.window;
     let (k, plane, image) = (patch_len(w), w.out_plane(), w.channels * w.in_plane());
     let len = a.filters * k;
-    // Each thread sums its samples' gradients privately; the partial sums are added at the end.
-    let threads = for_samples(workers, a.rows, |s, samples| {
-        s.dw[..len].fill(0.0);
-        for n in samples {
-            im2col(w, &x[n * image..], &mut s.cols);
-            let dyv = View {
-                data: &dy[n * a.filters * plane..],
-                cols: plane,
-                transposed: false,
-            };
-            let ct = View {
-                data: &s.cols,
-                cols: plane,
-                transposed: true,
-            };
-            s.gemm
-                .matmul(&mut s.dw[..len], dyv, ct, (a.filters, k, plane), true);
+    // The samples are cut into the same chunks whatever the thread count; each chunk's sum goes
+    // to its own accumulator and the chunks are added in order, so one thread and sixteen give
+    // the same bits.
+    let chunks = a.rows.clamp(1, WEIGHT_GRAD_CHUNKS);
+    let threads = workers.pool.threads().min(workers.scratch.len()).max(1);
+    let per_thread = chunks.div_ceil(threads);
+    let chunk_rows = |c: usize| c * a.rows / chunks..(c + 1) * a.rows / chunks;
+    workers.pool.run(&|t| {
+        if t >= threads {
+            return;
+        }
+        let mut s = workers.scratch[t]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let s = &mut *s;
+        for (slot, c) in (t * per_thread..((t + 1) * per_thread).min(chunks)).enumerate() {
+            let acc = &mut s.dw[slot * len..(slot + 1) * len];
+            acc.fill(0.0);
+            for n in chunk_rows(c) {
+                im2col(w, &x[n * image..], &mut s.cols);
+                let dyv = View {
+                    data: &dy[n * a.filters * plane..],
+                    cols: plane,
+                    transposed: false,
+                };
+                let ct = View {
+                    data: &s.cols,
+                    cols: plane,
+                    transposed: true,
+                };
+                s.gemm.matmul(acc, dyv, ct, (a.filters, k, plane), true);
+            }
         }
     });
     dw[..len].fill(0.0);
-    for scratch in &workers.scratch[..threads] {
-        let partial = scratch.lock().unwrap_or_else(PoisonError::into_inner);
-        for (d, p) in dw[..len].iter_mut().zip(&partial.dw[..len]) {
+    for c in 0..chunks {
+        let (t, slot) = (c / per_thread, c % per_thread);
+        let partial = workers.scratch[t]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (d, p) in dw[..len].iter_mut().zip(&partial.dw[slot * len..]) {
             *d += p;
         }
     }
+}
+
+/// The fixed number of sample chunks a convolution's weight gradient is summed in (fewer for a
+/// smaller batch); each thread keeps an accumulator for each of its chunks.
+pub const WEIGHT_GRAD_CHUNKS: usize = 16;
+
+/// Accumulators a thread needs for the weight-gradient chunks when `threads` share them.
+pub fn weight_grad_slots(threads: usize) -> usize {
+    WEIGHT_GRAD_CHUNKS.div_ceil(threads.max(1))
 }
 
 /// Calls `visit(out_index, in_index_within_plane)` for every (output, window element) pair of

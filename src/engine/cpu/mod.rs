@@ -97,12 +97,13 @@ impl CpuBackend {
             })
             .fold((0, 0), |(c, d), (c2, d2)| (c.max(c2), d.max(d2)));
         let pool = Pool::new(threads.max(1));
+        let dw_slots = conv::weight_grad_slots(pool.threads());
         let conv = (0..pool.threads())
             .map(|_| {
                 Mutex::new(ConvScratch {
                     gemm: Gemm::new(Arc::clone(&pool)),
                     cols: vec![0.0; cols_len],
-                    dw: vec![0.0; dw_len],
+                    dw: vec![0.0; dw_slots * dw_len],
                 })
             })
             .collect();
