@@ -366,7 +366,7 @@ fn step_loss(session: &mut Session) -> anyhow::Result<f32> {
 /// linear time: ids and names are given, not searched for, so 100,000 nodes take milliseconds.
 pub fn tower_graph(blocks: usize) -> Graph {
     let mut g = Graph::default();
-    let mut add = |g: &mut Graph, name: String, layer: Layer| {
+    let add = |g: &mut Graph, name: String, layer: Layer| {
         let id = g.nodes.len() as NodeId;
         g.nodes.push(Node {
             id,

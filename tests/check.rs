@@ -406,7 +406,8 @@ fn a_network_too_big_for_the_machine_names_the_layer_and_the_figures() {
 #[test]
 fn training_settings_are_problems_in_words() {
     let g = Graph::chain([Layer::Input { shape: vec![2] }, dense(8), dense(2), loss()]);
-    let cases: Vec<(fn(&mut Project), &str)> = vec![
+    type Edit = fn(&mut Project);
+    let cases: Vec<(Edit, &str)> = vec![
         (|p| p.training.learning_rate = 0.0, "learning rate"),
         (|p| p.training.learning_rate = f32::NAN, "learning rate"),
         (|p| p.training.learning_rate = -0.1, "learning rate"),

@@ -92,6 +92,27 @@ fn pressing_train_plots_a_falling_loss() {
 }
 
 #[test]
+fn the_loss_plot_has_its_legend_above_it_and_a_log_scale() {
+    let mut h = harness(app(spiral_for(100_000)));
+    click(&mut h, "Train");
+    until(&mut h, "some steps", |app| app.run.steps() >= 50);
+    pause(&mut h);
+    // The legend is a row of labels over the plot, not a box over its lines.
+    let legend = h.get_by_label("Loss (smoothed)").rect();
+    let toggle = h.get_by_role_and_label(Role::CheckBox, "Log scale");
+    assert!(toggle.rect().bottom() <= legend.top() + 1.0);
+    toggle.click();
+    h.run_steps(2);
+    let toggle = h.get_by_role_and_label(Role::CheckBox, "Log scale");
+    assert_eq!(
+        toggle.accesskit_node().toggled(),
+        Some(egui::accesskit::Toggled::True)
+    );
+    // The legend stays where it was: nothing jumps when the scale changes.
+    assert_eq!(h.get_by_label("Loss (smoothed)").rect(), legend);
+}
+
+#[test]
 fn pause_then_step_advances_exactly_one_step() {
     let mut h = harness(app(spiral_for(100_000)));
     click(&mut h, "Train");

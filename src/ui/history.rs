@@ -92,6 +92,29 @@ pub struct History {
     rate: Option<(u64, std::time::Instant, f64)>,
     /// Counts changes to the watched tensors and their statistics.
     revision: u64,
+    smoothing: Smoothing,
+}
+
+/// An exponential moving average debiased as TensorBoard's is: it starts at zero and is divided
+/// by the weight its terms have so far, so the first smoothed value is the first loss itself and
+/// the early curve is not pulled towards the very first step or towards zero.
+#[derive(Default)]
+struct Smoothing {
+    average: f64,
+    weight: f64,
+}
+
+impl Smoothing {
+    /// The smoothed value after `value`; a NaN or infinite loss is left out, as TensorBoard
+    /// leaves it, and gives no point.
+    fn add(&mut self, value: f64) -> Option<f64> {
+        if !value.is_finite() {
+            return None;
+        }
+        self.average = (1.0 - SMOOTHING) * self.average + SMOOTHING * value;
+        self.weight = (1.0 - SMOOTHING) * self.weight + SMOOTHING;
+        Some(self.average / self.weight)
+    }
 }
 
 impl History {
@@ -132,12 +155,10 @@ impl History {
         for report in reports {
             let x = (report.step + offset) as f64;
             let loss = f64::from(report.loss);
-            let smoothed = match self.smoothed_loss.last() {
-                Some(&[_, previous]) => previous + SMOOTHING * (loss - previous),
-                None => loss,
-            };
             self.loss.push([x, loss]);
-            self.smoothed_loss.push([x, smoothed]);
+            if let Some(smoothed) = self.smoothing.add(loss) {
+                self.smoothed_loss.push([x, smoothed]);
+            }
             self.learning_rate
                 .push([x, f64::from(report.learning_rate)]);
             self.grad_norm.push([x, f64::from(report.grad_norm)]);
@@ -264,6 +285,22 @@ fn push_extremes(chunk: &[Point], out: &mut Vec<Point>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_smoothed_loss_starts_on_the_data_and_skips_what_is_not_finite() {
+        let mut smoothing = Smoothing::default();
+        assert_eq!(smoothing.add(2.0), Some(2.0));
+        // A running average started at the first value would give 2 - 0.05 = 1.95 here; the
+        // debiased one weighs both terms by what they have contributed: (0.95·0.05·2 + 0.05·1)
+        // over (0.95·0.05 + 0.05).
+        let second = smoothing.add(1.0).unwrap();
+        let expected = (0.95 * 0.05 * 2.0 + 0.05) / (0.95 * 0.05 + 0.05);
+        assert!((second - expected).abs() < 1e-12, "{second}");
+        assert_eq!(smoothing.add(f64::NAN), None);
+        // A constant series stays where it is.
+        let mut constant = Smoothing::default();
+        assert!((0..50).all(|_| (constant.add(0.7).unwrap() - 0.7).abs() < 1e-12));
+    }
 
     #[test]
     fn decimation_keeps_spikes_and_ends_and_bounds_the_count() {

@@ -14,6 +14,7 @@ mod inspector;
 mod neurons;
 mod palette;
 mod picture;
+mod plot_style;
 mod plots;
 mod refresh;
 mod run;

@@ -3,14 +3,14 @@
 //! pixels it covers, so a million steps draw as fast as a hundred.
 
 use egui::{Color32, Ui};
-use egui_plot::{Bar, BarChart, HLine, Legend, Line, LineStyle, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, HLine, Line, LineStyle, Plot, PlotPoints, Points};
 
 use super::history::{History, Point, Trace, decimate};
+use super::plot_style::{
+    TRAIN_COLOR, VALIDATION_COLOR, legend_ui, number_text, series_color, tick_text,
+};
 use crate::engine::{HISTOGRAM_BINS, TensorStats};
 use crate::train::TensorKind;
-
-const TRAIN_COLOR: Color32 = Color32::from_rgb(40, 130, 220);
-const VALIDATION_COLOR: Color32 = Color32::from_rgb(230, 120, 40);
 
 /// Where a plotted series' points come from.
 enum Source<'a> {
@@ -84,14 +84,28 @@ fn plot_with_guide(
     guide: Option<Guide>,
 ) {
     let columns = ui.available_width().max(1.0) as usize;
+    let series: Vec<Series> = series
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let color = s.color.unwrap_or_else(|| series_color(i));
+            s.color(color)
+        })
+        .collect();
+    let legend: Vec<(String, Color32)> = series
+        .iter()
+        .map(|s| (s.name.clone(), s.color.unwrap_or(TRAIN_COLOR)))
+        .collect();
+    legend_ui(ui, &legend);
     let mut plot = Plot::new(id)
-        .legend(Legend::default())
         .x_axis_label("Step")
         .y_axis_label(y_label)
+        .x_axis_formatter(|mark, _| tick_text(mark))
+        .y_axis_formatter(|mark, _| tick_text(mark))
         .allow_scroll(false);
     if log {
         plot = plot
-            .y_axis_formatter(|mark, _| format!("{:.0e}", 10f64.powf(mark.value)))
+            .y_axis_formatter(|mark, _| number_text(10f64.powf(mark.value), 0.0))
             .label_formatter(|hover| {
                 let (name, p) = match hover {
                     egui_plot::HoverPosition::NearDataPoint {
@@ -179,11 +193,16 @@ pub fn loss(ui: &mut Ui, history: &History) {
     let train = epoch_series(history, |e| Some(e.train_loss));
     let validation = epoch_series(history, |e| e.validation_loss);
     let faint = ui.visuals().weak_text_color().gamma_multiply(0.6);
+    let log_id = egui::Id::unique("loss on a log scale");
+    let mut log = ui.data(|d| d.get_temp::<bool>(log_id)).unwrap_or(false);
+    if ui.checkbox(&mut log, "Log scale").changed() {
+        ui.data_mut(|d| d.insert_temp(log_id, log));
+    }
     plot(
         ui,
         "loss plot",
-        "Loss",
-        false,
+        if log { "Loss (log scale)" } else { "Loss" },
+        log,
         vec![
             Series::trace("Loss per step", &history.loss)
                 .color(faint)
@@ -426,6 +445,9 @@ pub fn histogram(ui: &mut Ui, id: impl egui::AsIdSalt, name: &str, stats: &Tenso
     let shown = Plot::new(id)
         .x_axis_label("Value")
         .y_axis_label("Count")
+        .x_axis_formatter(|mark, _| tick_text(mark))
+        .y_axis_formatter(|mark, _| tick_text(mark))
+        .include_y(0.0)
         .allow_scroll(false)
         .show(ui, |plot_ui| {
             plot_ui.bar_chart(BarChart::new("Values", bars).color(TRAIN_COLOR));
