@@ -417,3 +417,48 @@ fn steps_taken_faster_than_a_watcher_needs_come_in_order_in_fewer_events() {
         steps.len()
     );
 }
+
+#[test]
+fn a_new_project_built_with_the_palette_defaults_learns_every_toy_set() {
+    use netloom::data::{DatasetSpec, ToySet};
+    use netloom::graph::{Activation, Graph, Init, Layer, LossKind};
+    // What a student drags in: the palette's Dense (16 ReLU units) twice, a Dense of 2 scores
+    // made linear as check advises, and the loss; every setting as a new project has it.
+    let hidden = || Layer::Dense {
+        units: 16,
+        bias: true,
+        activation: Activation::Relu,
+        init: Init::default(),
+    };
+    let graph = Graph::chain([
+        Layer::Input { shape: vec![2] },
+        hidden(),
+        hidden(),
+        Layer::Dense {
+            units: 2,
+            bias: true,
+            activation: Activation::Identity,
+            init: Init::default(),
+        },
+        Layer::Loss {
+            kind: LossKind::SoftmaxCrossEntropy,
+        },
+    ]);
+    for set in ToySet::ALL {
+        let mut project = netloom::ui::empty_project();
+        project.graph = graph.clone();
+        if let DatasetSpec::Toy { set: chosen, .. } = &mut project.dataset {
+            *chosen = set;
+        }
+        let mut s = session(&project, 1);
+        for _ in 0..project.training.epochs as u64 * s.steps_per_epoch() {
+            s.step().unwrap().unwrap();
+        }
+        let accuracy = s
+            .evaluate(train::Part::Validation)
+            .unwrap()
+            .accuracy
+            .unwrap();
+        assert!(accuracy >= 0.9, "{set:?}: validation accuracy {accuracy}");
+    }
+}

@@ -37,7 +37,11 @@ impl Template {
 pub fn empty() -> Project {
     let mut graph = Graph::default();
     graph.add_node(Layer::Input { shape: vec![2] }, [40.0, 40.0]);
-    Project::new("Untitled", graph, DatasetSpec::default())
+    let mut project = Project::new("Untitled", graph, DatasetSpec::default());
+    // Long enough for the palette's layers to learn any toy set, the spiral too (ten epochs,
+    // the file format's default, leave it at a coin toss).
+    project.training.epochs = 100;
+    project
 }
 
 #[cfg(test)]
