@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::compile::{self, DataInfo, Location, Model, Severity, shape_text};
 use crate::data;
-use crate::graph::{BackendChoice, Layer};
+use crate::graph::{BackendChoice, Layer, TrainingSettings};
 use crate::io;
 use crate::train::{self, Event, FinishReason, Limits, Metrics, Trainer};
 
@@ -128,7 +128,7 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
     });
     let samples = dataset.as_ref().ok().map(|d| d.len());
     let model = compile::check_project(&project, info.as_ref(), samples);
-    print!("{}", check_report(&model));
+    print!("{}", check_report(&model, &project.training));
     let mut failed = !model.is_trainable();
     if let Err(e) = dataset {
         println!("error: dataset: {e}");
@@ -141,45 +141,32 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The table `netloom check` prints: one row per node, then the totals and the problems.
-pub fn check_report(model: &Model) -> String {
+/// The table `netloom check` prints: one row per node (the window's Analyze table), then the
+/// totals and the problems.
+pub fn check_report(model: &Model, settings: &TrainingSettings) -> String {
     let graph = &model.graph;
+    let table = compile::layer_table(model, settings.optimizer, settings.batch_size);
     let mut rows = vec![[
         "node".to_string(),
         "layer".into(),
         "output".into(),
         "params".into(),
         "FLOPs".into(),
+        "memory".into(),
     ]];
-    // Nodes in order, then those left out of it (on a loop); every lookup by index or hash, so
-    // the report takes linear time on a graph of any size.
-    let mut ordered = vec![false; graph.nodes.len()];
-    for &i in &model.order {
-        ordered[i] = true;
-    }
-    let unordered = (0..graph.nodes.len()).filter(|&i| !ordered[i]);
-    let names: std::collections::HashMap<_, _> = graph
-        .nodes
-        .iter()
-        .map(|n| (n.id, n.name.as_str()))
-        .collect();
-    for i in model.order.iter().copied().chain(unordered) {
-        let node = &graph.nodes[i];
-        let info = &model.nodes[i];
-        let output = match (&node.layer, &info.output) {
-            (Layer::Loss { .. }, _) => "(loss)".to_string(),
-            (_, Some(shape)) => shape_text(shape),
-            (_, None) => "?".to_string(),
-        };
+    for row in &table {
         rows.push([
-            node.name.clone(),
-            node.layer.kind_label().into(),
-            output,
-            info.params.to_string(),
-            info.flops.to_string(),
+            row.name.clone(),
+            row.layer.into(),
+            row.output.clone(),
+            row.params.to_string(),
+            row.flops.to_string(),
+            compile::memory_text(row),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
+    let names: std::collections::HashMap<_, _> =
+        graph.nodes.iter().map(|n| (n.id, n.name.as_str())).collect();
+    let widths: Vec<usize> = (0..6)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -255,7 +242,7 @@ fn export_pytorch(path: &Path, output: &Path) -> anyhow::Result<ExitCode> {
     check_output(output, &[path])?;
     let model = compile::check(&project.graph, None);
     if !model.is_trainable() {
-        print!("{}", check_report(&model));
+        print!("{}", check_report(&model, &project.training));
         bail!("the project has problems to fix before it can be exported");
     }
     let title = if project.name.is_empty() {
@@ -302,7 +289,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let prepared = match train::prepare(&project, &io::project_dir(&args.project)) {
         Ok(p) => p,
         Err(train::TrainError::Problems(model)) => {
-            print!("{}", check_report(&model));
+            print!("{}", check_report(&model, &project.training));
             bail!("the project has problems to fix before it can be trained");
         }
         Err(e) => return Err(e.into()),

@@ -31,28 +31,22 @@ fn state_slots(optimizer: Optimizer) -> f64 {
 }
 
 /// One node's share of a training step, in bytes.
-struct Share {
-    weights: f64,
+pub struct Share {
+    pub weights: f64,
     /// Gradients, optimizer state and the watched copies of a step's change.
-    state: f64,
-    activations: f64,
+    pub state: f64,
+    pub activations: f64,
 }
 
 impl Share {
-    fn total(&self) -> f64 {
+    pub fn total(&self) -> f64 {
         self.weights + self.state + self.activations
     }
 }
 
-/// Adds an error to `model` when a training step at `batch_size` would need more than
-/// `available_bytes`, naming the node that takes the most and what it holds.
-pub fn check_memory(
-    model: &mut Model,
-    optimizer: Optimizer,
-    batch_size: usize,
-    available_bytes: u64,
-) {
-    let shares: Vec<Share> = model
+/// Each node's share of a training step at `batch_size`, indexed like `model.nodes`.
+pub fn node_shares(model: &Model, optimizer: Optimizer, batch_size: usize) -> Vec<Share> {
+    model
         .nodes
         .iter()
         .zip(&model.graph.nodes)
@@ -68,7 +62,18 @@ pub fn check_memory(
                 activations: values * batch_size as f64 * F32_BYTES * ACTIVATION_COPIES,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Adds an error to `model` when a training step at `batch_size` would need more than
+/// `available_bytes`, naming the node that takes the most and what it holds.
+pub fn check_memory(
+    model: &mut Model,
+    optimizer: Optimizer,
+    batch_size: usize,
+    available_bytes: u64,
+) {
+    let shares = node_shares(model, optimizer, batch_size);
     let total: f64 = shares.iter().map(Share::total).sum();
     if total <= available_bytes as f64 {
         return;

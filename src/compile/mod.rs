@@ -1,6 +1,7 @@
 //! From the document to something that runs: `check` (shapes, counts, problems; fast enough for
 //! every edit) and `compile` (lowering to primitive ops, autodiff, optimizer updates).
 
+mod analysis;
 mod autodiff;
 mod budget;
 mod builder;
@@ -11,6 +12,7 @@ mod program;
 mod settings;
 mod shapes;
 
+pub use analysis::{LayerRow, layer_table, memory_text, table_csv};
 pub use budget::{bytes_text, machine_memory_bytes, program_bytes};
 pub use check::{
     DataInfo, Fix, FixAction, Location, MAX_INPUTS, Model, NodeInfo, Problem, Severity, Shape,
