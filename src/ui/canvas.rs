@@ -508,12 +508,22 @@ impl Canvas {
                 );
             }
         }
-        let response = response.on_hover_ui(|ui| {
-            ui.label(node_tip(node, problems));
-        });
+        // Over a health badge the badge's diagnosis is shown, not the node's description.
+        let health = self.health.get(&node.id);
+        let over_badge = health.is_some_and(|h| !h.warnings.is_empty())
+            && self
+                .pointer
+                .is_some_and(|p| health_badge_rect(node).contains(self.to_screen.inverse() * p));
+        let response = if over_badge {
+            response
+        } else {
+            response.on_hover_ui(|ui| {
+                ui.label(node_tip(node, problems));
+            })
+        };
 
         node_interaction(ui, editor, node, &response, actions);
-        if let Some(health) = self.health.get(&node.id) {
+        if let Some(health) = health {
             draw_health(ui, node, health, detailed);
         }
         if let Some(why) = non_finite {
@@ -736,8 +746,8 @@ fn draw_health(ui: &mut Ui, node: &Node, health: &NodeHealth, detailed: bool) {
     if health.warnings.is_empty() {
         return;
     }
-    let center = rect.right_top() + Vec2::new(-34.0, 12.0);
-    let badge = Rect::from_center_size(center, Vec2::splat(18.0));
+    let badge = health_badge_rect(node);
+    let center = badge.center();
     // Sensing clicks puts the badge above the node for the pointer, so that hovering it shows
     // the diagnosis rather than the node's description.
     let response = ui.interact(badge, Id::unique(("health", node.id)), Sense::click());
@@ -749,6 +759,12 @@ fn draw_health(ui: &mut Ui, node: &Node, health: &NodeHealth, detailed: bool) {
         ("~", Color32::BLACK),
     );
     response.on_hover_text(health.warnings.join("\n\n"));
+}
+
+/// Where a node's health badge sits, in canvas units.
+fn health_badge_rect(node: &Node) -> Rect {
+    let center = node_rect(node).right_top() + Vec2::new(-34.0, 12.0);
+    Rect::from_center_size(center, Vec2::splat(18.0))
 }
 
 /// A round badge on a node's corner: a `fill` disc with a one-character `glyph` on it.
@@ -871,7 +887,7 @@ fn fitted(content: Option<Rect>, screen: Rect) -> Rect {
     let Some(content) = content else {
         return Rect::from_center_size(Pos2::ZERO + screen.size() / 2.0, screen.size());
     };
-    let content = content.expand(20.0);
+    let content = content.expand(15.0);
     let zoom = (screen.width() / content.width())
         .min(screen.height() / content.height())
         .clamp(FIT_MIN_ZOOM, 1.0);

@@ -45,7 +45,7 @@ pub struct Editor {
 /// Canvas spacing of the automatic layout: a node's width plus room for the shape label on
 /// the wire between two columns (`[16, 28, 28]` with the ports either side), and a node's
 /// height plus a gap.
-const COLUMN: f32 = 290.0;
+const COLUMN: f32 = 300.0;
 const ROW: f32 = 140.0;
 /// The fewest columns a long chain wraps at: a chain laid out in one row is too wide to read
 /// once fitted to a window.
