@@ -33,7 +33,9 @@ fn frame(ctx: &egui::Context, app: &mut NetloomApp, started: Instant) -> Duratio
         time: Some(started.elapsed().as_secs_f64()),
         ..Default::default()
     };
-    let output = ctx.run_ui(input, |ui| app.ui(ui));
+    let mut output = ctx.run_ui(input, |ui| app.ui(ui));
+    // No renderer takes the font atlas here.
+    output.textures_delta.clear();
     ctx.tessellate(output.shapes, output.pixels_per_point);
     output
         .viewport_output
