@@ -88,7 +88,7 @@ fn pressing_train_plots_a_falling_loss() {
     let (_, dataset) = h.state().dataset.shared().unwrap();
     assert_eq!(std::sync::Arc::strong_count(dataset), 3);
     pause(&mut h);
-    h.get_by_label_contains(&format!("Step {}", h.state().run.steps()));
+    h.get_by_label_contains(&format!("Paused at step {} ·", h.state().run.steps()));
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn pause_then_step_advances_exactly_one_step() {
     }
     assert_eq!(h.state().run.steps(), paused_at + 1);
     assert!(!h.state().run.running);
-    h.get_by_label_contains(&format!("Step {} ·", paused_at + 1));
+    h.get_by_label_contains(&format!("Paused at step {} ·", paused_at + 1));
 }
 
 #[test]
@@ -165,6 +165,8 @@ fn a_huge_learning_rate_pauses_on_nan_and_points_at_the_node() {
     assert!(!h.state().run.running);
     h.get_by_label_contains("produced a NaN or an infinity");
     h.get_by_label_contains("learning rate that is too high");
+    let step = h.state().run.non_finite.as_ref().unwrap().step;
+    h.get_by_label_contains(&format!("Stopped on NaN at step {step}"));
     // The node it came from is marked on the canvas.
     let node = h.state().run.non_finite.as_ref().unwrap().node.unwrap();
     let name = h
@@ -244,6 +246,28 @@ fn nodes_show_live_health_and_name_dead_relus() {
         .filter(|n| h.query_by_label(&format!("{n} health")).is_some())
         .count();
     assert!(badges > 0, "a badge on a hidden layer");
+    // Hovering the badge shows its diagnosis, not the node's description.
+    let node = ["hidden1", "hidden2"]
+        .into_iter()
+        .find(|n| h.query_by_label(&format!("{n} health")).is_some())
+        .unwrap();
+    h.hover_at(support::on_canvas(&h, &format!("{node} health")));
+    // Tooltips wait for the pointer to rest.
+    h.run_steps(20);
+    assert!(
+        h.query_by_label_contains("Dead ReLUs").is_some()
+            || h.query_by_label_contains("Mostly silent").is_some()
+            || h.query_by_label_contains("gradient").is_some(),
+        "the diagnosis is shown"
+    );
+    let description = format!("{node}: ");
+    assert!(
+        !h.query_all_by_label_contains(&description).any(|n| n
+            .accesskit_node()
+            .label()
+            .is_some_and(|l| l.starts_with(&description))),
+        "not the node's description"
+    );
 }
 
 #[test]
@@ -490,4 +514,136 @@ fn a_confusion_cell_opens_its_samples_with_their_predictions() {
         })
         .sum();
     assert!((shown - 100.0).abs() <= 1.0, "{shown}");
+}
+
+#[test]
+fn train_refuses_a_network_with_errors_and_lists_them() {
+    let mut h = harness(app(spiral_for(100_000)));
+    click(&mut h, "Train");
+    until(&mut h, "some steps", |app| app.run.steps() >= 20);
+    h.get_by_label_contains("Training · step");
+    let paused_at = pause(&mut h);
+    // Without its input the network cannot train.
+    select(&mut h, "input");
+    h.key_press(egui::Key::Delete);
+    h.run_steps(2);
+    h.get_by_label_contains("can't train: ");
+    click(&mut h, "Train");
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+    assert!(!h.state().run.running, "the old network is not trained on");
+    assert_eq!(h.state().run.steps(), paused_at);
+    // The problems are listed.
+    h.get_by_label_contains("There is no Input layer");
+}
+
+#[test]
+fn an_edit_that_breaks_the_network_while_training_pauses_and_says_so() {
+    let mut h = harness(app(spiral_for(100_000)));
+    click(&mut h, "Train");
+    until(&mut h, "some steps", |app| app.run.steps() >= 20);
+    select(&mut h, "input");
+    h.key_press(egui::Key::Delete);
+    h.run_steps(2);
+    until(&mut h, "the pause", |app| !app.run.running);
+    h.get_by_label_contains("What was trained is the last network without them");
+    h.get_by_label_contains(&format!("Paused at step {}", h.state().run.steps()));
+    // Undoing the edit lets training go on.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    let paused_at = h.state().run.steps();
+    click(&mut h, "Train");
+    until(&mut h, "more steps", |app| app.run.steps() > paused_at + 20);
+}
+
+#[test]
+fn after_the_last_epoch_train_more_goes_on_for_that_many_epochs() {
+    let mut h = harness(app(spiral_for(3)));
+    click(&mut h, "Train");
+    until(&mut h, "the end of training", |app| {
+        app.run.finished.is_some()
+    });
+    h.get_by_label_contains("Finished (all epochs done)");
+    assert_eq!(h.state().run.epochs_done(), 3);
+    h.get_by_role_and_label(Role::Button, "Reset");
+    click(&mut h, "Train 3 more epochs");
+    until(&mut h, "the end of the epochs added", |app| {
+        app.run.finished.is_some()
+    });
+    assert_eq!(h.state().run.epochs_done(), 6);
+    h.get_by_label_contains("Finished (all epochs done)");
+}
+
+/// Where the tab row and the canvas are on screen.
+fn layout(h: &Harness<'_, NetloomApp>) -> (f32, f32) {
+    let tabs = h.get_by_label("Update ratio").rect().min.y;
+    let canvas = support::on_canvas(h, "hidden1 input").y;
+    (tabs, canvas)
+}
+
+#[test]
+fn notices_and_views_never_move_the_tab_row_or_the_canvas() {
+    let mut h = trained(Tab::Loss);
+    let at = layout(&h);
+    h.state_mut().notice = Some(("Saved /tmp/a file.json".into(), false));
+    h.run_steps(2);
+    h.get_by_label_contains("Saved /tmp/a file.json");
+    assert_eq!(layout(&h), at, "a notice of the window");
+    h.state_mut().run.notice = Some("The network changed: layers started again. ".repeat(12));
+    h.run_steps(2);
+    assert_eq!(layout(&h), at, "a long notice of the run");
+    click(&mut h, "Dismiss");
+    assert!(
+        h.query_by_label_contains("Saved /tmp/a file.json")
+            .is_none()
+    );
+    assert_eq!(layout(&h), at, "no notice");
+    for tab in [
+        "Confusion matrix",
+        "Predictions",
+        "Decision boundary",
+        "Neurons",
+        "Histograms",
+        "Loss",
+    ] {
+        click(&mut h, tab);
+        h.run_steps(3);
+        assert_eq!(layout(&h), at, "the {tab} view");
+    }
+    // A sample's way through the network.
+    click(&mut h, "Predictions");
+    until(&mut h, "the predictions", |app| {
+        app.training.task.predictions_are_current(&app.run)
+    });
+    h.query_all_by_role(Role::Link).next().unwrap().click();
+    until(&mut h, "the forward pass", |app| {
+        app.training.task.traced().is_some()
+    });
+    assert_eq!(layout(&h), at, "a traced sample");
+}
+
+#[test]
+fn a_fallback_notice_goes_when_the_backend_changes() {
+    let mut project = spiral_for(100_000);
+    project.training.backend = BackendChoice::Gpu;
+    let mut h = harness(app(project));
+    click(&mut h, "Train");
+    until(&mut h, "some steps", |app| app.run.steps() >= 5);
+    let Some(fallback) = h.state().run.fallback.clone() else {
+        eprintln!("a GPU here: no fallback to see");
+        return;
+    };
+    h.get_by_label_contains(&fallback);
+    pause(&mut h);
+    h.get_by_role_and_label(Role::ComboBox, "Backend").click();
+    h.run_steps(2);
+    h.get_by_label("CPU").click();
+    h.run_steps(2);
+    until(&mut h, "the trainer on the CPU", |app| {
+        !app.run.is_starting() && app.run.fallback.is_none()
+    });
+    h.run_steps(5);
+    assert!(h.query_by_label_contains(&fallback).is_none());
 }

@@ -7,7 +7,7 @@ mod support;
 
 use egui::{Key, Modifiers, Pos2, Role, Vec2};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use netloom::ui::{self, NetloomApp};
 use support::{drag, harness, on_canvas, select, spiral, until_loaded, wire};
 
@@ -27,7 +27,7 @@ fn the_spiral_network_is_built_from_an_empty_canvas_by_dragging_and_wiring() {
         drag(
             &mut h,
             source,
-            Pos2::new(520.0 + 170.0 * i as f32, 300.0 + 40.0 * i as f32),
+            Pos2::new(310.0 + 205.0 * i as f32, 570.0 + 40.0 * i as f32),
         );
     }
     assert_eq!(h.state().editor.project.graph.nodes.len(), 5);
@@ -463,5 +463,142 @@ fn a_file_without_positions_is_laid_out_when_opened() {
         .iter()
         .map(|n| n.position[0])
         .collect();
-    assert!(xs.windows(2).all(|w| w[0] < w[1]), "{xs:?}");
+    // Each node is right of the node feeding it, or in a band of rows below it.
+    let graph = &h.state().editor.project.graph;
+    for edge in &graph.edges {
+        let from = graph.node(edge.from.node).unwrap().position;
+        let to = graph.node(edge.to.node).unwrap().position;
+        assert!(
+            to[0] > from[0] || to[1] > from[1],
+            "{from:?} → {to:?} in {xs:?}"
+        );
+    }
+}
+
+/// The app in a window of the default size, 1280x800.
+fn default_window(app: NetloomApp) -> Harness<'static, NetloomApp> {
+    let mut h = Harness::builder()
+        .with_size(Vec2::new(1280.0, 800.0))
+        .with_step_dt(0.05)
+        .build_ui_state(|ui, app: &mut NetloomApp| app.ui(ui), app);
+    until_loaded(&mut h);
+    h
+}
+
+/// Fitted to `h`'s window, every node is drawn large enough to read, and each wire's shape
+/// label sits clear of the nodes and ports on either side.
+fn assert_readable_at_fit(h: &Harness<'_, NetloomApp>) {
+    let zoom = h.state().canvas.zoom();
+    let name_px = zoom * ui::NAME_SIZE * h.ctx.pixels_per_point();
+    assert!(name_px >= 13.0, "node names are {name_px} px");
+    let graph = &h.state().editor.project.graph;
+    let nodes: Vec<egui::Rect> = graph
+        .nodes
+        .iter()
+        .map(|n| h.get_by_label(&n.name).rect())
+        .collect();
+    for (node, rect) in graph.nodes.iter().zip(&nodes) {
+        let height = rect.height() * zoom;
+        assert!(height >= 80.0, "{} is {height} points tall", node.name);
+    }
+    let mut wires = 0;
+    for label in h.query_all_by_label_contains(" → ") {
+        wires += 1;
+        let rect = label.rect();
+        for node in &nodes {
+            // The ports stick out of the node by half their size.
+            assert!(
+                !node.expand(9.0).intersects(rect),
+                "{:?} is cut by a node or port",
+                label.accesskit_node().label()
+            );
+        }
+    }
+    assert_eq!(wires, graph.edges.len());
+}
+
+#[test]
+fn the_mnist_cnn_and_the_spiral_are_readable_fitted_to_the_default_window() {
+    for template in [6, 0] {
+        let h = default_window(NetloomApp::new(
+            ui::TEMPLATES[template].project(),
+            None,
+            None,
+        ));
+        assert_readable_at_fit(&h);
+    }
+}
+
+#[test]
+fn present_mode_is_one_click_away_larger_and_dark_on_white() {
+    let mut h = default_window(NetloomApp::new(ui::TEMPLATES[6].project(), None, None));
+    let scale = h.ctx.pixels_per_point();
+    h.get_by_role_and_label(Role::Button, "Present").click();
+    h.run_steps(3);
+    assert!(h.state().presenting());
+    assert_eq!(h.ctx.pixels_per_point(), scale * 1.5);
+    let visuals = h.ctx.global_style().visuals.clone();
+    assert_eq!(visuals.text_color(), egui::Color32::BLACK);
+    assert_eq!(visuals.panel_fill, egui::Color32::WHITE);
+    // The palette is put away; the network is still readable, and larger.
+    assert!(h.query_by_label("Add Dense").is_none());
+    assert_readable_at_fit(&h);
+    // F5 goes back.
+    shortcut(&mut h, Modifiers::NONE, Key::F5);
+    h.run_steps(2);
+    assert!(!h.state().presenting());
+    assert_eq!(h.ctx.pixels_per_point(), scale);
+    h.get_by_label("Add Dense");
+}
+
+#[test]
+fn the_built_in_file_chooser_opens_and_saves_where_it_is_pointed() {
+    let root = temp_path("chooser");
+    std::fs::create_dir_all(root.join("class")).unwrap();
+    let xor = ui::TEMPLATES[1].project();
+    netloom::io::save_project(&root.join("class/xor.json"), &xor).unwrap();
+    let mut h = spiral();
+    h.state_mut().use_builtin_file_chooser(root.clone());
+    h.get_by_label("Open…").click();
+    h.run_steps(2);
+    h.get_by_label_contains("choose a file here");
+    h.get_by_label("class/").click();
+    h.run_steps(2);
+    h.get_by_label("xor.json").click();
+    h.run_steps(2);
+    h.get_by_label("OK").click();
+    until_loaded(&mut h);
+    assert_eq!(h.state().editor.project, xor);
+    assert!(h.query_by_label_contains("choose a file here").is_none());
+    // The next chooser starts where the last file came from; Up goes to the folder above.
+    h.get_by_label("Save as…").click();
+    h.run_steps(2);
+    h.get_by_label("xor.json");
+    h.get_by_label("Up").click();
+    h.run_steps(2);
+    h.get_by_label("class/");
+    h.get_by_label("OK").click();
+    h.run_steps(2);
+    let saved = root
+        .canonicalize()
+        .unwrap()
+        .join(format!("{}.json", xor.name));
+    assert_eq!(netloom::io::load_project(&saved).unwrap(), xor);
+    assert_eq!(h.state().editor.path.as_deref(), Some(saved.as_path()));
+    // Cancel closes it and changes nothing.
+    h.get_by_label("Open…").click();
+    h.run_steps(2);
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(h.query_by_label_contains("choose a file here").is_none());
+}
+
+#[test]
+fn an_idle_window_asks_for_no_more_frames() {
+    let mut h = default_window(NetloomApp::with_spiral(None));
+    let steps = h.try_run().expect("the window settles");
+    assert!(steps < 20, "{steps} frames to settle");
+    h.step();
+    let output = &h.output().viewport_output[&egui::ViewportId::ROOT];
+    assert_eq!(output.repaint_delay, std::time::Duration::MAX);
 }

@@ -51,6 +51,14 @@ pub struct NetloomApp {
     /// Where a PNG of the training view is to go, and the outcome of saving one.
     picture_to: Option<PathBuf>,
     picture_saved: Option<std::sync::mpsc::Receiver<(PathBuf, Result<(), String>)>>,
+    /// The message last shown and the editor's version then: a message that is not an error
+    /// goes with the next edit.
+    notice_seen: Option<(String, u64)>,
+    /// The window title last sent: sending one asks for another frame, so it goes only when
+    /// it changes.
+    title: String,
+    /// In Present mode, the zoom and theme to go back to.
+    present: Option<(f32, egui::ThemePreference)>,
 }
 
 const SHORTCUT_NEW: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::N);
@@ -65,6 +73,10 @@ const SHORTCUT_REDO_Y: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMA
 const SHORTCUT_COPY: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::C);
 const SHORTCUT_PASTE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::V);
 const SHORTCUT_DUPLICATE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::D);
+const SHORTCUT_PRESENT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F5);
+
+/// How much larger everything is drawn in Present mode.
+const PRESENT_ZOOM: f32 = 1.5;
 
 impl NetloomApp {
     /// The app on `project` (from `path`, if it came from a file); `state_dir` keeps recent files
@@ -90,6 +102,9 @@ impl NetloomApp {
             show_problems: false,
             picture_to: None,
             picture_saved: None,
+            present: None,
+            notice_seen: None,
+            title: String::new(),
         };
         app.canvas.fit();
         app
@@ -173,13 +188,17 @@ impl NetloomApp {
     /// trains.
     fn follow_run(&mut self, ctx: &egui::Context) {
         self.run.poll(&self.editor.project.graph);
-        let has_errors = self
-            .editor
-            .model
-            .problems
-            .iter()
-            .any(|p| p.severity == crate::compile::Severity::Error);
+        let has_errors = self.has_errors();
         let version = self.editor.version();
+        match (&self.notice, &self.notice_seen) {
+            (Some((text, false)), Some((seen, at))) if text == seen => {
+                if *at != version {
+                    self.notice = None;
+                }
+            }
+            (Some((text, _)), _) => self.notice_seen = Some((text.clone(), version)),
+            (None, _) => self.notice_seen = None,
+        }
         self.run
             .follow(&self.editor.project, version, self.base_dir(), has_errors);
         self.training.task.update(
@@ -225,11 +244,45 @@ impl NetloomApp {
         }
     }
 
+    fn has_errors(&self) -> bool {
+        self.editor
+            .model
+            .problems
+            .iter()
+            .any(|p| p.severity == crate::compile::Severity::Error)
+    }
+
     fn apply(&mut self, request: Request) {
+        let trains = matches!(
+            request,
+            Request::TrainMore(_)
+                | Request::Command(Command::Play | Command::Step | Command::StepEpoch)
+        );
+        if trains && self.has_errors() {
+            // The trainer would train the last network without errors, not the one on screen.
+            self.show_problems = true;
+            return;
+        }
         match request {
+            Request::Command(Command::Play) if self.run.finished.is_some() => {
+                let more = self
+                    .training
+                    .more_epochs
+                    .unwrap_or(self.editor.project.training.epochs);
+                self.apply(Request::TrainMore(more));
+            }
             Request::Command(command) => {
                 let base = self.base_dir();
                 self.run.command(&self.editor.project, base, command);
+            }
+            Request::TrainMore(more) => {
+                let base = self.base_dir();
+                self.run.train_more(&self.editor.project, base, more);
+            }
+            Request::Dismiss => {
+                self.notice = None;
+                self.run.notice = None;
+                self.run.fallback = None;
             }
             Request::Reset => {
                 self.run.reset();
@@ -248,6 +301,12 @@ impl NetloomApp {
         }
     }
 
+    /// Uses the built-in file chooser, starting in `dir`, instead of the system's dialogs (as
+    /// setting `NETLOOM_FILE_DIALOG=builtin` does).
+    pub fn use_builtin_file_chooser(&mut self, dir: PathBuf) {
+        self.files.use_builtin(dir);
+    }
+
     pub fn ui(&mut self, ui: &mut Ui) {
         self.handle_files(ui.ctx());
         self.handle_shortcuts(ui.ctx());
@@ -259,20 +318,35 @@ impl NetloomApp {
         self.follow_run(ui.ctx());
         egui::Panel::top("top bar").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("status line").show(ui, |ui| self.status_line(ui));
+        // Larger text leaves fewer points: presenting, the plots take at most 45% of the height.
+        let most = if self.present.is_some() {
+            ui.available_height() * 0.45
+        } else {
+            f32::INFINITY
+        };
         let request = egui::Panel::bottom("training")
             .resizable(true)
             .default_size(300.0)
+            .max_size(most)
             .show(ui, |ui| {
-                self.training
-                    .show(ui, &mut self.editor, &self.run, self.dataset.dataset())
+                self.training.show(
+                    ui,
+                    &mut self.editor,
+                    &self.run,
+                    self.dataset.dataset(),
+                    self.notice.as_ref(),
+                )
             })
             .inner;
         if let Some(request) = request {
             self.apply(request);
         }
-        egui::Panel::left("palette")
-            .default_size(200.0)
-            .show(ui, |ui| self.palette.show(ui, &mut self.editor));
+        // Presenting is for showing: the palette is put away, and comes back with Present.
+        if self.present.is_none() {
+            egui::Panel::left("palette")
+                .default_size(200.0)
+                .show(ui, |ui| self.palette.show(ui, &mut self.editor));
+        }
         egui::Panel::right("inspector")
             .default_size(280.0)
             .show(ui, |ui| {
@@ -298,14 +372,14 @@ impl NetloomApp {
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            if let Some((text, error)) = self.notice.clone() {
-                self.notice_bar(ui, &text, error);
-            }
             self.canvas.show(ui, &mut self.editor);
         });
         self.problems_window(ui.ctx());
         self.unsaved_prompt(ui.ctx());
         self.recovery_prompt(ui.ctx());
+        if let Some((purpose, paths)) = self.files.chooser_ui(ui.ctx()) {
+            self.chosen(purpose, &paths);
+        }
         let idle = ui.input(|i| !i.pointer.any_down()) && ui.memory(|m| m.focused().is_none());
         if idle {
             self.editor.seal();
@@ -335,7 +409,10 @@ impl NetloomApp {
             self.editor.project.name,
             if self.editor.is_dirty() { " •" } else { "" }
         );
-        ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+        if title != self.title {
+            self.title = title.clone();
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title));
+        }
     }
 
     /// Acts on files picked in a dialog.
@@ -414,8 +491,37 @@ impl NetloomApp {
         }
     }
 
+    /// Whether the window is in Present mode: larger, and dark on white.
+    pub fn presenting(&self) -> bool {
+        self.present.is_some()
+    }
+
+    /// Goes into Present mode (everything 1.5 times larger, high contrast, the palette put away)
+    /// or back to how the window was.
+    pub fn toggle_present(&mut self, ctx: &egui::Context) {
+        match self.present.take() {
+            None => {
+                let before = (ctx.zoom_factor(), ctx.options(|o| o.theme_preference));
+                ctx.set_zoom_factor(before.0 * PRESENT_ZOOM);
+                ctx.set_visuals_of(egui::Theme::Light, present_visuals());
+                ctx.set_theme(egui::ThemePreference::Light);
+                self.present = Some(before);
+            }
+            Some((zoom, theme)) => {
+                ctx.set_zoom_factor(zoom);
+                ctx.set_visuals_of(egui::Theme::Light, egui::Visuals::light());
+                ctx.set_theme(theme);
+            }
+        }
+        self.canvas.present = self.present.is_some();
+        self.canvas.fit();
+    }
+
     fn handle_shortcuts(&mut self, ctx: &egui::Context) {
         let pressed = |s: &KeyboardShortcut| ctx.input_mut(|i| i.consume_shortcut(s));
+        if pressed(&SHORTCUT_PRESENT) {
+            self.toggle_present(ctx);
+        }
         if pressed(&SHORTCUT_SAVE_AS) {
             self.files.ask(Purpose::SaveAs, &self.editor.project.name);
         } else if pressed(&SHORTCUT_SAVE) {
@@ -539,7 +645,18 @@ impl NetloomApp {
                 self.canvas.fit();
             }
             ui.separator();
-            theme_choice(ui);
+            if ui
+                .selectable_label(self.present.is_some(), "Present")
+                .on_hover_text(
+                    "Larger and dark on white, for a projector; the palette is put away (F5)",
+                )
+                .clicked()
+            {
+                self.toggle_present(ui.ctx());
+            }
+            if self.present.is_none() {
+                theme_choice(ui);
+            }
         });
     }
 
@@ -574,20 +691,6 @@ impl NetloomApp {
                     format!("{:?}", self.editor.project.training.backend).to_lowercase()
                 ),
             });
-        });
-    }
-
-    fn notice_bar(&mut self, ui: &mut Ui, text: &str, error: bool) {
-        ui.horizontal(|ui| {
-            let color = if error {
-                ui.visuals().error_fg_color
-            } else {
-                ui.visuals().text_color()
-            };
-            ui.colored_label(color, text);
-            if ui.small_button("Dismiss").clicked() {
-                self.notice = None;
-            }
         });
     }
 
@@ -698,6 +801,24 @@ impl NetloomApp {
     pub fn closed_cleanly(&self) {
         self.files.clear_recovery();
     }
+}
+
+/// Present mode's look: black on white, with strong outlines and wires.
+fn present_visuals() -> egui::Visuals {
+    use egui::{Color32, Stroke};
+    let mut v = egui::Visuals::light();
+    v.override_text_color = Some(Color32::BLACK);
+    v.panel_fill = Color32::WHITE;
+    v.window_fill = Color32::WHITE;
+    v.extreme_bg_color = Color32::WHITE;
+    v.faint_bg_color = Color32::from_gray(240);
+    v.widgets.noninteractive.bg_fill = Color32::WHITE;
+    v.widgets.noninteractive.bg_stroke = Stroke::new(1.5, Color32::from_gray(40));
+    v.widgets.noninteractive.fg_stroke = Stroke::new(1.5, Color32::BLACK);
+    v.widgets.inactive.fg_stroke = Stroke::new(2.0, Color32::from_gray(30));
+    v.widgets.inactive.bg_stroke = Stroke::new(1.0, Color32::from_gray(60));
+    v.weak_text_color = Some(Color32::from_gray(40));
+    v
 }
 
 /// Follow the system, or always light or dark.

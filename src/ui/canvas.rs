@@ -16,7 +16,13 @@ use super::palette;
 use crate::compile::{FixAction, Location, Problem, Severity, shape_text};
 use crate::graph::{Layer, Node, NodeId, PortRef};
 
-pub const NODE_SIZE: Vec2 = Vec2::new(160.0, 76.0);
+pub const NODE_SIZE: Vec2 = Vec2::new(180.0, 92.0);
+/// The size of a node's name in canvas units: body text, so that at the smallest zoom a fit
+/// chooses it is still at least 13 pixels.
+pub const NAME_SIZE: f32 = 15.0;
+/// The smallest zoom a fit chooses: below it the small print is unreadable on a projector, so
+/// a graph larger than the window is shown from its start and panned instead.
+pub const FIT_MIN_ZOOM: f32 = 0.9;
 const PORT_RADIUS: f32 = 6.0;
 /// How long a refused connection's explanation stays up.
 const REFUSAL_SECS: f64 = 4.0;
@@ -27,6 +33,10 @@ pub struct Canvas {
     /// Canvas-to-screen transform of the last frame.
     to_screen: TSTransform,
     fit_pending: bool,
+    /// The screen area and the view of the last fit, while the user has not panned or zoomed
+    /// since: a fitted view stays fitted when the canvas area changes size (Present mode, the
+    /// window resized).
+    fitted: Option<(Rect, Rect)>,
     /// The output port a wire is being dragged from.
     wiring: Option<PortRef>,
     /// Corner where a selection box started, in canvas units.
@@ -38,6 +48,8 @@ pub struct Canvas {
     pub non_finite: Option<(NodeId, String)>,
     /// Live signs of health while a run is watched.
     pub health: HashMap<NodeId, NodeHealth>,
+    /// Thicker wires and outlines, for a projector.
+    pub present: bool,
 }
 
 impl Default for Canvas {
@@ -46,12 +58,14 @@ impl Default for Canvas {
             scene_rect: Rect::NOTHING,
             to_screen: TSTransform::IDENTITY,
             fit_pending: true,
+            fitted: None,
             wiring: None,
             box_start: None,
             refusal: None,
             pointer: None,
             non_finite: None,
             health: HashMap::new(),
+            present: false,
         }
     }
 }
@@ -88,7 +102,8 @@ pub fn output_port_label(node: &Node) -> String {
 
 /// The accessible label of the wire from `from` to `to`, with the shape it carries.
 pub fn wire_label(from: &str, to: &str, shape: &str) -> String {
-    format!("{from} → {to}: {shape}")
+    // Read by screen readers and tests, never painted (the fonts' arrow is monospace only).
+    format!("{from} → {to}: {shape}") // not painted
 }
 
 pub fn accessible(response: &Response, kind: Role, label: &str) {
@@ -163,12 +178,21 @@ impl Canvas {
         self.to_screen * canvas
     }
 
+    /// Screen points per canvas unit, as of the last frame.
+    pub fn zoom(&self) -> f32 {
+        self.to_screen.scaling
+    }
+
     pub fn show(&mut self, ui: &mut Ui, editor: &mut Editor) {
         let outer = ui.available_rect_before_wrap();
         if let Some(pointer) = ui.ctx().pointer_latest_pos() {
             self.pointer = Some(pointer);
         }
-        if self.fit_pending || !self.scene_rect.is_positive() {
+        let still_fitted = self
+            .fitted
+            .is_some_and(|(screen, view)| view == self.scene_rect && screen != outer);
+        let fitting = self.fit_pending || still_fitted || !self.scene_rect.is_positive();
+        if fitting {
             self.scene_rect = fitted(bounds(editor), outer);
             self.fit_pending = false;
         }
@@ -185,6 +209,11 @@ impl Canvas {
                 self.contents(ui, editor)
             })
             .response;
+        if fitting {
+            self.fitted = Some((outer, scene_rect));
+        } else if self.fitted.is_some_and(|(_, view)| view != scene_rect) {
+            self.fitted = None;
+        }
         self.scene_rect = scene_rect;
         self.box_select(ui, editor, &response);
         self.drop_from_palette(ui, editor, outer);
@@ -319,9 +348,10 @@ impl Canvas {
             } else {
                 ui.visuals().error_fg_color
             };
+            let width = if self.present { 3.5 } else { 2.0 };
             let stroke = match (gradient, problems.is_empty()) {
                 (Some(g), true) => gradients.stroke(g),
-                _ => Stroke::new(2.0, color),
+                _ => Stroke::new(width, color),
             };
             let bend = ((b.x - a.x).abs() * 0.5).max(40.0);
             ui.painter().add(Shape::CubicBezier(
@@ -338,7 +368,7 @@ impl Canvas {
                 .unwrap_or_else(|| "?".to_string());
             let galley = ui.painter().layout_no_wrap(
                 shape.clone(),
-                FontId::monospace(11.0),
+                FontId::monospace(12.0),
                 ui.visuals().text_color(),
             );
             let middle = a.lerp(b, 0.5);
@@ -413,7 +443,10 @@ impl Canvas {
         } else if worst == Some(Severity::Error) {
             Stroke::new(1.5, visuals.error_fg_color)
         } else {
-            Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color)
+            Stroke::new(
+                if self.present { 2.0 } else { 1.0 },
+                visuals.widgets.noninteractive.bg_stroke.color,
+            )
         };
         let painter = ui.painter();
         painter.rect(
@@ -438,42 +471,59 @@ impl Canvas {
             Pos2::new(left, rect.min.y + 6.0),
             Align2::LEFT_TOP,
             &node.name,
-            FontId::proportional(14.0),
-            visuals.text_color(),
+            FontId::proportional(NAME_SIZE),
+            visuals.strong_text_color(),
         );
         // Zoomed far out, the small print is unreadable: the name alone is drawn.
         if detailed {
-            let weak = visuals.weak_text_color();
+            // The small print in the text colour, not the weak one: grey on grey is lost on a
+            // projector.
+            let ink = visuals.text_color();
             painter.text(
-                Pos2::new(left, rect.min.y + 26.0),
+                Pos2::new(left, rect.min.y + 27.0),
                 Align2::LEFT_TOP,
                 summary(&node.layer),
-                FontId::proportional(11.5),
-                weak,
+                FontId::proportional(13.0),
+                ink,
             );
             let index = lookup.index[&node.id];
             let params = editor.model.nodes.get(index).map_or(0, |i| i.params);
             let shape = lookup
                 .output_shape(editor, node.id)
                 .unwrap_or_else(|| "—".into());
-            let params = match params {
-                0 => String::new(),
-                n => format!(" · {} params", thousands(n)),
-            };
             painter.text(
-                Pos2::new(left, rect.min.y + 46.0),
+                Pos2::new(left, rect.min.y + 47.0),
                 Align2::LEFT_TOP,
-                format!("{shape}{params}"),
-                FontId::monospace(11.0),
-                weak,
+                shape,
+                FontId::monospace(12.0),
+                ink,
             );
+            if params > 0 {
+                painter.text(
+                    Pos2::new(left, rect.min.y + 66.0),
+                    Align2::LEFT_TOP,
+                    format!("{} params", thousands(params)),
+                    FontId::proportional(12.5),
+                    ink,
+                );
+            }
         }
-        let response = response.on_hover_ui(|ui| {
-            ui.label(node_tip(node, problems));
-        });
+        // Over a health badge the badge's diagnosis is shown, not the node's description.
+        let health = self.health.get(&node.id);
+        let over_badge = health.is_some_and(|h| !h.warnings.is_empty())
+            && self
+                .pointer
+                .is_some_and(|p| health_badge_rect(node).contains(self.to_screen.inverse() * p));
+        let response = if over_badge {
+            response
+        } else {
+            response.on_hover_ui(|ui| {
+                ui.label(node_tip(node, problems));
+            })
+        };
 
         node_interaction(ui, editor, node, &response, actions);
-        if let Some(health) = self.health.get(&node.id) {
+        if let Some(health) = health {
             draw_health(ui, node, health, detailed);
         }
         if let Some(why) = non_finite {
@@ -666,7 +716,7 @@ fn draw_health(ui: &mut Ui, node: &Node, health: &NodeHealth, detailed: bool) {
     painter.rect_filled(strip, CornerRadius::ZERO, magnitude_color(health.magnitude));
     if detailed && health.trend.len() > 1 {
         let area = Rect::from_min_size(
-            rect.right_top() + Vec2::new(-58.0, 24.0),
+            rect.right_bottom() + Vec2::new(-58.0, -26.0),
             Vec2::new(50.0, 16.0),
         );
         let (low, high) = health
@@ -696,9 +746,11 @@ fn draw_health(ui: &mut Ui, node: &Node, health: &NodeHealth, detailed: bool) {
     if health.warnings.is_empty() {
         return;
     }
-    let center = rect.right_top() + Vec2::new(-34.0, 12.0);
-    let badge = Rect::from_center_size(center, Vec2::splat(18.0));
-    let response = ui.interact(badge, Id::unique(("health", node.id)), Sense::hover());
+    let badge = health_badge_rect(node);
+    let center = badge.center();
+    // Sensing clicks puts the badge above the node for the pointer, so that hovering it shows
+    // the diagnosis rather than the node's description.
+    let response = ui.interact(badge, Id::unique(("health", node.id)), Sense::click());
     accessible(&response, Role::Label, &format!("{} health", node.name));
     paint_badge(
         ui,
@@ -707,6 +759,12 @@ fn draw_health(ui: &mut Ui, node: &Node, health: &NodeHealth, detailed: bool) {
         ("~", Color32::BLACK),
     );
     response.on_hover_text(health.warnings.join("\n\n"));
+}
+
+/// Where a node's health badge sits, in canvas units.
+fn health_badge_rect(node: &Node) -> Rect {
+    let center = node_rect(node).right_top() + Vec2::new(-34.0, 12.0);
+    Rect::from_center_size(center, Vec2::splat(18.0))
 }
 
 /// A round badge on a node's corner: a `fill` disc with a one-character `glyph` on it.
@@ -823,14 +881,31 @@ impl Canvas {
     }
 }
 
-/// The canvas area to show so that `content` fits `screen`, centred, at most at full size.
+/// The canvas area to show so that `content` fits `screen`, centred, at most at full size and
+/// at least at `FIT_MIN_ZOOM`; content too large for that is shown from its top left corner.
 fn fitted(content: Option<Rect>, screen: Rect) -> Rect {
     let Some(content) = content else {
         return Rect::from_center_size(Pos2::ZERO + screen.size() / 2.0, screen.size());
     };
-    let content = content.expand(40.0);
-    let size = content.size().max(screen.size());
-    Rect::from_center_size(content.center(), size)
+    let content = content.expand(15.0);
+    let zoom = (screen.width() / content.width())
+        .min(screen.height() / content.height())
+        .clamp(FIT_MIN_ZOOM, 1.0);
+    let size = screen.size() / zoom;
+    let center = |lo: f32, hi: f32, span: f32| {
+        if hi - lo <= span {
+            (lo + hi) / 2.0
+        } else {
+            lo + span / 2.0
+        }
+    };
+    Rect::from_center_size(
+        Pos2::new(
+            center(content.min.x, content.max.x, size.x),
+            center(content.min.y, content.max.y, size.y),
+        ),
+        size,
+    )
 }
 
 /// The rectangle around every node, in canvas units.
@@ -889,7 +964,7 @@ pub fn thousands(n: usize) -> String {
 fn wire_tip(from: &str, to: &str, shape: &str, problems: &[&Problem]) -> String {
     let mut tip = format!("{from} sends {shape} to {to}.");
     for p in problems {
-        tip += &format!("\n⚠ {}", p.message);
+        tip += &format!("\nProblem: {}", p.message);
         if let Some(f) = &p.fix {
             tip += &format!("\nClick to {}.", f.description.to_lowercase());
         }
@@ -911,11 +986,11 @@ fn problems_text(problems: &[&Problem]) -> String {
         .iter()
         .map(|p| match &p.fix {
             Some(fix) => format!(
-                "⚠ {}\nClick the badge to {}.",
+                "Problem: {}\nClick the badge to {}.",
                 p.message,
                 fix.description.to_lowercase()
             ),
-            None => format!("⚠ {}", p.message),
+            None => format!("Problem: {}", p.message),
         })
         .collect::<Vec<_>>()
         .join("\n")

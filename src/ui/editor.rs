@@ -42,9 +42,14 @@ pub struct Editor {
     saved_at: u64,
 }
 
-/// Canvas spacing of the automatic layout.
-const COLUMN: f32 = 220.0;
-const ROW: f32 = 120.0;
+/// Canvas spacing of the automatic layout: a node's width plus room for the shape label on
+/// the wire between two columns (`[16, 28, 28]` with the ports either side), and a node's
+/// height plus a gap.
+const COLUMN: f32 = 300.0;
+const ROW: f32 = 140.0;
+/// The fewest columns a long chain wraps at: a chain laid out in one row is too wide to read
+/// once fitted to a window.
+const MIN_COLUMNS: usize = 3;
 
 impl Editor {
     pub fn new(project: Project, path: Option<PathBuf>) -> Self {
@@ -393,13 +398,39 @@ impl Editor {
 }
 
 /// Places nodes in columns by their distance from the inputs, each column's nodes one under
-/// another in the order they appear.
+/// another in the order they appear. A long chain wraps into bands of rows read like text, left
+/// to right and then down, so that it keeps a window's shape instead of becoming a thin strip
+/// whose labels are too small to read once fitted.
 pub fn lay_out(graph: &mut Graph) {
     let depth = depths(graph);
+    let columns = depth.iter().max().map_or(1, |d| d + 1);
+    // About as many columns as bands, weighted for a landscape window and cells twice as wide
+    // as tall.
+    let per_band = ((columns as f32 * 0.9).sqrt().ceil() as usize)
+        .max(MIN_COLUMNS)
+        .min(columns);
+    let mut stacked = vec![0usize; columns];
+    for &d in &depth {
+        stacked[d] += 1;
+    }
+    let bands = columns.div_ceil(per_band);
+    let mut band_top = vec![40.0f32; bands + 1];
+    for band in 0..bands {
+        let tallest = stacked[band * per_band..((band + 1) * per_band).min(columns)]
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or(1);
+        band_top[band + 1] = band_top[band] + tallest as f32 * ROW;
+    }
     let mut rows_used = std::collections::HashMap::new();
     for (node, &d) in graph.nodes.iter_mut().zip(&depth) {
         let row = rows_used.entry(d).or_insert(0usize);
-        node.position = [40.0 + d as f32 * COLUMN, 40.0 + *row as f32 * ROW];
+        let (band, column) = (d / per_band, d % per_band);
+        node.position = [
+            40.0 + column as f32 * COLUMN,
+            band_top[band] + *row as f32 * ROW,
+        ];
         *row += 1;
     }
 }

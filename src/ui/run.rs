@@ -26,6 +26,8 @@ pub const DEFAULT_PACE: Duration = Duration::from_micros(16_667);
 #[derive(Clone, Debug, PartialEq)]
 pub struct NonFiniteReport {
     pub node: Option<NodeId>,
+    /// The step whose values were not finite, counted across edits of the graph.
+    pub step: u64,
     pub message: String,
 }
 
@@ -93,6 +95,12 @@ pub struct Run {
     pub notice: Option<String>,
     pub non_finite: Option<NonFiniteReport>,
     pub finished: Option<FinishReason>,
+    /// Training was paused because an edit left the graph with errors: the trainer still holds
+    /// the last network without them.
+    pub paused_by_errors: bool,
+    /// The epoch count the trainer stops at when more epochs were asked for after it finished
+    /// (the project's count otherwise).
+    epoch_limit: Option<usize>,
     /// Steps of earlier programs of this run (before edits of the graph), so the plots go on.
     step_offset: u64,
     next_tag: u64,
@@ -130,6 +138,8 @@ impl Default for Run {
             notice: None,
             non_finite: None,
             finished: None,
+            paused_by_errors: false,
+            epoch_limit: None,
             step_offset: 0,
             next_tag: 0,
             answers: Vec::new(),
@@ -194,6 +204,7 @@ impl Run {
         if matches!(command, Command::Play | Command::Step | Command::StepEpoch) {
             self.non_finite = None;
             self.finished = None;
+            self.paused_by_errors = false;
         }
         match &mut self.phase {
             Phase::Live(trainer) => {
@@ -220,8 +231,43 @@ impl Run {
         }
         self.non_finite = None;
         self.finished = None;
+        self.paused_by_errors = false;
         self.notice = None;
         self.answers.clear();
+        if self.epoch_limit.take().is_some()
+            && let (Phase::Live(trainer), Some(settings)) = (&self.phase, &self.settings)
+        {
+            let _ = trainer
+                .commands
+                .send(Command::SetSettings(Box::new(settings.clone())));
+        }
+    }
+
+    /// The epochs taken so far in this run.
+    pub fn epochs_done(&self) -> usize {
+        self.history.last.as_ref().map_or(0, |l| l.epoch + 1)
+    }
+
+    /// After training has finished, trains `more` epochs beyond those done and stops again.
+    pub fn train_more(&mut self, project: &Project, base_dir: PathBuf, more: usize) {
+        let limit = self.epochs_done() + more.max(1);
+        self.epoch_limit = Some(limit);
+        if let Phase::Live(trainer) = &self.phase {
+            let _ = trainer
+                .commands
+                .send(Command::SetSettings(Box::new(self.for_trainer(project))));
+        }
+        self.command(project, base_dir, Command::Play);
+    }
+
+    /// The project's settings as the trainer is to have them: with the epoch limit asked for
+    /// after it finished, when that is further.
+    fn for_trainer(&self, project: &Project) -> TrainingSettings {
+        let mut settings = project.training.clone();
+        if let Some(limit) = self.epoch_limit {
+            settings.epochs = settings.epochs.max(limit);
+        }
+        settings
     }
 
     fn stop(&mut self) {
@@ -288,14 +334,20 @@ impl Run {
         {
             let _ = trainer
                 .commands
-                .send(Command::SetSettings(Box::new(project.training.clone())));
+                .send(Command::SetSettings(Box::new(self.for_trainer(project))));
             self.settings = Some(project.training.clone());
         }
         let changed = self
             .compiled
             .as_ref()
             .is_some_and(|c| *c != Compiled::of(project));
+        if changed && has_errors && self.running {
+            // Training on would train a network that is no longer the one on screen.
+            let _ = trainer.commands.send(Command::Pause);
+            self.paused_by_errors = true;
+        }
         if changed && !has_errors {
+            self.paused_by_errors = false;
             let Phase::Live(trainer) = std::mem::replace(&mut self.phase, Phase::Idle) else {
                 unreachable!("matched above")
             };
@@ -368,6 +420,13 @@ impl Run {
             match started.try_recv() {
                 Ok(Ok(started)) => {
                     let commands = &started.trainer.commands;
+                    if self.epoch_limit.is_some()
+                        && let Some(settings) = &self.settings
+                    {
+                        let mut settings = settings.clone();
+                        settings.epochs = settings.epochs.max(self.epoch_limit.unwrap_or(0));
+                        let _ = commands.send(Command::SetSettings(Box::new(settings)));
+                    }
                     let _ = commands.send(Command::Watch(self.watch));
                     let _ = commands.send(Command::SetPace(self.pace));
                     for command in then.drain(..) {
@@ -375,6 +434,10 @@ impl Run {
                     }
                     self.history.watch(started.watched);
                     self.device = Some(started.device);
+                    // What was said of the last trainer is stale; this one says its own (a
+                    // fallback to the CPU comes again as an event if it happens again).
+                    self.fallback = None;
+                    self.notice = None;
                     if let Some(fresh) = started.fresh.filter(|f| !f.is_empty()) {
                         self.notice = Some(format!(
                             "The network changed: {} started again from fresh values; every other weight was kept.",
@@ -428,6 +491,7 @@ impl Run {
                     .map_or("the network".to_string(), |n| format!("\"{}\"", n.name));
                 self.non_finite = Some(NonFiniteReport {
                     node: nf.node,
+                    step: nf.step + self.step_offset,
                     message: format!(
                         "Training paused at step {}: the {} in {place} produced a NaN or an infinity, so the weights were left as they were. \
                          The usual cause is a learning rate that is too high; inputs with very large values, a division by a tiny variance or \

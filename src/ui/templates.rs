@@ -28,8 +28,12 @@ pub const TEMPLATES: &[Template] = &[
 ];
 
 impl Template {
+    /// The example, laid out to be read once fitted to a window (the files keep one row).
     pub fn project(&self) -> Project {
-        Project::from_json(self.json).expect("the built-in examples parse (tests/examples.rs)")
+        let mut project =
+            Project::from_json(self.json).expect("the built-in examples parse (tests/examples.rs)");
+        super::editor::lay_out(&mut project.graph);
+        project
     }
 }
 

@@ -66,6 +66,9 @@ pub struct TrainingPanel {
     pub histograms: plots::HistogramChoice,
     /// Where the tab's view was drawn last, in points: what a PNG export shows.
     pub view_rect: egui::Rect,
+    /// How many more epochs to offer once training has finished (the project's count until
+    /// changed).
+    pub more_epochs: Option<usize>,
 }
 
 impl Default for TrainingPanel {
@@ -75,6 +78,7 @@ impl Default for TrainingPanel {
             task: TaskView::default(),
             histograms: plots::HistogramChoice::default(),
             view_rect: egui::Rect::NOTHING,
+            more_epochs: None,
         }
     }
 }
@@ -82,6 +86,10 @@ impl Default for TrainingPanel {
 /// What the panel asks the app to do with the run.
 pub enum Request {
     Command(Command),
+    /// After training finished: this many epochs more.
+    TrainMore(usize),
+    /// Clear the notices shown.
+    Dismiss,
     Reset,
     Pace(Option<Duration>),
     /// Save the view in the tab as CSV (`false`) or as a PNG picture (`true`).
@@ -100,26 +108,52 @@ const PACES: [(&str, Option<Duration>); 5] = [
 ];
 
 impl TrainingPanel {
+    /// `notice` is the window's own message (and whether it reports an error), shown with the
+    /// run's in the one notice area.
     pub fn show(
         &mut self,
         ui: &mut Ui,
         editor: &mut Editor,
         run: &Run,
         dataset: Option<&InMemoryDataset>,
+        notice: Option<&(String, bool)>,
     ) -> Option<Request> {
         let mut request = None;
+        let errors = error_count(editor);
         ui.horizontal(|ui| {
-            let (label, command, hint) = if run.running {
-                ("Pause", Command::Pause, "Pause after the step in progress")
+            if run.running {
+                if ui
+                    .button("Pause")
+                    .on_hover_text("Pause after the step in progress (Space)")
+                    .clicked()
+                {
+                    request = Some(Request::Command(Command::Pause));
+                }
+            } else if run.finished.is_some() {
+                let mut more = self.more_epochs.unwrap_or(editor.project.training.epochs);
+                let plural = if more == 1 { "epoch" } else { "epochs" };
+                if ui
+                    .button(format!("Train {more} more {plural}"))
+                    .on_hover_text("Go on from these weights for that many epochs (Space)")
+                    .clicked()
+                {
+                    request = Some(Request::TrainMore(more));
+                }
+                ui.add(DragValue::new(&mut more).range(1..=100_000))
+                    .on_hover_text("How many more epochs to train");
+                self.more_epochs = Some(more);
             } else {
-                (
-                    "Train",
-                    Command::Play,
-                    "Train until the epochs are done (Space)",
-                )
-            };
-            if ui.button(label).on_hover_text(hint).clicked() {
-                request = Some(Request::Command(command));
+                let hint = match errors {
+                    0 => "Train until the epochs are done (Space)".to_string(),
+                    n => format!(
+                        "The network has {} to fix first: pressing Train lists {}",
+                        problems(n),
+                        if n == 1 { "it" } else { "them" }
+                    ),
+                };
+                if ui.button("Train").on_hover_text(hint).clicked() {
+                    request = Some(Request::Command(Command::Play));
+                }
             }
             if ui
                 .button("Step")
@@ -160,13 +194,10 @@ impl TrainingPanel {
                 .labelled_by(label.id)
                 .on_hover_text("Slow enough to watch a small network learn, or as fast as it goes");
             ui.separator();
-            ui.label(status(run));
+            ui.label(status(run, errors));
         });
-        if let Some(report) = &run.non_finite {
-            ui.colored_label(ui.visuals().error_fg_color, &report.message);
-        }
-        for notice in [&run.notice, &run.fallback].into_iter().flatten() {
-            ui.colored_label(ui.visuals().warn_fg_color, notice);
+        if notices_ui(ui, run, notice) {
+            request = Some(Request::Dismiss);
         }
         ui.separator();
         egui::Panel::left("training settings")
@@ -196,6 +227,13 @@ impl TrainingPanel {
                 request = Some(Request::Export { picture: false });
             }
         });
+        // The view gets the rest of the panel and no more, so that a view larger than that (a
+        // confusion matrix of many classes) never pushes the tab row up.
+        let area = ui.available_rect_before_wrap();
+        ui.allocate_rect(area, egui::Sense::hover());
+        let mut view = ui.new_child(egui::UiBuilder::new().max_rect(area).layout(*ui.layout()));
+        view.set_clip_rect(area.intersect(ui.clip_rect()));
+        let ui = &mut view;
         let top = ui.cursor().min;
         match self.tab {
             Tab::Loss => plots::loss(ui, &run.history),
@@ -219,33 +257,116 @@ impl TrainingPanel {
     }
 }
 
-/// "Step 120 · epoch 3 · loss 0.412 · 850 steps/s · CPU (2 threads)"
-fn status(run: &Run) -> String {
-    let mut parts = Vec::new();
-    if run.is_starting() {
-        parts.push("Compiling the network…".to_string());
+fn error_count(editor: &Editor) -> usize {
+    editor
+        .model
+        .problems
+        .iter()
+        .filter(|p| p.severity == crate::compile::Severity::Error)
+        .count()
+}
+
+fn problems(n: usize) -> String {
+    if n == 1 {
+        "1 problem".into()
+    } else {
+        format!("{n} problems")
     }
-    match &run.history.last {
-        Some(last) => {
-            parts.push(format!("Step {}", last.step));
-            parts.push(format!("epoch {}", last.epoch + 1));
-            parts.push(format!("loss {:.4}", last.loss));
-            if run.running {
-                parts.push(format!("{:.0} steps/s", run.history.steps_per_second()));
+}
+
+/// The one place for what the user should know (a NaN, a fallback to the CPU, layers started
+/// afresh, a file saved or not), of a fixed height whether or not there is anything to say, so
+/// that nothing below it moves when a notice comes or goes. Returns whether Dismiss was pressed.
+fn notices_ui(ui: &mut Ui, run: &Run, notice: Option<&(String, bool)>) -> bool {
+    let (error, warn) = (ui.visuals().error_fg_color, ui.visuals().warn_fg_color);
+    let mut notices: Vec<(&str, egui::Color32)> = Vec::new();
+    if let Some(report) = &run.non_finite {
+        notices.push((&report.message, error));
+    }
+    if run.paused_by_errors {
+        notices.push((
+            "Paused: an edit left the network with problems. What was trained is the last network without them; fix the problems, then press Train to go on with the new one.",
+            warn,
+        ));
+    }
+    if let Some((text, is_error)) = notice {
+        let color = if *is_error {
+            error
+        } else {
+            ui.visuals().text_color()
+        };
+        notices.push((text, color));
+    }
+    for text in [&run.notice, &run.fallback].into_iter().flatten() {
+        notices.push((text, warn));
+    }
+    let height = ui.text_style_height(&egui::TextStyle::Body) * 2.0 + ui.spacing().item_spacing.y;
+    let (rect, _) = ui.allocate_exact_size(
+        egui::vec2(ui.available_width(), height),
+        egui::Sense::hover(),
+    );
+    let mut area = ui.new_child(egui::UiBuilder::new().max_rect(rect));
+    area.set_clip_rect(rect.intersect(ui.clip_rect()));
+    let mut dismissed = false;
+    egui::ScrollArea::vertical()
+        .id_salt("notices")
+        .max_height(height)
+        .auto_shrink([false, false])
+        .show(&mut area, |ui| {
+            for (i, (text, color)) in notices.iter().enumerate() {
+                ui.horizontal_wrapped(|ui| {
+                    if i == 0 && ui.small_button("Dismiss").clicked() {
+                        dismissed = true;
+                    }
+                    ui.colored_label(*color, *text);
+                });
+            }
+        });
+    dismissed
+}
+
+/// What the run is doing, in words.
+pub fn state(run: &Run) -> String {
+    let paused_at = run.history.last.as_ref().map(|l| l.step);
+    if run.is_starting() {
+        "Compiling the network…".into()
+    } else if run.running {
+        "Training".into()
+    } else if let Some(report) = &run.non_finite {
+        format!("Stopped on NaN at step {}", report.step)
+    } else if let Some(reason) = run.finished {
+        match reason {
+            FinishReason::EpochsDone => "Finished (all epochs done)",
+            FinishReason::StepLimit => "Finished (step limit reached)",
+            FinishReason::EarlyStopped => {
+                "Finished (stopped early: the validation loss stopped improving)"
             }
         }
-        None if !run.is_starting() => parts.push("Not trained yet".into()),
-        None => {}
+        .into()
+    } else if let Some(step) = paused_at {
+        format!("Paused at step {step}")
+    } else {
+        "Not trained yet".into()
     }
-    if let Some(reason) = run.finished {
-        parts.push(
-            match reason {
-                FinishReason::EpochsDone => "finished: all epochs done",
-                FinishReason::StepLimit => "finished: step limit",
-                FinishReason::EarlyStopped => "finished early: validation loss stopped improving",
-            }
-            .into(),
-        );
+}
+
+/// "Training · epoch 3 · loss 0.412 · 850 steps/s · CPU (2 threads)"
+fn status(run: &Run, errors: usize) -> String {
+    let mut parts = vec![state(run)];
+    if run.running
+        && let Some(last) = &run.history.last
+    {
+        parts.push(format!("step {}", last.step));
+    }
+    if let Some(last) = &run.history.last {
+        parts.push(format!("epoch {}", last.epoch + 1));
+        parts.push(format!("loss {:.4}", last.loss));
+        if run.running {
+            parts.push(format!("{:.0} steps/s", run.history.steps_per_second()));
+        }
+    }
+    if errors > 0 && !run.running {
+        parts.push(format!("can't train: {} to fix", problems(errors)));
     }
     if let Some(device) = &run.device {
         parts.push(device.clone());
