@@ -441,7 +441,10 @@ fn check_bench(runs: usize) -> Vec<serde_json::Value> {
                 check_us.push(started.elapsed().as_secs_f64() * 1e6 / iterations as f64);
                 let model = compile::check(&graph, Some(&info));
                 let started = Instant::now();
-                std::hint::black_box(crate::cli::check_report(&model, &TrainingSettings::default()));
+                std::hint::black_box(crate::cli::check_report(
+                    &model,
+                    &TrainingSettings::default(),
+                ));
                 report_us.push(started.elapsed().as_secs_f64() * 1e6);
             }
             let check = median(&mut check_us);

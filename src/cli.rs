@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::compile::{self, DataInfo, Location, Model, Severity, shape_text};
+use crate::compile::{self, DataInfo, Location, Model, Severity};
 use crate::data;
 use crate::graph::{BackendChoice, Layer, TrainingSettings};
 use crate::io;
@@ -164,8 +164,11 @@ pub fn check_report(model: &Model, settings: &TrainingSettings) -> String {
             compile::memory_text(row),
         ]);
     }
-    let names: std::collections::HashMap<_, _> =
-        graph.nodes.iter().map(|n| (n.id, n.name.as_str())).collect();
+    let names: std::collections::HashMap<_, _> = graph
+        .nodes
+        .iter()
+        .map(|n| (n.id, n.name.as_str()))
+        .collect();
     let widths: Vec<usize> = (0..6)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();

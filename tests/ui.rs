@@ -602,3 +602,50 @@ fn an_idle_window_asks_for_no_more_frames() {
     let output = &h.output().viewport_output[&egui::ViewportId::ROOT];
     assert_eq!(output.repaint_delay, std::time::Duration::MAX);
 }
+
+#[test]
+fn the_edit_menu_copies_and_pastes_without_a_system_clipboard() {
+    let mut h = spiral();
+    select(&mut h, "hidden1");
+    let nodes = h.state().editor.project.graph.nodes.len();
+    let menu_item = |h: &mut Harness<'_, NetloomApp>, item: &str| {
+        h.get_by_label("Edit").click();
+        h.run_steps(2);
+        h.get_by_role_and_label(Role::Button, item).click();
+        h.run_steps(2);
+    };
+    for item in ["Copy Ctrl+C", "Paste Ctrl+V", "Duplicate Ctrl+D"] {
+        menu_item(&mut h, item);
+    }
+    assert_eq!(h.state().editor.project.graph.nodes.len(), nodes + 2);
+    menu_item(&mut h, "Delete Del");
+    assert_eq!(h.state().editor.project.graph.nodes.len(), nodes + 1);
+}
+
+#[test]
+fn analyze_lists_every_layer_with_its_shapes_counts_and_memory() {
+    let mut h = spiral();
+    h.get_by_role_and_label(Role::Button, "Analyze").click();
+    h.run_steps(3);
+    for header in ["Kind", "Parameters", "FLOPs", "Memory", "Problems"] {
+        h.get_by_label(header);
+    }
+    for name in ["input", "hidden1", "hidden2", "scores", "loss"] {
+        h.get_by_role_and_label(Role::Link, name);
+    }
+    // The spiral's first hidden layer: 2 inputs, 64 units, 192 parameters.
+    h.get_by_label("192");
+    h.get_by_role_and_label(Role::Link, "hidden2").click();
+    h.run_steps(2);
+    let hidden2 = h
+        .state()
+        .editor
+        .project
+        .graph
+        .nodes
+        .iter()
+        .find(|n| n.name == "hidden2")
+        .unwrap()
+        .id;
+    assert!(h.state().editor.selection.contains(&hidden2));
+}

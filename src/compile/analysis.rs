@@ -133,7 +133,10 @@ mod tests {
         let rows = layer_table(&model, Optimizer::default(), 10);
         assert_eq!(rows.len(), 3);
         let dense = &rows[1];
-        assert_eq!((dense.inputs.as_str(), dense.output.as_str()), ("[4]", "[3]"));
+        assert_eq!(
+            (dense.inputs.as_str(), dense.output.as_str()),
+            ("[4]", "[3]")
+        );
         assert_eq!(dense.params, 15);
         // 15 weights, with gradient, Adam's two moments and the watched change (3 + 2 more
         // copies), and 3 outputs per sample for 10 samples, three times over.
@@ -142,7 +145,15 @@ mod tests {
         let csv = table_csv(&rows);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 4);
-        assert!(lines[2].starts_with("dense,Dense,[4],[3],15,"), "{}", lines[2]);
-        assert!(lines[3].starts_with("\"flat, \"\"odd\"\"\",Flatten"), "{}", lines[3]);
+        assert!(
+            lines[2].starts_with("dense,Dense,[4],[3],15,"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].starts_with("\"flat, \"\"odd\"\"\",Flatten"),
+            "{}",
+            lines[3]
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use egui::{Key, KeyboardShortcut, Modifiers, Ui};
 
+use super::analyze::{AnalyzeRequest, AnalyzeView};
 use super::canvas::{Canvas, thousands};
 use super::dataset::{DatasetPanel, Import, relative_to_project};
 use super::editor::{Clip, Editor, lay_out, needs_layout};
@@ -16,6 +17,7 @@ use super::palette::Palette;
 use super::run::Run;
 use super::templates::{self, TEMPLATES};
 use super::training::{Request, TrainingPanel};
+use crate::compile;
 use crate::graph::Project;
 use crate::io;
 use crate::train::Command;
@@ -36,6 +38,7 @@ pub struct NetloomApp {
     pub run: Run,
     pub training: TrainingPanel,
     inside: InsideView,
+    analyze: AnalyzeView,
     /// The history's revision the canvas's health marks were worked out from.
     health_revision: Option<u64>,
     /// The selection the inspector showed last frame: a new one scrolls it into view.
@@ -92,6 +95,7 @@ impl NetloomApp {
             run: Run::default(),
             training: TrainingPanel::default(),
             inside: InsideView::default(),
+            analyze: AnalyzeView::default(),
             inspected: Default::default(),
             health_revision: None,
             files,
@@ -375,6 +379,7 @@ impl NetloomApp {
             self.canvas.show(ui, &mut self.editor);
         });
         self.problems_window(ui.ctx());
+        self.analyze_window(ui.ctx());
         self.unsaved_prompt(ui.ctx());
         self.recovery_prompt(ui.ctx());
         if let Some((purpose, paths)) = self.files.chooser_ui(ui.ctx()) {
@@ -451,6 +456,13 @@ impl NetloomApp {
                 self.report_write(path, written.map_err(|e| e.to_string()));
             }
             (Purpose::ExportPng, [path, ..]) => self.picture_to = Some(path.clone()),
+            (Purpose::ExportAnalysis, [path, ..]) => {
+                let model = &self.editor.model;
+                let training = &self.editor.project.training;
+                let rows = compile::layer_table(model, training.optimizer, training.batch_size);
+                let written = io::write_atomically(path, compile::table_csv(&rows).as_bytes());
+                self.report_write(path, written.map_err(|e| e.to_string()));
+            }
             (Purpose::ImportIdx, _) => {
                 self.notice = Some((
                     "Pick two files together: the images (idx3) and the labels (idx1).".into(),
@@ -517,6 +529,50 @@ impl NetloomApp {
         self.canvas.fit();
     }
 
+    /// Copies the selection, into the system clipboard too where there is one.
+    fn copy(&mut self, ctx: &egui::Context) {
+        self.clip = self.editor.copy_selection();
+        if !self.clip.is_empty() {
+            ctx.copy_text(self.clip.to_text());
+        }
+    }
+
+    /// Pastes what the system clipboard holds when it is a copy of nodes, else what was copied
+    /// here last (the clipboard may be empty, hold other text, or be missing).
+    fn paste(&mut self, clipboard: Option<&str>) {
+        let clip = clipboard.and_then(Clip::from_text);
+        self.editor
+            .paste(clip.as_ref().unwrap_or(&self.clip), [40.0, 40.0]);
+    }
+
+    /// Edit: the editing commands, each also a shortcut.
+    fn edit_menu(&mut self, ui: &mut Ui) {
+        let selected = !self.editor.selection.is_empty();
+        let item = |ui: &mut Ui, enabled: bool, label: &str, keys: &str| {
+            ui.add_enabled(enabled, egui::Button::new(label).shortcut_text(keys))
+                .clicked()
+        };
+        if item(ui, self.editor.can_undo(), "Undo", "Ctrl+Z") {
+            self.editor.undo();
+        }
+        if item(ui, self.editor.can_redo(), "Redo", "Ctrl+Shift+Z") {
+            self.editor.redo();
+        }
+        ui.separator();
+        if item(ui, selected, "Copy", "Ctrl+C") {
+            self.copy(ui.ctx());
+        }
+        if item(ui, !self.clip.is_empty(), "Paste", "Ctrl+V") {
+            self.paste(None);
+        }
+        if item(ui, selected, "Duplicate", "Ctrl+D") {
+            self.editor.duplicate_selection();
+        }
+        if item(ui, selected, "Delete", "Del") {
+            self.editor.delete_selection();
+        }
+    }
+
     fn handle_shortcuts(&mut self, ctx: &egui::Context) {
         let pressed = |s: &KeyboardShortcut| ctx.input_mut(|i| i.consume_shortcut(s));
         if pressed(&SHORTCUT_PRESENT) {
@@ -544,11 +600,16 @@ impl NetloomApp {
         }
         let copied = ctx.input(|i| i.events.iter().any(|e| matches!(e, egui::Event::Copy)));
         if pressed(&SHORTCUT_COPY) || copied {
-            self.clip = self.editor.copy_selection();
+            self.copy(ctx);
         }
-        let pasted = ctx.input(|i| i.events.iter().any(|e| matches!(e, egui::Event::Paste(_))));
-        if pressed(&SHORTCUT_PASTE) || pasted {
-            self.editor.paste(&self.clip, [40.0, 40.0]);
+        let pasted = ctx.input(|i| {
+            i.events.iter().find_map(|e| match e {
+                egui::Event::Paste(text) => Some(text.clone()),
+                _ => None,
+            })
+        });
+        if pressed(&SHORTCUT_PASTE) || pasted.is_some() {
+            self.paste(pasted.as_deref());
         }
         if pressed(&SHORTCUT_DUPLICATE) {
             self.editor.duplicate_selection();
@@ -617,6 +678,7 @@ impl NetloomApp {
                     }
                 }
             });
+            ui.menu_button("Edit", |ui| self.edit_menu(ui));
             ui.separator();
             let undo = ui.add_enabled(self.editor.can_undo(), egui::Button::new("Undo"));
             if undo.on_hover_text("Undo (Ctrl+Z)").clicked() {
@@ -643,6 +705,15 @@ impl NetloomApp {
                 .clicked()
             {
                 self.canvas.fit();
+            }
+            if ui
+                .button("Analyze")
+                .on_hover_text(
+                    "Every layer in a table: shapes, parameters, FLOPs, memory, problems",
+                )
+                .clicked()
+            {
+                self.analyze.open = !self.analyze.open;
             }
             ui.separator();
             if ui
@@ -692,6 +763,21 @@ impl NetloomApp {
                 ),
             });
         });
+    }
+
+    fn analyze_window(&mut self, ctx: &egui::Context) {
+        let project = &self.editor.project;
+        match self
+            .analyze
+            .show(ctx, &self.editor.model, &project.training)
+        {
+            Some(AnalyzeRequest::ExportCsv) => {
+                let name = format!("{}_analysis", project.name.to_lowercase().replace(' ', "_"));
+                self.files.ask(Purpose::ExportAnalysis, &name);
+            }
+            Some(AnalyzeRequest::Select(id)) => self.editor.selection = [id].into(),
+            None => {}
+        }
     }
 
     fn problems_window(&mut self, ctx: &egui::Context) {

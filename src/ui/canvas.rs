@@ -533,7 +533,9 @@ impl Canvas {
             problem_badge(ui, node, problems, severity, actions);
         }
 
-        for port in 0..node.layer.input_count() {
+        // A file may ask for any number of inputs; check refuses more than it allows, and the
+        // canvas draws no more than that.
+        for port in 0..node.layer.input_count().min(crate::compile::MAX_INPUTS) {
             let at = input_port(node, port);
             let target = PortRef {
                 node: node.id,

@@ -5,6 +5,8 @@ use crate::graph::{Activation, Init, Layer, LossKind};
 
 pub struct Entry {
     pub name: &'static str,
+    /// Other words people search for it by: "fully connected" for Dense, "loss" for a loss.
+    pub keywords: &'static str,
     pub description: &'static str,
     pub make: fn() -> Layer,
 }
@@ -12,6 +14,20 @@ pub struct Entry {
 pub struct Group {
     pub name: &'static str,
     pub entries: &'static [Entry],
+}
+
+/// Whether `entry` of `group` answers a search: every word of `query` appears in its name, its
+/// keywords, its group's name or its description.
+pub fn matches(group: &Group, entry: &Entry, query: &str) -> bool {
+    let haystack = format!(
+        "{} {} {} {}",
+        entry.name, entry.keywords, group.name, entry.description
+    )
+    .to_lowercase();
+    query
+        .to_lowercase()
+        .split_whitespace()
+        .all(|word| haystack.contains(word))
 }
 
 fn activation(function: Activation) -> Layer {
@@ -24,11 +40,13 @@ pub const GROUPS: &[Group] = &[
         entries: &[
             Entry {
                 name: "Input",
+                keywords: "data features samples start",
                 description: "Where samples enter the network. Its shape comes from the dataset.",
                 make: || Layer::Input { shape: vec![2] },
             },
             Entry {
                 name: "Dense",
+                keywords: "fully connected linear fc perceptron mlp hidden affine",
                 description: "Every output is a weighted sum of all inputs plus a bias: y = W·x + b. \
                     The basic building block of a multi-layer perceptron.",
                 make: || Layer::Dense {
@@ -40,12 +58,14 @@ pub const GROUPS: &[Group] = &[
             },
             Entry {
                 name: "Flatten",
+                keywords: "flat vector reshape",
                 description: "Lays a sample's values out in one row, e.g. an image [1, 28, 28] becomes \
                     [784]. Put it between convolutions and Dense layers.",
                 make: || Layer::Flatten,
             },
             Entry {
                 name: "Reshape",
+                keywords: "view shape",
                 description: "Gives a sample a new shape with the same number of values, e.g. [784] \
                     into [1, 28, 28] so that convolutions can see it as an image.",
                 make: || Layer::Reshape {
@@ -59,6 +79,7 @@ pub const GROUPS: &[Group] = &[
         entries: &[
             Entry {
                 name: "Conv2d",
+                keywords: "convolution convolutional cnn filter kernel image feature map",
                 description: "Slides small learned filters over an image; each filter makes one feature \
                     map that lights up where its pattern appears. The workhorse for images.",
                 make: || Layer::Conv2d {
@@ -73,6 +94,7 @@ pub const GROUPS: &[Group] = &[
             },
             Entry {
                 name: "MaxPool2d",
+                keywords: "pooling max pool downsample subsample",
                 description: "Keeps the largest value in each small window, halving the image with a \
                     2x2 window: fewer values, and features that tolerate small shifts.",
                 make: || Layer::MaxPool2d {
@@ -82,6 +104,7 @@ pub const GROUPS: &[Group] = &[
             },
             Entry {
                 name: "AvgPool2d",
+                keywords: "pooling average mean pool downsample subsample",
                 description: "Averages each small window, shrinking the image more gently than max \
                     pooling.",
                 make: || Layer::AvgPool2d {
@@ -91,6 +114,7 @@ pub const GROUPS: &[Group] = &[
             },
             Entry {
                 name: "GlobalAvgPool",
+                keywords: "pooling global average gap",
                 description: "Averages each feature map down to one number: [channels, h, w] becomes \
                     [channels]. A light alternative to Flatten before the classifier.",
                 make: || Layer::GlobalAvgPool,
@@ -102,6 +126,7 @@ pub const GROUPS: &[Group] = &[
         entries: &[
             Entry {
                 name: "BatchNorm",
+                keywords: "batch normalization normalisation norm",
                 description: "Rescales each channel to mean 0 and spread 1 over the batch, then applies \
                     a learned scale and shift. Makes deep networks train faster and more stably.",
                 make: || Layer::BatchNorm {
@@ -111,12 +136,14 @@ pub const GROUPS: &[Group] = &[
             },
             Entry {
                 name: "LayerNorm",
+                keywords: "layer normalization normalisation norm",
                 description: "Rescales each sample's values to mean 0 and spread 1, then applies a \
                     learned scale and shift. Like BatchNorm, but independent of the batch.",
                 make: || Layer::LayerNorm { epsilon: 1e-5 },
             },
             Entry {
                 name: "Dropout",
+                keywords: "regularization regularisation overfitting drop",
                 description: "While training, zeroes each value with the given probability and scales \
                     the rest up, so that the network cannot rely on any one unit. Fights overfitting.",
                 make: || Layer::Dropout { rate: 0.2 },
@@ -128,41 +155,48 @@ pub const GROUPS: &[Group] = &[
         entries: &[
             Entry {
                 name: "ReLU",
+                keywords: "activation rectifier nonlinearity",
                 description: "max(0, x): passes positives, zeroes negatives. The usual default for \
                     hidden layers.",
                 make: || activation(Activation::Relu),
             },
             Entry {
                 name: "LeakyReLU",
+                keywords: "activation rectifier leaky nonlinearity",
                 description: "x for positives, a small slope times x for negatives, so that units never \
                     go completely silent.",
                 make: || activation(Activation::LeakyRelu { slope: 0.01 }),
             },
             Entry {
                 name: "ELU",
+                keywords: "activation exponential nonlinearity",
                 description: "x for positives, a smooth curve towards -alpha for negatives.",
                 make: || activation(Activation::Elu { alpha: 1.0 }),
             },
             Entry {
                 name: "Sigmoid",
+                keywords: "activation logistic nonlinearity",
                 description: "1 / (1 + e^-x): squashes any number into 0..1. Saturates for large inputs, \
                     which slows learning in deep stacks.",
                 make: || activation(Activation::Sigmoid),
             },
             Entry {
                 name: "Tanh",
+                keywords: "activation hyperbolic tangent nonlinearity",
                 description: "Squashes any number into -1..1, centred on zero. Common in small networks \
                     such as TensorFlow Playground's.",
                 make: || activation(Activation::Tanh),
             },
             Entry {
                 name: "GELU",
+                keywords: "activation gaussian transformer nonlinearity",
                 description: "x times the chance that a standard normal value is below x: a smooth \
                     ReLU, used in transformers.",
                 make: || activation(Activation::Gelu),
             },
             Entry {
                 name: "Softmax",
+                keywords: "activation probabilities normalize",
                 description: "Turns scores into probabilities that sum to 1. Not needed before a \
                     softmax cross-entropy loss, which applies it itself.",
                 make: || activation(Activation::Softmax),
@@ -174,12 +208,14 @@ pub const GROUPS: &[Group] = &[
         entries: &[
             Entry {
                 name: "Add",
+                keywords: "residual skip connection sum plus merge",
                 description: "Adds its inputs element by element; they must have the same shape. Makes \
                     residual (skip) connections.",
                 make: || Layer::Add { inputs: 2 },
             },
             Entry {
                 name: "Concat",
+                keywords: "concatenate join merge stack",
                 description: "Joins its inputs along an axis, e.g. two [8] inputs into one [16].",
                 make: || Layer::Concat { inputs: 2, axis: 0 },
             },
@@ -190,6 +226,7 @@ pub const GROUPS: &[Group] = &[
         entries: &[
             Entry {
                 name: "Softmax cross-entropy",
+                keywords: "loss classification classes categorical crossentropy ce nll objective cost",
                 description: "For choosing one class out of several: turns the scores into \
                     probabilities and measures how unlikely the right class was.",
                 make: || Layer::Loss {
@@ -198,6 +235,7 @@ pub const GROUPS: &[Group] = &[
             },
             Entry {
                 name: "Binary cross-entropy",
+                keywords: "loss classification binary bce logistic objective cost",
                 description: "For yes/no answers: a sigmoid turns each score into a probability, \
                     compared with a 0 or 1 target.",
                 make: || Layer::Loss {
@@ -206,6 +244,7 @@ pub const GROUPS: &[Group] = &[
             },
             Entry {
                 name: "Mean squared error",
+                keywords: "loss regression mse l2 objective cost",
                 description: "For predicting numbers: the average squared distance from the target. \
                     Punishes big misses hard.",
                 make: || Layer::Loss {
@@ -214,6 +253,7 @@ pub const GROUPS: &[Group] = &[
             },
             Entry {
                 name: "Mean absolute error",
+                keywords: "loss regression mae l1 objective cost",
                 description: "For predicting numbers: the average distance from the target. Less \
                     swayed by outliers than squared error.",
                 make: || Layer::Loss {
@@ -239,6 +279,35 @@ pub fn entry_for(layer: &Layer) -> Option<(usize, &'static Entry)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The entries a search finds, by name.
+    fn found(query: &str) -> Vec<&'static str> {
+        GROUPS
+            .iter()
+            .flat_map(|g| g.entries.iter().map(move |e| (g, e)))
+            .filter(|(g, e)| matches(g, e, query))
+            .map(|(_, e)| e.name)
+            .collect()
+    }
+
+    #[test]
+    fn search_finds_layers_by_the_words_people_use() {
+        assert_eq!(found("fully connected"), ["Dense"]);
+        assert!(found("Convolution").contains(&"Conv2d"));
+        let losses = found("loss");
+        for loss in [
+            "Softmax cross-entropy",
+            "Binary cross-entropy",
+            "Mean squared error",
+            "Mean absolute error",
+        ] {
+            assert!(losses.contains(&loss), "{losses:?}");
+        }
+        // A group's name finds its members.
+        assert!(found("merge").contains(&"Concat"));
+        assert!(found("regularisation").contains(&"Dropout"));
+        assert!(found("no such layer").is_empty());
+    }
 
     #[test]
     fn every_entry_is_named_as_its_layer_and_every_kind_is_offered() {

@@ -179,12 +179,13 @@ impl DatasetPanel {
         dataset: InMemoryDataset,
     ) {
         let shape = dataset.feature_shape().to_vec();
-        editor.set_data_info(Some(DataInfo {
+        let info = DataInfo {
             feature_shape: shape.clone(),
             task: dataset.task(),
-        }));
+        };
+        editor.set_data_info(Some((info, dataset.len())));
         if std::mem::take(&mut self.adopt_shape) {
-            editor.edit(Gesture::Single, |p| {
+            editor.follow_up(|p| {
                 for node in &mut p.graph.nodes {
                     if let Layer::Input { shape: s } = &mut node.layer {
                         s.clone_from(&shape);

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use super::canvas::NODE_SIZE;
 use crate::compile::{self, DataInfo, FixAction, Model};
 use crate::data::DatasetSpec;
 use crate::graph::{Edge, Graph, Layer, Node, NodeId, PortRef, Project};
@@ -19,11 +20,62 @@ pub enum Gesture {
     Single,
 }
 
-/// Nodes and the wires between them, as copied.
-#[derive(Clone, Debug, Default)]
+/// Nodes and the wires between them, as copied. It also travels through the system clipboard
+/// as JSON, so that Ctrl+V reaches the window (it sends nothing while the clipboard is empty)
+/// and a copy pastes into another window.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Clip {
     nodes: Vec<Node>,
     edges: Vec<Edge>,
+}
+
+/// Marks clipboard text as a Netloom clip.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ClipText {
+    netloom_clip: Clip,
+}
+
+impl Clip {
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(&ClipText {
+            netloom_clip: self.clone(),
+        })
+        .unwrap_or_default()
+    }
+
+    /// The clip in clipboard text, if that is what it holds.
+    pub fn from_text(text: &str) -> Option<Clip> {
+        serde_json::from_str::<ClipText>(text)
+            .ok()
+            .map(|c| c.netloom_clip)
+    }
+}
+
+/// Whether nodes at `a` and `b` (top-left corners) would overlap, with a margin.
+fn overlaps(a: [f32; 2], b: [f32; 2]) -> bool {
+    let margin = 16.0;
+    (a[0] - b[0]).abs() < NODE_SIZE.x + margin && (a[1] - b[1]).abs() < NODE_SIZE.y + margin
+}
+
+/// How far down to move nodes at `positions` (from `wanted` on) so that none overlaps a node of
+/// `graph`: the first free row at or below.
+fn clear_shift(graph: &Graph, positions: &[[f32; 2]], wanted: [f32; 2]) -> [f32; 2] {
+    let mut shift = wanted;
+    for _ in 0..1000 {
+        let blocked = positions.iter().any(|p| {
+            let moved = [p[0] + shift[0], p[1] + shift[1]];
+            graph.nodes.iter().any(|n| overlaps(n.position, moved))
+        });
+        if !blocked {
+            break;
+        }
+        shift[1] += NODE_SIZE.y / 2.0;
+    }
+    shift
 }
 
 pub struct Editor {
@@ -32,13 +84,19 @@ pub struct Editor {
     pub path: Option<PathBuf>,
     pub model: Model,
     pub selection: BTreeSet<NodeId>,
-    data: Option<DataInfo>,
-    undo: Vec<Project>,
-    redo: Vec<Project>,
+    /// What the dataset feeds the network, and how many samples it has, once it has loaded.
+    data: Option<(DataInfo, usize)>,
+    /// Earlier and later states, each with its `state` number.
+    undo: Vec<(Project, u64)>,
+    redo: Vec<(Project, u64)>,
     /// The gesture the newest undo step belongs to, while it may still grow.
     open_gesture: Option<Gesture>,
-    /// Counts edits; the project is unsaved while it differs from `saved_at`.
+    /// Counts edits, undo and redo included.
     version: u64,
+    /// Names the project's state: a new number for each edit, the same number again when undo
+    /// or redo returns to a state. The project is unsaved while it differs from `saved_at`.
+    state: u64,
+    states_made: u64,
     saved_at: u64,
 }
 
@@ -63,6 +121,8 @@ impl Editor {
             redo: Vec::new(),
             open_gesture: None,
             version: 0,
+            state: 0,
+            states_made: 0,
             saved_at: 0,
         };
         editor.recheck();
@@ -70,19 +130,23 @@ impl Editor {
     }
 
     fn recheck(&mut self) {
-        self.model = compile::check(&self.project.graph, self.data.as_ref());
+        let (data, samples) = match &self.data {
+            Some((info, samples)) => (Some(info), Some(*samples)),
+            None => (None, None),
+        };
+        self.model = compile::check_project(&self.project, data, samples);
         let graph = &self.project.graph;
         self.selection.retain(|&id| graph.node(id).is_some());
     }
 
     /// What the dataset feeds the network, once it has loaded.
-    pub fn set_data_info(&mut self, data: Option<DataInfo>) {
+    pub fn set_data_info(&mut self, data: Option<(DataInfo, usize)>) {
         self.data = data;
         self.recheck();
     }
 
     pub fn data_info(&self) -> Option<&DataInfo> {
-        self.data.as_ref()
+        self.data.as_ref().map(|(info, _)| info)
     }
 
     /// Counts edits (undo and redo included): what watchers of the project compare.
@@ -91,17 +155,17 @@ impl Editor {
     }
 
     pub fn is_dirty(&self) -> bool {
-        self.version != self.saved_at
+        self.state != self.saved_at
     }
 
     pub fn mark_saved(&mut self, path: PathBuf) {
         self.path = Some(path);
-        self.saved_at = self.version;
+        self.saved_at = self.state;
     }
 
     /// Treats the changes as dealt with (the user chose not to save them).
     pub fn mark_saved_as_is(&mut self) {
-        self.saved_at = self.version;
+        self.saved_at = self.state;
     }
 
     /// Treats the project as never saved (work restored after a crash).
@@ -126,10 +190,17 @@ impl Editor {
             return;
         }
         if !merges {
-            self.undo.push(before);
+            self.undo.push((before, self.state));
         }
-        self.redo.clear();
         self.open_gesture = Some(gesture);
+        self.changed();
+    }
+
+    /// After an edit: a new state, nothing to redo, and the model checked again.
+    fn changed(&mut self) {
+        self.states_made += 1;
+        self.state = self.states_made;
+        self.redo.clear();
         self.version += 1;
         self.recheck();
     }
@@ -140,16 +211,19 @@ impl Editor {
     }
 
     pub fn undo(&mut self) {
-        if let Some(previous) = self.undo.pop() {
+        if let Some((previous, state)) = self.undo.pop() {
+            let current = std::mem::replace(&mut self.project, previous);
             self.redo
-                .push(std::mem::replace(&mut self.project, previous));
+                .push((current, std::mem::replace(&mut self.state, state)));
             self.after_history_move();
         }
     }
 
     pub fn redo(&mut self) {
-        if let Some(next) = self.redo.pop() {
-            self.undo.push(std::mem::replace(&mut self.project, next));
+        if let Some((next, state)) = self.redo.pop() {
+            let current = std::mem::replace(&mut self.project, next);
+            self.undo
+                .push((current, std::mem::replace(&mut self.state, state)));
             self.after_history_move();
         }
     }
@@ -308,9 +382,9 @@ impl Editor {
                     return;
                 };
                 let [x, y] = target.position;
-                let inserted = p
-                    .graph
-                    .add_node(layer.clone(), [x - COLUMN / 2.0, y + ROW / 2.0]);
+                let wanted = [x - COLUMN / 2.0, y + ROW / 2.0];
+                let [dx, dy] = clear_shift(&p.graph, &[[0.0, 0.0]], wanted);
+                let inserted = p.graph.add_node(layer.clone(), [dx, dy]);
                 let to = PortRef {
                     node: *node,
                     port: *port,
@@ -328,6 +402,20 @@ impl Editor {
 
     pub fn set_dataset(&mut self, spec: DatasetSpec) {
         self.edit(Gesture::Single, |p| p.dataset = spec);
+    }
+
+    /// Applies what follows from the last edit (the input shape a new dataset brings once it
+    /// has loaded) as part of that edit's undo step, so one undo takes both back.
+    pub fn follow_up(&mut self, change: impl FnOnce(&mut Project)) {
+        let before = self.project.clone();
+        change(&mut self.project);
+        if self.project == before {
+            return;
+        }
+        if self.undo.is_empty() {
+            self.undo.push((before, self.state));
+        }
+        self.changed();
     }
 
     /// The selected nodes and the wires among them.
@@ -358,6 +446,8 @@ impl Editor {
         }
         let mut pasted = BTreeSet::new();
         self.edit(Gesture::Single, |p| {
+            let positions: Vec<[f32; 2]> = clip.nodes.iter().map(|n| n.position).collect();
+            let offset = clear_shift(&p.graph, &positions, offset);
             let mut new_id = std::collections::HashMap::new();
             for node in &clip.nodes {
                 let position = [node.position[0] + offset[0], node.position[1] + offset[1]];
@@ -370,7 +460,12 @@ impl Editor {
                 pasted.insert(id);
             }
             for edge in &clip.edges {
-                let (from, to) = (new_id[&edge.from.node], new_id[&edge.to.node]);
+                // A clip from the clipboard is text anyone could have written.
+                let (Some(&from), Some(&to)) =
+                    (new_id.get(&edge.from.node), new_id.get(&edge.to.node))
+                else {
+                    continue;
+                };
                 p.graph.edges.push(Edge {
                     from: PortRef {
                         node: from,
@@ -522,6 +617,119 @@ mod tests {
             Project::new("test", Graph::default(), DatasetSpec::default()),
             None,
         )
+    }
+
+    #[test]
+    fn undoing_back_to_the_saved_state_clears_the_unsaved_mark() {
+        let mut e = editor();
+        e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        e.mark_saved(PathBuf::from("p.json"));
+        assert!(!e.is_dirty());
+        e.add_after_selection(dense(8));
+        assert!(e.is_dirty());
+        e.undo();
+        assert!(!e.is_dirty(), "back where it was saved");
+        e.undo();
+        assert!(e.is_dirty(), "before the saved state");
+        e.redo();
+        assert!(!e.is_dirty());
+    }
+
+    #[test]
+    fn a_dataset_change_and_the_shape_it_brings_undo_as_one_step() {
+        let mut e = editor();
+        let input = e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        let before = e.project.clone();
+        e.set_dataset(DatasetSpec::Digits);
+        // Once loaded, the Input takes the dataset's shape as part of the same change.
+        e.follow_up(|p| {
+            p.graph.nodes[0].layer = Layer::Input {
+                shape: vec![1, 8, 8],
+            }
+        });
+        assert_eq!(
+            e.project.graph.node(input).unwrap().layer,
+            Layer::Input {
+                shape: vec![1, 8, 8]
+            }
+        );
+        e.undo();
+        assert_eq!(e.project, before);
+        e.redo();
+        assert_eq!(e.project.dataset, DatasetSpec::Digits);
+        assert_eq!(
+            e.project.graph.node(input).unwrap().layer,
+            Layer::Input {
+                shape: vec![1, 8, 8]
+            }
+        );
+    }
+
+    #[test]
+    fn duplicates_pastes_and_inserted_layers_land_where_they_overlap_nothing() {
+        let no_overlap = |e: &Editor| {
+            let nodes = &e.project.graph.nodes;
+            for (i, a) in nodes.iter().enumerate() {
+                for b in &nodes[i + 1..] {
+                    assert!(
+                        !overlaps(a.position, b.position),
+                        "{} and {}",
+                        a.name,
+                        b.name
+                    );
+                }
+            }
+        };
+        let mut e = editor();
+        let input = e.add_layer(
+            Layer::Input {
+                shape: vec![1, 4, 4],
+            },
+            [0.0, 0.0],
+        );
+        let hidden = e.add_after_selection(dense(8));
+        e.add_after_selection(Layer::Loss {
+            kind: LossKind::MeanSquaredError,
+        });
+        // Dense on an image: check offers to insert a Flatten before it.
+        let fix = e
+            .model
+            .problems
+            .iter()
+            .find_map(|p| p.fix.clone())
+            .expect("a fix");
+        e.apply_fix(&fix.action);
+        assert_eq!(e.project.graph.nodes.len(), 4);
+        no_overlap(&e);
+        e.selection = [hidden].into();
+        e.duplicate_selection();
+        e.duplicate_selection();
+        let clip = {
+            e.selection = [input, hidden].into();
+            e.copy_selection()
+        };
+        e.paste(&clip, [40.0, 40.0]);
+        assert_eq!(e.project.graph.nodes.len(), 8);
+        no_overlap(&e);
+    }
+
+    #[test]
+    fn a_clip_survives_the_clipboard_and_refuses_other_text() {
+        let mut e = editor();
+        let input = e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        let hidden = e.add_after_selection(dense(8));
+        e.selection = [input, hidden].into();
+        let text = e.copy_selection().to_text();
+        let clip = Clip::from_text(&text).expect("a clip");
+        e.paste(&clip, [0.0, 0.0]);
+        assert_eq!(e.project.graph.nodes.len(), 4);
+        assert_eq!(e.project.graph.edges.len(), 2);
+        assert!(Clip::from_text("hello").is_none());
+        // Wires to nodes the clip does not hold are dropped, not a panic.
+        let broken = text.replace("\"to\":{\"node\":1", "\"to\":{\"node\":99");
+        let clip = Clip::from_text(&broken).expect("still a clip");
+        e.paste(&clip, [0.0, 0.0]);
+        assert_eq!(e.project.graph.nodes.len(), 6);
     }
 
     #[test]

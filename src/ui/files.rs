@@ -29,6 +29,18 @@ pub enum Purpose {
     /// Where to write the plot in view, as values or as a picture.
     ExportCsv,
     ExportPng,
+    /// Where to write the Analyze table.
+    ExportAnalysis,
+}
+
+impl Purpose {
+    /// Whether the file is to be written (a name to give) rather than read (a file to pick).
+    fn saves(self) -> bool {
+        matches!(
+            self,
+            Purpose::SaveAs | Purpose::ExportCsv | Purpose::ExportPng | Purpose::ExportAnalysis
+        )
+    }
 }
 
 pub struct Files {
@@ -126,7 +138,7 @@ impl Files {
                         .into_iter()
                         .collect(),
                     Purpose::ImportIdx => dialog.pick_files().await.unwrap_or_default(),
-                    Purpose::ExportCsv | Purpose::ExportPng => dialog
+                    Purpose::ExportCsv | Purpose::ExportPng | Purpose::ExportAnalysis => dialog
                         .add_filter(extension.to_uppercase(), &[extension])
                         .set_file_name(name)
                         .save_file()
@@ -244,7 +256,7 @@ impl Files {
 
 fn extension(purpose: Purpose) -> &'static str {
     match purpose {
-        Purpose::ExportCsv => "csv",
+        Purpose::ExportCsv | Purpose::ExportAnalysis => "csv",
         Purpose::ExportPng => "png",
         _ => "json",
     }
@@ -284,14 +296,10 @@ pub struct Chooser {
 
 impl Chooser {
     fn new(purpose: Purpose, dir: PathBuf, suggested_name: &str, why: String) -> Self {
-        let saving = matches!(
-            purpose,
-            Purpose::SaveAs | Purpose::ExportCsv | Purpose::ExportPng
-        );
         let mut chooser = Self {
             purpose,
             dir: PathBuf::new(),
-            path: if saving {
+            path: if purpose.saves() {
                 suggested_name.to_string()
             } else {
                 String::new()
@@ -306,10 +314,7 @@ impl Chooser {
     }
 
     fn saving(&self) -> bool {
-        matches!(
-            self.purpose,
-            Purpose::SaveAs | Purpose::ExportCsv | Purpose::ExportPng
-        )
+        self.purpose.saves()
     }
 
     /// Lists `dir`, folders first, hidden entries left out.
@@ -384,6 +389,7 @@ impl Chooser {
             Purpose::ImportIdx => "Import IDX images and labels",
             Purpose::ExportCsv => "Export as CSV",
             Purpose::ExportPng => "Export as PNG",
+            Purpose::ExportAnalysis => "Export the analysis as CSV",
         };
         egui::Modal::new(egui::Id::unique("file chooser")).show(ctx, |ui| {
             ui.set_width(520.0);

@@ -1,6 +1,7 @@
 //! The desktop app (eframe, wgpu renderer): the editor where networks are designed, and the
 //! live view of their training. Nothing below this module knows egui exists.
 
+mod analyze;
 mod app;
 mod canvas;
 mod catalog;

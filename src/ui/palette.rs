@@ -51,17 +51,13 @@ impl Palette {
             .labelled_by(label.id);
         });
         ui.add_space(4.0);
-        let query = self.search.to_lowercase();
+        let query = self.search.trim();
         egui::ScrollArea::vertical().show(ui, |ui| {
             for group in GROUPS {
                 let entries: Vec<_> = group
                     .entries
                     .iter()
-                    .filter(|e| {
-                        query.is_empty()
-                            || e.name.to_lowercase().contains(&query)
-                            || e.description.to_lowercase().contains(&query)
-                    })
+                    .filter(|e| catalog::matches(group, e, query))
                     .collect();
                 if entries.is_empty() {
                     continue;
