@@ -423,7 +423,11 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             | Event::Predictions { .. }
             | Event::Inspection(_)
             | Event::Traced { .. } => {}
-            Event::Paused | Event::Running | Event::Reset => {}
+            Event::Paused
+            | Event::Running
+            | Event::Reset
+            | Event::Weights { .. }
+            | Event::WeightsLoaded => {}
         }
     }
     let mut session = trainer.join().context("the trainer thread failed")?;

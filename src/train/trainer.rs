@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::metrics::Metrics;
-use super::session::{BackendSwitch, NonFinite, Part, Session, StepReport};
+use super::session::{BackendSwitch, NamedTensor, NonFinite, Part, Session, StepReport};
 use super::watch::{Inspection, Snapshot, Traced};
 use crate::graph::{EarlyStopping, NodeId, TrainingSettings};
 
@@ -47,6 +47,11 @@ pub enum Command {
         features: Vec<f32>,
     },
     Stop,
+    /// The weights as they are now, with PyTorch's names (`Event::Weights`).
+    Weights,
+    /// Replaces every parameter and running statistic by these (shapes checked), answered by
+    /// `Event::WeightsLoaded` or `Event::Error`.
+    SetWeights(Vec<NamedTensor>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -95,6 +100,12 @@ pub enum Event {
     /// Back at step 0 with fresh weights; steps reported before this belong to the old run.
     Reset,
     Error(String),
+    /// The weights after `step` steps, as `Command::Weights` asked.
+    Weights {
+        step: u64,
+        tensors: Vec<NamedTensor>,
+    },
+    WeightsLoaded,
 }
 
 /// Optional stopping points beyond the settings' epochs.
@@ -324,6 +335,23 @@ impl Loop {
                 self.report_switch();
             }
             Command::Stop => {}
+            Command::Weights => {
+                self.drain();
+                match self.session.weights() {
+                    Ok(tensors) => self.send(Event::Weights {
+                        step: self.session.steps_taken(),
+                        tensors,
+                    }),
+                    Err(e) => self.send(Event::Error(e.to_string())),
+                }
+            }
+            Command::SetWeights(tensors) => {
+                self.drain();
+                match self.session.set_weights(&tensors) {
+                    Ok(()) => self.send(Event::WeightsLoaded),
+                    Err(e) => self.send(Event::Error(format!("the weights do not fit: {e}"))),
+                }
+            }
         }
     }
 

@@ -116,6 +116,18 @@ pub struct Run {
     /// The latest look inside a node, and what was last asked for (node, sample, step).
     pub inspection: Option<Arc<Inspection>>,
     inspection_asked: Option<(NodeId, usize, u64)>,
+    /// The trainer's answer to `Command::Weights` or `Command::SetWeights`, for the window to
+    /// take.
+    pub weights: Option<WeightsAnswer>,
+}
+
+pub enum WeightsAnswer {
+    /// The weights after this many steps of the run.
+    Taken {
+        step: u64,
+        tensors: Vec<crate::train::NamedTensor>,
+    },
+    Loaded,
 }
 
 /// What the trainer answered to a tagged question.
@@ -147,6 +159,7 @@ impl Default for Run {
             pace: Some(DEFAULT_PACE),
             watch: Some(WATCH_EVERY),
             inspection: None,
+            weights: None,
             inspection_asked: None,
         }
     }
@@ -513,6 +526,13 @@ impl Run {
             }
             Event::Paused => self.running = false,
             Event::Running => self.running = true,
+            Event::Weights { step, tensors } => {
+                self.weights = Some(WeightsAnswer::Taken {
+                    step: step + self.step_offset,
+                    tensors,
+                })
+            }
+            Event::WeightsLoaded => self.weights = Some(WeightsAnswer::Loaded),
             Event::Error(e) => {
                 self.notice = Some(format!("Training stopped: {e}"));
                 self.running = false;
