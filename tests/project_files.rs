@@ -48,6 +48,7 @@ fn malformed_json_names_line_and_column() {
             line,
             column,
             message,
+            ..
         }) => {
             assert_eq!(line, 8, "{message}");
             assert!(column > 0);
@@ -105,4 +106,112 @@ fn garbage_and_missing_files_do_not_panic() {
     }
     let missing = netloom::io::load_project(Path::new("/no/such/project.json")).unwrap_err();
     assert!(missing.to_string().contains("/no/such/project.json"));
+}
+
+#[test]
+fn a_wrong_setting_names_the_field_and_the_node() {
+    let text = spiral_text().replacen("\"units\": 64", "\"units\": \"many\"", 1);
+    let error = Project::from_json(&text).unwrap_err().to_string();
+    assert!(
+        error.contains(
+            "graph.nodes[1] (hidden1).layer.units: invalid type: string \"many\", expected usize"
+        ),
+        "{error}"
+    );
+    assert!(error.starts_with("line 8, column"), "{error}");
+    let text = spiral_text().replacen("\"activation\": \"relu\"", "\"activation\": \"relux\"", 2);
+    let error = Project::from_json(&text).unwrap_err().to_string();
+    assert!(
+        error.contains("graph.nodes[1] (hidden1).layer.activation: unknown variant `relux`"),
+        "{error}"
+    );
+    let text = spiral_text().replacen("\"batch_size\": 16", "\"batch_size\": -16", 1);
+    let error = Project::from_json(&text).unwrap_err().to_string();
+    assert!(
+        error.contains("training.batch_size: invalid value: integer `-16`"),
+        "{error}"
+    );
+    let text = spiral_text().replacen("{ \"node\": 3 } }", "{ \"node\": 3, \"pot\": 0 } }", 1);
+    let error = Project::from_json(&text).unwrap_err().to_string();
+    assert!(
+        error.contains("graph.edges[2].to.pot: unknown field `pot`"),
+        "{error}"
+    );
+}
+
+fn spiral_with(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(&spiral_text()).unwrap();
+    edit(&mut value);
+    serde_json::to_string_pretty(&value).unwrap()
+}
+
+#[test]
+fn duplicate_node_ids_are_refused_naming_both_nodes() {
+    let text = spiral_with(|v| v["graph"]["nodes"][3]["id"] = 1.into());
+    let error = Project::from_json(&text).unwrap_err().to_string();
+    assert!(
+        error.contains("nodes[1] (hidden1) and nodes[3] (scores) both have id 1"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_wire_to_a_missing_node_names_the_wire_and_the_node() {
+    let text = spiral_with(|v| v["graph"]["edges"][3]["to"]["node"] = 12.into());
+    let error = Project::from_json(&text).unwrap_err().to_string();
+    assert!(
+        error.contains("edges[3] goes to node 12, which does not exist"),
+        "{error}"
+    );
+    let text = spiral_with(|v| v["graph"]["edges"][0]["from"]["node"] = 9.into());
+    let error = Project::from_json(&text).unwrap_err().to_string();
+    assert!(
+        error.contains("edges[0] comes from node 9, which does not exist"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_utf8_byte_order_mark_is_accepted() {
+    let plain = Project::from_json(&spiral_text()).unwrap();
+    let marked = format!("\u{feff}{}", spiral_text());
+    assert_eq!(Project::from_json(&marked).unwrap(), plain);
+    let dir = std::env::temp_dir().join(format!("netloom-bom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bom.json");
+    std::fs::write(&path, marked).unwrap();
+    assert_eq!(netloom::io::load_project(&path).unwrap(), plain);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The binary prints errors with anyhow's `{:#}`, which appends each `source` in the chain.
+fn as_printed(error: netloom::io::FileError) -> String {
+    format!("{:#}", anyhow::Error::new(error))
+}
+
+#[test]
+fn each_cause_is_printed_once() {
+    let missing =
+        as_printed(netloom::io::load_project(Path::new("/no/such/project.json")).unwrap_err());
+    assert_eq!(missing.matches("No such file").count(), 1, "{missing}");
+    assert!(missing.starts_with("/no/such/project.json: "), "{missing}");
+
+    let dir = std::env::temp_dir().join(format!("netloom-once-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.json");
+    std::fs::write(&path, "{ \"format_version\": 1, \"graph\": ").unwrap();
+    let malformed = as_printed(netloom::io::load_project(&path).unwrap_err());
+    assert_eq!(
+        malformed.matches("line 1, column").count(),
+        1,
+        "{malformed}"
+    );
+    std::fs::write(
+        &path,
+        spiral_text().replacen("\"units\": 64", "\"units\": \"x\"", 1),
+    )
+    .unwrap();
+    let bad_field = as_printed(netloom::io::load_project(&path).unwrap_err());
+    assert_eq!(bad_field.matches("invalid type").count(), 1, "{bad_field}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

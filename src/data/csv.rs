@@ -53,17 +53,45 @@ pub fn load_csv(path: &Path, options: &CsvOptions) -> Result<InMemoryDataset, Da
     let bytes = read_file(path)?;
     let parse = || {
         let bytes = gunzip_if_needed(&bytes)?;
+        if looks_like_utf16(&bytes) {
+            return Err(DataError::Utf16);
+        }
         // Lossy: a stray Latin-1 byte in a header should not stop a file of numbers from loading.
         parse_csv(&String::from_utf8_lossy(&bytes), options)
     };
     parse().map_err(|e| e.in_file(path))
 }
 
+/// A UTF-16 file (as Excel's "Unicode text" saves) starts with its byte order mark, or, without
+/// one, has a NUL byte beside nearly every character of a Latin-script text.
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    let head = &bytes[..bytes.len().min(4096)];
+    let nuls = head.iter().filter(|&&b| b == 0).count();
+    head.len() >= 4 && nuls * 4 >= head.len()
+}
+
+/// The file's lines. Files from classic Mac OS end lines with a lone CR; such a file (CRs and no
+/// LF at all) is read by its CRs rather than as one long line.
+fn lines(text: &str) -> impl Iterator<Item = &str> + Clone {
+    let end = if text.contains('\r') && !text.contains('\n') {
+        '\r'
+    } else {
+        '\n'
+    };
+    text.split(end)
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+}
+
 /// Parses CSV text into a dataset with features [number of feature columns].
 pub fn parse_csv(text: &str, options: &CsvOptions) -> Result<InMemoryDataset, DataError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rows = text
-        .lines()
+    if text.contains('\0') {
+        return Err(DataError::Utf16);
+    }
+    let mut rows = lines(text)
         .enumerate()
         .map(|(i, line)| (i + 1, line))
         .filter(|(_, line)| !line.trim().is_empty());
@@ -113,6 +141,13 @@ pub fn parse_csv(text: &str, options: &CsvOptions) -> Result<InMemoryDataset, Da
             }
         }
         let target_field = &fields[target];
+        // An empty class would be a class called "" that no one meant.
+        if target_field.is_empty() {
+            return Err(DataError::MissingTarget {
+                line,
+                column: names[target].clone(),
+            });
+        }
         match options.task {
             CsvTask::Classification => classes.push(target_field),
             CsvTask::Regression => values.push(parse_number(target_field, line, &names[target])?),
@@ -216,7 +251,7 @@ fn split_fields<'a>(
             let mut chunk = quoted;
             let after = loop {
                 let Some(end) = chunk.find('"') else {
-                    return Err(DataError::BadQuote { line });
+                    return Err(DataError::UnclosedQuote { line });
                 };
                 value.push_str(&chunk[..end]);
                 let tail = &chunk[end + 1..];
@@ -474,7 +509,7 @@ mod tests {
         let err = parse("a,b\n1,\"2\n").unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("line 2: a quoted field is badly formed"),
+                .starts_with("line 2: a quoted field has no closing"),
             "{err}"
         );
         assert!(matches!(
@@ -539,6 +574,87 @@ mod tests {
         let d = parse("\u{feff}a , b\r\n 1 , x \r\n\r\n2,y\r\n").unwrap();
         assert_eq!(d.features(), [1.0, 2.0]);
         assert_eq!(d.class_names(), ["x", "y"]);
+    }
+
+    #[test]
+    fn an_empty_target_is_an_error_at_its_line() {
+        let err = parse("a,b,label\n1,2,x\n\n3,4,\n5,6,y\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 4, column \"label\": the target is missing (every row needs one)"
+        );
+        let err =
+            parse_csv("a,y\n1,0.5\n2, \n", &with(None, CsvTask::Regression, false)).unwrap_err();
+        assert!(
+            matches!(err, DataError::MissingTarget { line: 3, .. }),
+            "{err}"
+        );
+        // A quoted empty target is empty too.
+        assert!(matches!(
+            parse("1,x\n2,\"\"\n"),
+            Err(DataError::MissingTarget { line: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn a_broken_quote_is_reported_at_its_own_line() {
+        let err = parse("a,b\n1,2\n\n3,\"4\n5,6\n7,8\n").unwrap_err();
+        assert!(matches!(err, DataError::UnclosedQuote { line: 4 }), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("line 4: a quoted field has no closing")
+        );
+        let err = parse("a,b\r\n1,2\r\n3,\"4\"x\r\n5,6\r\n").unwrap_err();
+        assert!(matches!(err, DataError::BadQuote { line: 3 }), "{err}");
+        // In the first row, before the header is guessed.
+        assert!(matches!(
+            parse("\"a,b\n1,2\n"),
+            Err(DataError::UnclosedQuote { line: 1 })
+        ));
+    }
+
+    #[test]
+    fn lone_cr_line_endings_are_read_as_lines() {
+        let d = parse("a,b,label\r1,2,x\r3,4,y\r").unwrap();
+        assert_eq!(d.features(), [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(d.class_names(), ["x", "y"]);
+        let err = parse("a,b,label\r1,2,x\r\r3,z,y\r").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 4, column \"b\": \"z\" is not a number"
+        );
+    }
+
+    #[test]
+    fn utf16_files_are_named_as_such() {
+        let dir = std::env::temp_dir().join(format!("netloom-data-utf16-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = "a,b\n1,0\n2,1\n";
+        let little: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        let big: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+        for (name, bytes) in [
+            ("le-bom", [vec![0xFF, 0xFE], little.clone()].concat()),
+            ("be-bom", [vec![0xFE, 0xFF], big.clone()].concat()),
+            ("le", little),
+            ("be", big),
+        ] {
+            let path = dir.join(format!("{name}.csv"));
+            std::fs::write(&path, bytes).unwrap();
+            let err = load_csv(&path, &CsvOptions::default()).unwrap_err();
+            assert!(matches!(err.innermost(), DataError::Utf16), "{name}: {err}");
+            assert!(
+                err.to_string()
+                    .contains("this file is UTF-16; save it as UTF-8 CSV"),
+                "{err}"
+            );
+        }
+        assert!(matches!(parse("a\0,b\0\n"), Err(DataError::Utf16)));
+        // UTF-8 with a byte order mark is fine, and the mark is not part of the first name.
+        let path = dir.join("bom.csv");
+        std::fs::write(&path, b"\xEF\xBB\xBFa,b\n1,0\n2,1\n").unwrap();
+        let d = load_csv(&path, &with(Some("a"), CsvTask::Regression, false)).unwrap();
+        assert_eq!(all_targets(&d), [1.0, 2.0]);
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

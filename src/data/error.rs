@@ -49,6 +49,20 @@ pub enum DataError {
     BadQuote { line: usize },
 
     #[error(
+        "line {line}: a quoted field has no closing \" on its line (each row must fit on one line; \
+         a \" inside a field is written \"\")"
+    )]
+    UnclosedQuote { line: usize },
+
+    #[error("line {line}, column \"{column}\": the target is missing (every row needs one)")]
+    MissingTarget { line: usize, column: String },
+
+    #[error(
+        "this file is UTF-16; save it as UTF-8 CSV (in Excel: \"CSV UTF-8\") and load it again"
+    )]
+    Utf16,
+
+    #[error(
         "the file has {columns} column(s), but it needs at least two (features and a target); \
          are the values separated by commas?"
     )]

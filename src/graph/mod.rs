@@ -3,6 +3,7 @@
 //! Plain data (serde, cheap to clone); no math and no knowledge of backends.
 
 mod layer;
+mod load;
 mod project;
 
 pub use layer::{Activation, Init, Layer, LossKind};
@@ -10,6 +11,8 @@ pub use project::{
     BackendChoice, EarlyStopping, FORMAT_VERSION, LoadError, Optimizer, Project, Schedule,
     TrainingSettings, ViewState,
 };
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,14 +48,86 @@ pub struct Edge {
     pub to: PortRef,
 }
 
+/// Read through [`GraphFile`], so that a file whose ids do not identify its nodes is refused
+/// when it is read, before anything indexes nodes by id.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "GraphFile")]
 pub struct Graph {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
 }
 
+/// A graph as written in a file, before its ids are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GraphFile {
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+}
+
+impl TryFrom<GraphFile> for Graph {
+    type Error = GraphError;
+
+    fn try_from(file: GraphFile) -> Result<Graph, GraphError> {
+        let graph = Graph {
+            nodes: file.nodes,
+            edges: file.edges,
+        };
+        graph.check_ids()?;
+        Ok(graph)
+    }
+}
+
+/// A graph whose ids do not say which node is which. Positions are indices into `nodes` and
+/// `edges`, as in the file.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum GraphError {
+    #[error(
+        "nodes[{first}] ({first_name}) and nodes[{second}] ({second_name}) both have id {id}; each node needs its own id, since wires name nodes by id"
+    )]
+    DuplicateId {
+        id: NodeId,
+        first: usize,
+        first_name: String,
+        second: usize,
+        second_name: String,
+    },
+    #[error("edges[{edge}] {} node {node}, which does not exist", if *to { "goes to" } else { "comes from" })]
+    MissingNode {
+        edge: usize,
+        node: NodeId,
+        /// The wire's end that is missing: its target (`to`) or its source.
+        to: bool,
+    },
+}
+
 impl Graph {
+    /// Every node has its own id and every wire ends at nodes that exist; the first problem
+    /// otherwise.
+    pub fn check_ids(&self) -> Result<(), GraphError> {
+        let mut index_of: HashMap<NodeId, usize> = HashMap::with_capacity(self.nodes.len());
+        for (second, node) in self.nodes.iter().enumerate() {
+            if let Some(&first) = index_of.get(&node.id) {
+                return Err(GraphError::DuplicateId {
+                    id: node.id,
+                    first,
+                    first_name: self.nodes[first].name.clone(),
+                    second,
+                    second_name: node.name.clone(),
+                });
+            }
+            index_of.insert(node.id, second);
+        }
+        for (edge, e) in self.edges.iter().enumerate() {
+            for (node, to) in [(e.from.node, false), (e.to.node, true)] {
+                if !index_of.contains_key(&node) {
+                    return Err(GraphError::MissingNode { edge, node, to });
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn node(&self, id: NodeId) -> Option<&Node> {
         self.nodes.iter().find(|n| n.id == id)
     }

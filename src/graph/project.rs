@@ -204,16 +204,27 @@ impl Default for ViewState {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum LoadError {
-    #[error("line {line}, column {column}: {message}")]
+    /// `path` is where in the document the error is, as `graph.nodes[3] (hidden1).layer.units`
+    /// (empty for a syntax error, which its line and column place).
+    #[error("line {line}, column {column}: {}{message}", path_prefix(path))]
     Invalid {
         line: usize,
         column: usize,
+        path: String,
         message: String,
     },
     #[error(
         "this project was saved by a newer Netloom (format version {found}; this version reads up to {supported}). Update Netloom to open it."
     )]
     NewerVersion { found: u32, supported: u32 },
+}
+
+fn path_prefix(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    }
 }
 
 impl Project {
@@ -233,6 +244,8 @@ impl Project {
     /// Parses a project file's text. The version is checked first, so that a file from a newer
     /// Netloom is reported as such rather than as a list of unknown fields.
     pub fn from_json(text: &str) -> Result<Project, LoadError> {
+        // Windows editors often save UTF-8 with a byte order mark, which JSON does not allow.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         #[derive(Deserialize)]
         struct VersionOnly {
             format_version: Option<u32>,
@@ -247,16 +260,7 @@ impl Project {
                 supported: FORMAT_VERSION,
             });
         }
-        serde_json::from_str(text).map_err(|e| LoadError::Invalid {
-            line: e.line(),
-            column: e.column(),
-            message: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-        })
+        super::load::from_json(text)
     }
 
     pub fn to_json(&self) -> String {

@@ -3,64 +3,46 @@
 //! full disk never leaves half a file where a good one was.
 
 mod pytorch;
+mod safe;
 mod weights;
 
 pub use pytorch::export_pytorch;
-pub use weights::{load_weights, save_weights};
+pub use safe::{SafeFile, same_file, write_atomically};
+pub use weights::{
+    LoadedWeights, batch_norm_counters, load_weights, load_weights_with_counters, save_weights,
+};
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::graph::{LoadError, Project};
 
+/// Each variant's message is complete (it names the file and says the cause), so causes are
+/// written into it rather than chained as `source`s, which `{:#}` would print a second time.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("{path}: {source}")]
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{path}: {source}")]
-    Project { path: PathBuf, source: LoadError },
-    #[error("{path}: {message}")]
+    #[error("{}: {error}", path.display())]
+    Project { path: PathBuf, error: LoadError },
+    #[error("{}: {message}", path.display())]
     Weights { path: PathBuf, message: String },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_ {
-    move |source| FileError::Io {
+    move |cause| FileError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder, then renames it over.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.map_err(io_error(path))
 }
 
 pub fn load_project(path: &Path) -> Result<Project, FileError> {
     let text = std::fs::read_to_string(path).map_err(io_error(path))?;
-    Project::from_json(&text).map_err(|source| FileError::Project {
+    Project::from_json(&text).map_err(|error| FileError::Project {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -74,28 +56,4 @@ pub fn project_dir(path: &Path) -> PathBuf {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temporary() {
-        let dir = std::env::temp_dir().join(format!("netloom-io-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("a.json");
-        write_atomically(&path, b"first").unwrap();
-        write_atomically(&path, b"second").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"second");
-        let leftovers: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            .collect();
-        assert!(leftovers.is_empty());
-        let missing = dir.join("no/such/folder/a.json");
-        assert!(write_atomically(&missing, b"x").is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 }

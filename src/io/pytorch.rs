@@ -1,5 +1,11 @@
-//! PyTorch code export: a readable `nn.Module` whose attribute names are the node names, so its
+//! PyTorch code export: a readable `nn.Module` whose submodules are named after the nodes, so its
 //! `state_dict` keys match the safetensors Netloom saves.
+//!
+//! A node's name becomes an attribute (`self.hidden`) when Python and `nn.Module` leave it free.
+//! A name that is a Python keyword (`class`), one of `nn.Module`'s own attributes (`forward`,
+//! `training`, `eval`) or private-looking (`_modules`, `__x`, which Python would mangle) is only
+//! ever a string key of `self._modules`, which is where `nn.Module` keeps submodules anyway: the
+//! `state_dict` keys stay `<name>.weight`, and the module's own attributes keep working.
 
 use std::fmt::Write;
 
@@ -35,14 +41,17 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
     let mut init = String::new();
     let mut forward = String::new();
     let mut loss = None;
+    // Locals end in `_`, which no keyword, builtin used here or argument (`x`, `self`) does.
     let var = |i: usize| format!("{}_", graph.nodes[i].name);
+    let mut by_key = false;
     for &i in &model.order {
         let info = &model.nodes[i];
         if !info.feeds_loss {
             continue;
         }
         let node = &graph.nodes[i];
-        let name = &node.name;
+        let layer = submodule(&node.name);
+        by_key |= layer.starts_with("self._modules[");
         let inputs: Vec<String> = info
             .inputs
             .iter()
@@ -67,11 +76,11 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
             } => {
                 let _ = writeln!(
                     init,
-                    "        self.{name} = nn.Linear({}, {units}, bias={})",
+                    "        {layer} = nn.Linear({}, {units}, bias={})",
                     input_shape[0],
                     py_bool(*bias)
                 );
-                activation_call(*activation, &format!("self.{name}({x})"))
+                activation_call(*activation, &format!("{layer}({x})"))
             }
             Layer::Conv2d {
                 filters,
@@ -84,11 +93,11 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
             } => {
                 let _ = writeln!(
                     init,
-                    "        self.{name} = nn.Conv2d({}, {filters}, {kernel}, stride={stride}, padding={padding}, bias={})",
+                    "        {layer} = nn.Conv2d({}, {filters}, {kernel}, stride={stride}, padding={padding}, bias={})",
                     input_shape[0],
                     py_bool(*bias)
                 );
-                activation_call(*activation, &format!("self.{name}({x})"))
+                activation_call(*activation, &format!("{layer}({x})"))
             }
             Layer::MaxPool2d { kernel, stride } => {
                 format!("F.max_pool2d({x}, {kernel}, {})", stride.unwrap_or(*kernel))
@@ -103,8 +112,8 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
                 format!("{x}.reshape({x}.shape[0], {})", dims.join(", "))
             }
             Layer::Dropout { rate } => {
-                let _ = writeln!(init, "        self.{name} = nn.Dropout({rate:?})");
-                format!("self.{name}({x})")
+                let _ = writeln!(init, "        {layer} = nn.Dropout({rate:?})");
+                format!("{layer}({x})")
             }
             Layer::BatchNorm { momentum, epsilon } => {
                 let kind = if input_shape.len() == 3 {
@@ -114,18 +123,18 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
                 };
                 let _ = writeln!(
                     init,
-                    "        self.{name} = nn.{kind}({}, eps={epsilon:?}, momentum={momentum:?})",
+                    "        {layer} = nn.{kind}({}, eps={epsilon:?}, momentum={momentum:?})",
                     input_shape[0]
                 );
-                format!("self.{name}({x})")
+                format!("{layer}({x})")
             }
             Layer::LayerNorm { epsilon } => {
                 let width = input_shape.last().copied().unwrap_or(1);
                 let _ = writeln!(
                     init,
-                    "        self.{name} = nn.LayerNorm({width}, eps={epsilon:?})"
+                    "        {layer} = nn.LayerNorm({width}, eps={epsilon:?})"
                 );
-                format!("self.{name}({x})")
+                format!("{layer}({x})")
             }
             Layer::Activation { function } => activation_call(*function, &x),
             Layer::Add { .. } => inputs.join(" + "),
@@ -143,6 +152,7 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
     if init.is_empty() {
         init.push_str("        pass\n");
     }
+    let setattr = if by_key { SETATTR } else { "" };
     format!(
         r#""""{title}: exported from Netloom.
 
@@ -159,7 +169,7 @@ from torch import nn
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
-{init}
+{init}{setattr}
     def forward(self, x):
 {forward}        return {output}
 
@@ -167,10 +177,321 @@ class Net(nn.Module):
 # The loss Netloom trained with; it takes the output of forward() and the targets.
 loss_fn = {loss}
 "#,
+        title = docstring_text(title),
         loss = loss_module(kind)
     )
 }
 
+/// Keeps the layers stored by key from colliding with `nn.Module`'s attributes of the same name
+/// when the module sets one (`train()` sets `self.training`), which `nn.Module` would refuse.
+const SETATTR: &str = r#"
+    def __setattr__(self, name, value):
+        # Some layers are named like nn.Module's own attributes (such as "training"): the layer
+        # lives in _modules under that name, the attribute stays a plain attribute.
+        if name in self.__dict__.get("_modules", {}) and not isinstance(value, nn.Module):
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+"#;
+
+/// How the code refers to a node's submodule: `self.<name>` where that is safe, otherwise by
+/// key in `self._modules` (see the module's documentation).
+fn submodule(name: &str) -> String {
+    if attribute_is_free(name) {
+        format!("self.{name}")
+    } else {
+        format!("self._modules[{}]", python_string(name))
+    }
+}
+
+/// Whether `self.<name>` names a submodule and nothing else: a plain identifier that is no
+/// keyword, no attribute of `nn.Module` and not private-looking (every attribute `nn.Module`
+/// keeps privately starts with `_`, and Python mangles `__x` inside a class).
+fn attribute_is_free(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !PYTHON_KEYWORDS.contains(&name)
+        && !MODULE_ATTRIBUTES.contains(&name)
+}
+
+/// `keyword.kwlist` and `keyword.softkwlist` of Python 3.12 (3.11 lacks the soft `type`).
+const PYTHON_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield", "_", "case", "match", "type",
+];
+
+/// The public attributes of `torch.nn.Module` (`dir(nn.Module())` without the `_` ones), as of
+/// PyTorch 2.15.
+const MODULE_ATTRIBUTES: &[&str] = &[
+    "T_destination",
+    "add_module",
+    "apply",
+    "bfloat16",
+    "buffers",
+    "call_super_init",
+    "children",
+    "compile",
+    "cpu",
+    "cuda",
+    "double",
+    "dump_patches",
+    "eval",
+    "extra_repr",
+    "float",
+    "forward",
+    "get_buffer",
+    "get_extra_state",
+    "get_parameter",
+    "get_submodule",
+    "half",
+    "ipu",
+    "load_state_dict",
+    "modules",
+    "mtia",
+    "named_buffers",
+    "named_children",
+    "named_modules",
+    "named_parameters",
+    "parameters",
+    "register_backward_hook",
+    "register_buffer",
+    "register_forward_hook",
+    "register_forward_pre_hook",
+    "register_full_backward_hook",
+    "register_full_backward_pre_hook",
+    "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook",
+    "register_module",
+    "register_parameter",
+    "register_state_dict_post_hook",
+    "register_state_dict_pre_hook",
+    "requires_grad_",
+    "set_extra_state",
+    "set_submodule",
+    "share_memory",
+    "state_dict",
+    "to",
+    "to_empty",
+    "train",
+    "training",
+    "type",
+    "xpu",
+    "zero_grad",
+];
+
+/// A Python string literal holding `text`.
+fn python_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `text` made safe inside a `"""` docstring: a project's name may hold quotes or backslashes.
+fn docstring_text(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
 fn py_bool(b: bool) -> &'static str {
     if b { "True" } else { "False" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile;
+    use crate::graph::{Graph, Init, TrainingSettings};
+    use crate::train::NamedTensor;
+
+    /// Names Python or `nn.Module` already use, on layers with weights, running statistics
+    /// and none.
+    const CLASHING: [&str; 10] = [
+        "class",
+        "training",
+        "eval",
+        "forward",
+        "state_dict",
+        "_modules",
+        "lambda",
+        "to",
+        "__x",
+        "T_destination",
+    ];
+
+    fn clashing_model() -> Model {
+        let dense = |units| Layer::Dense {
+            units,
+            bias: true,
+            activation: Activation::Relu,
+            init: Init::default(),
+        };
+        let mut graph = Graph::chain([
+            Layer::Input { shape: vec![4] },
+            dense(8),
+            Layer::BatchNorm {
+                momentum: 0.1,
+                epsilon: 1e-5,
+            },
+            Layer::Dropout { rate: 0.1 },
+            dense(8),
+            Layer::LayerNorm { epsilon: 1e-5 },
+            dense(6),
+            dense(5),
+            Layer::Activation {
+                function: Activation::Tanh,
+            },
+            dense(4),
+            dense(3),
+            Layer::Loss {
+                kind: LossKind::SoftmaxCrossEntropy,
+            },
+        ]);
+        for (node, name) in graph.nodes[1..].iter_mut().zip(CLASHING) {
+            node.name = name.to_string();
+        }
+        let model = compile::check(&graph, None);
+        assert!(model.is_trainable(), "{:?}", model.problems);
+        model
+    }
+
+    #[test]
+    fn clashing_names_are_only_string_keys() {
+        let model = clashing_model();
+        let code = export_pytorch(&model, "Clashes \"quoted\" \\ name");
+        // "to" names an activation, which has no submodule.
+        for name in CLASHING.iter().filter(|&&n| n != "to") {
+            let key = format!("self._modules[\"{name}\"]");
+            assert!(code.contains(&key), "no {key} in:\n{code}");
+        }
+        // Outside string keys, no clashing name is an identifier (the locals `<name>_` are
+        // derived from it, never equal to it), once the docstring, the comments and Python's own
+        // `class Net`, `def forward`, `self._modules` are set aside.
+        let body = code.split("\"\"\"").nth(2).unwrap_or_default();
+        let mut rest: String = body
+            .lines()
+            .map(|line| line.split('#').next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for own in ["class Net(", "def forward(", "self._modules["] {
+            rest = rest.replace(own, " ");
+        }
+        for name in CLASHING {
+            rest = rest.replace(&format!("\"{name}\""), " ");
+        }
+        let identifiers: Vec<&str> = rest
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .collect();
+        for name in CLASHING {
+            assert!(
+                !identifiers.contains(&name),
+                "{name} is an identifier in:\n{code}"
+            );
+            let attribute = format!("self.{name}");
+            let as_attribute = rest.match_indices(&attribute).any(|(at, _)| {
+                !rest[at + attribute.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            });
+            assert!(!as_attribute, "{attribute} in:\n{code}");
+        }
+        assert!(
+            code.contains("def __setattr__(self, name, value):"),
+            "{code}"
+        );
+        assert!(
+            code.contains(r#""""Clashes \"quoted\" \\ name: exported"#),
+            "{code}"
+        );
+        // Free names stay readable attributes, and need no __setattr__.
+        let mut plain = model.graph.clone();
+        for (i, node) in plain.nodes.iter_mut().enumerate() {
+            node.name = format!("layer{i}");
+        }
+        let code = export_pytorch(&compile::check(&plain, None), "Plain");
+        assert!(
+            code.contains("self.layer1 = nn.Linear(4, 8, bias=True)"),
+            "{code}"
+        );
+        assert!(
+            !code.contains("_modules") && !code.contains("__setattr__"),
+            "{code}"
+        );
+    }
+
+    /// With `NETLOOM_PYTHON` set to a Python that has torch and safetensors, the exported module
+    /// is imported, built, loaded from the weights Netloom saves (strictly), trained a step and
+    /// switched between modes. Skipped otherwise, so that machines without torch still pass.
+    #[test]
+    fn clashing_names_export_a_module_torch_can_train() {
+        let Some(python) = std::env::var_os("NETLOOM_PYTHON") else {
+            eprintln!("NETLOOM_PYTHON is not set: the module is not run under torch");
+            return;
+        };
+        let model = clashing_model();
+        let program = compile::compile(&model, &TrainingSettings::default()).unwrap();
+        let tensors: Vec<NamedTensor> = program
+            .params
+            .iter()
+            .map(|p| (&p.name, p.buffer))
+            .chain(program.running_stats.iter().map(|s| (&s.name, s.buffer)))
+            .map(|(name, buffer)| {
+                let shape = program.buffers[buffer].shape.clone();
+                let values = vec![0.5; shape.iter().product()];
+                NamedTensor {
+                    name: name.clone(),
+                    shape,
+                    values,
+                }
+            })
+            .collect();
+        let counters = super::super::batch_norm_counters(&model, 3, &[]);
+        let dir = std::env::temp_dir().join(format!("netloom-torch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("model.py"), export_pytorch(&model, "Clashes")).unwrap();
+        super::super::save_weights(&dir.join("w.safetensors"), &tensors, &counters).unwrap();
+        let script = r#"
+import sys, torch, safetensors.torch
+sys.path.insert(0, sys.argv[1])
+import model as exported
+net = exported.Net()
+saved = safetensors.torch.load_file(sys.argv[1] + "/w.safetensors")
+assert set(net.state_dict()) == set(saved), (sorted(net.state_dict()), sorted(saved))
+net.load_state_dict(saved)
+assert net.training
+optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+x, y = torch.randn(5, 4), torch.tensor([0, 1, 2, 0, 1])
+loss = exported.loss_fn(net(x), y)
+loss.backward()
+optimizer.step()
+net.eval()
+assert not net.training and not net._modules["training"].training
+with torch.no_grad():
+    net(x)
+net.train()
+assert net.training and net._modules["training"].training
+print("ok", sorted(net.state_dict()))
+"#;
+        let out = std::process::Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .arg(&dir)
+            .output()
+            .unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -930,42 +930,78 @@ impl Session {
         Ok(fresh)
     }
 
-    /// Replaces weights by name. Every parameter and running statistic must be given, with its shape.
+    /// Replaces weights by name. Every parameter and running statistic must be given; optimizer
+    /// state may be. Each tensor must have its buffer's shape and finite values, and a tensor that
+    /// matches nothing in the network is an error (it usually means the weights are another
+    /// network's). Nothing is written unless everything fits.
     pub fn set_weights(&mut self, tensors: &[NamedTensor]) -> Result<(), TrainError> {
         let program = Arc::clone(&self.program);
-        for buffer in program
-            .buffers
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| matches!(b.kind, BufferKind::Param | BufferKind::State))
-        {
-            let (id, b) = buffer;
-            let is_optimizer_state = program.optimizer_state.contains(&id);
-            if is_optimizer_state {
+        let mut writes = Vec::with_capacity(tensors.len());
+        let mut unknown = Vec::new();
+        for t in tensors {
+            let Some(id) = program.buffers.iter().position(|b| {
+                b.name == t.name && matches!(b.kind, BufferKind::Param | BufferKind::State)
+            }) else {
+                unknown.push(t.name.as_str());
                 continue;
-            }
-            let Some(t) = tensors.iter().find(|t| t.name == b.name) else {
-                return Err(TrainError::Weights(format!(
-                    "the weights have no tensor named \"{}\"",
-                    b.name
-                )));
             };
+            // Optimizer state is checked like a parameter: a wrong length would be written over
+            // the buffer's neighbours or leave it half old.
+            let b = &program.buffers[id];
             if t.shape != b.shape || t.values.len() != b.per_sample_len() {
                 return Err(TrainError::Weights(format!(
                     "\"{}\" has shape {:?} in the weights but {:?} in the network",
-                    b.name, t.shape, b.shape
+                    t.name, t.shape, b.shape
                 )));
             }
-        }
-        for t in tensors {
-            if let Some(id) = program.buffers.iter().position(|b| {
-                b.name == t.name && matches!(b.kind, BufferKind::Param | BufferKind::State)
-            }) {
-                self.backend.write(id, &t.values)?;
+            if let Some(index) = t.values.iter().position(|v| !v.is_finite()) {
+                return Err(TrainError::Weights(format!(
+                    "\"{}\" holds {} at index {index}",
+                    t.name,
+                    if t.values[index].is_nan() {
+                        "NaN"
+                    } else {
+                        "an infinity"
+                    }
+                )));
             }
+            writes.push((id, t));
+        }
+        if !unknown.is_empty() {
+            return Err(TrainError::Weights(format!(
+                "the weights hold {} that match nothing in this network: {}",
+                if unknown.len() == 1 {
+                    "a tensor"
+                } else {
+                    "tensors"
+                },
+                quoted_names(&unknown)
+            )));
+        }
+        let missing: Vec<&str> = named_state(&program)
+            .filter(|(name, _)| !tensors.iter().any(|t| &t.name == *name))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(TrainError::Weights(format!(
+                "the weights have no tensor named {}",
+                quoted_names(&missing)
+            )));
+        }
+        for (id, t) in writes {
+            self.backend.write(id, &t.values)?;
         }
         Ok(())
     }
+}
+
+/// `"a", "b", "c"`, for naming tensors in an error.
+fn quoted_names(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Every parameter and running statistic with its PyTorch name: what weights files hold.
