@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::compile::{self, DataInfo, Location, Model, Severity};
 use crate::data;
-use crate::graph::{BackendChoice, Layer, TrainingSettings};
+use crate::graph::{BackendChoice, TrainingSettings};
 use crate::io;
 use crate::train::{self, Event, FinishReason, Limits, Metrics, Trainer};
 
@@ -281,11 +281,19 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .flatten()
         .collect();
+    let csv = match &project.dataset {
+        data::DatasetSpec::Csv { path, .. } => Some(io::project_dir(&args.project).join(path)),
+        _ => None,
+    };
     let mut inputs: Vec<&Path> = vec![&args.project];
     inputs.extend(args.init_weights.as_deref());
+    inputs.extend(csv.as_deref());
     for (i, output) in outputs.iter().enumerate() {
         check_output(output, &inputs)?;
-        if outputs[..i].iter().any(|other| same_file(output, other)) {
+        if outputs[..i]
+            .iter()
+            .any(|other| other == output || io::same_file(output, other))
+        {
             bail!("--save-weights and --metrics-out name the same file; give each its own");
         }
     }
@@ -308,11 +316,13 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if let Some(reason) = fallback {
         session.note_switch(reason);
     }
+    let mut loaded_counters = Vec::new();
     if let Some(path) = &args.init_weights {
-        let tensors = io::load_weights(path)?;
+        let loaded = io::load_weights_with_counters(path)?;
         session
-            .set_weights(&tensors)
+            .set_weights(&loaded.tensors)
             .with_context(|| format!("loading {}", path.display()))?;
+        loaded_counters = loaded.counters;
     }
     let (train_n, val_n, test_n) = session.split_sizes();
     let steps_per_epoch = session.steps_per_epoch();
@@ -435,7 +445,8 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         m.finish()?;
     }
     if let Some(path) = &args.save_weights {
-        save_trained_weights(path, &project, &mut session, finished_cleanly)?;
+        let counters = |steps| io::batch_norm_counters(&prepared.model, steps, &loaded_counters);
+        save_trained_weights(path, &mut session, counters, finished_cleanly)?;
     }
     outcome
 }
@@ -444,8 +455,8 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
 /// says why nothing was saved, leaving the file that was there as it was.
 fn save_trained_weights(
     path: &Path,
-    project: &crate::graph::Project,
     session: &mut train::Session,
+    counters: impl FnOnce(u64) -> Vec<(String, i64)>,
     finished_cleanly: bool,
 ) -> anyhow::Result<()> {
     if !finished_cleanly {
@@ -467,19 +478,7 @@ fn save_trained_weights(
         );
         return Ok(());
     }
-    let counters: Vec<(String, i64)> = project
-        .graph
-        .nodes
-        .iter()
-        .filter(|n| matches!(n.layer, Layer::BatchNorm { .. }))
-        .map(|n| {
-            (
-                format!("{}.num_batches_tracked", n.name),
-                session.steps_taken() as i64,
-            )
-        })
-        .collect();
-    io::save_weights(path, &tensors, &counters)?;
+    io::save_weights(path, &tensors, &counters(session.steps_taken()))?;
     eprintln!("saved weights to {}", path.display());
     Ok(())
 }
@@ -492,7 +491,7 @@ const MAX_THREADS: usize = 1024;
 /// is one of the run's own inputs, so that a run's results are never lost at its end and never
 /// written over what it read.
 fn check_output(output: &Path, inputs: &[&Path]) -> anyhow::Result<()> {
-    if let Some(input) = inputs.iter().find(|input| same_file(output, input)) {
+    if let Some(input) = inputs.iter().find(|input| io::same_file(output, input)) {
         bail!(
             "{} is also an input of this run ({}); write the output to another file",
             output.display(),
@@ -510,29 +509,10 @@ fn check_output(output: &Path, inputs: &[&Path]) -> anyhow::Result<()> {
     if output.is_dir() {
         bail!("{} is a folder; name a file to write", output.display());
     }
-    check_writable(&dir).with_context(|| format!("{} cannot be written", output.display()))
-}
-
-/// Whether two paths name one file (or one file to be): the same place once links and `..` are
-/// resolved.
-fn same_file(a: &Path, b: &Path) -> bool {
-    let resolve = |p: &Path| {
-        p.canonicalize().ok().or_else(|| {
-            let dir = io::project_dir(p).canonicalize().ok()?;
-            Some(dir.join(p.file_name()?))
-        })
-    };
-    matches!((resolve(a), resolve(b)), (Some(a), Some(b)) if a == b)
-}
-
-/// Proves `dir` takes a new file by making one, exclusively, and removing it.
-fn check_writable(dir: &Path) -> std::io::Result<()> {
-    let probe = dir.join(format!(".netloom-probe-{}", std::process::id()));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)?;
-    std::fs::remove_file(&probe)
+    // A safe file made and dropped uncommitted proves the folder takes one, and leaves nothing.
+    io::SafeFile::create(output)
+        .map(drop)
+        .with_context(|| format!("{} cannot be written", output.display()))
 }
 
 fn metrics_text(m: &Metrics) -> String {
@@ -554,22 +534,16 @@ fn epoch_summary(train: &Metrics, validation: Option<&Metrics>) -> String {
     s
 }
 
-/// JSON lines into a temporary file, renamed into place when training ends.
+/// JSON lines into a safe file, renamed into place when training ends (and removed if it
+/// fails first).
 struct MetricsWriter {
-    path: PathBuf,
-    temp: PathBuf,
-    file: std::io::BufWriter<std::fs::File>,
+    file: io::SafeFile,
 }
 
 impl MetricsWriter {
     fn create(path: &Path) -> anyhow::Result<Self> {
-        let temp = path.with_extension(format!("{}.tmp", std::process::id()));
-        let file =
-            std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
         Ok(Self {
-            path: path.to_path_buf(),
-            temp,
-            file: std::io::BufWriter::new(file),
+            file: io::SafeFile::create(path)?,
         })
     }
 
@@ -577,10 +551,8 @@ impl MetricsWriter {
         writeln!(self.file, "{value}").context("writing metrics")
     }
 
-    fn finish(mut self) -> anyhow::Result<()> {
-        self.file.flush()?;
-        std::fs::rename(&self.temp, &self.path)
-            .with_context(|| format!("writing {}", self.path.display()))
+    fn finish(self) -> anyhow::Result<()> {
+        Ok(self.file.commit()?)
     }
 }
 
