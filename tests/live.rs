@@ -417,7 +417,53 @@ fn the_decision_boundary_forms_under_the_points() {
         app.training.task.is_current(&app.run)
     });
     h.get_by_role_and_label(Role::Image, "Decision boundary");
+    // A smooth picture: at least 100 by 100 samples of the plane, asked for in one request.
+    let [columns, rows] = h.state().training.task.boundary_cells().unwrap();
+    assert!(columns >= 100 && rows >= 100, "{columns}x{rows}");
+    // Which colour is which class.
+    h.get_by_label("Legend: class 0");
+    h.get_by_label("Legend: class 1");
+    // The square fills the view's height.
+    let plot = h
+        .get_by_role_and_label(Role::Image, "Decision boundary")
+        .rect();
+    assert!(plot.height() > 140.0, "{plot:?}");
+    assert!((plot.width() - plot.height()).abs() < 6.0, "{plot:?}");
+    // The test split's points can be hidden and shown again.
+    assert!(h.state().training.task.show_test_points);
+    h.get_by_role_and_label(Role::CheckBox, "Show test points")
+        .click();
+    h.run_steps(2);
+    assert!(!h.state().training.task.show_test_points);
+    h.get_by_role_and_label(Role::CheckBox, "Show test points")
+        .click();
+    h.run_steps(2);
     h.snapshot("decision_boundary");
+}
+
+#[test]
+fn views_that_do_not_apply_to_the_dataset_are_not_offered() {
+    let h = harness(app(spiral_for(100_000)));
+    h.get_by_label("Decision boundary");
+    h.get_by_label("Neurons");
+    let mnist = TEMPLATES
+        .iter()
+        .find(|t| t.name == "MNIST CNN")
+        .unwrap()
+        .project();
+    let mut h = harness(app(mnist));
+    h.get_by_label("Loss");
+    h.get_by_label("Confusion matrix");
+    assert!(h.query_by_label("Decision boundary").is_none());
+    assert!(h.query_by_label("Neurons").is_none());
+    assert!(
+        h.query_by_label_contains("two input features").is_none(),
+        "no sentence in their place"
+    );
+    // A view chosen before the dataset was known goes back to the loss.
+    h.state_mut().training.tab = Tab::Neurons;
+    h.run_steps(2);
+    assert_eq!(h.state().training.tab, Tab::Loss);
 }
 
 #[test]

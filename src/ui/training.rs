@@ -11,7 +11,7 @@ use super::inspector::number;
 use super::plots;
 use super::run::{DEFAULT_PACE, Run};
 use super::task_view::TaskView;
-use crate::data::InMemoryDataset;
+use crate::data::{Dataset, InMemoryDataset};
 use crate::graph::{BackendChoice, EarlyStopping, Optimizer, Schedule};
 use crate::train::{Command, FinishReason};
 
@@ -43,6 +43,20 @@ impl Tab {
         Tab::Confusion,
         Tab::Predictions,
     ];
+
+    /// Whether this view says anything about `dataset` (while it loads, every view is offered):
+    /// the plane's views need two input features, the confusion matrix and the predictions
+    /// per class a classification task.
+    pub fn applies_to(self, dataset: Option<&InMemoryDataset>) -> bool {
+        let Some(dataset) = dataset else { return true };
+        match self {
+            Tab::DecisionBoundary | Tab::Neurons => dataset.feature_shape() == [2],
+            Tab::Confusion | Tab::Predictions => {
+                matches!(dataset.task(), crate::data::Task::Classification { .. })
+            }
+            _ => true,
+        }
+    }
 
     pub fn label(self) -> &'static str {
         match self {
@@ -206,8 +220,12 @@ impl TrainingPanel {
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| settings(ui, editor, run));
             });
+        // Views that say nothing about this dataset are not offered at all.
+        if !self.tab.applies_to(dataset) {
+            self.tab = Tab::Loss;
+        }
         ui.horizontal_wrapped(|ui| {
-            for tab in Tab::ALL {
+            for tab in Tab::ALL.into_iter().filter(|t| t.applies_to(dataset)) {
                 ui.selectable_value(&mut self.tab, tab, tab.label());
             }
             ui.separator();
@@ -242,7 +260,7 @@ impl TrainingPanel {
             Tab::Gradients => plots::gradients(ui, &run.history),
             Tab::UpdateRatios => plots::update_ratios(ui, &run.history),
             Tab::Histograms => self.histograms.show(ui, &run.history),
-            Tab::DecisionBoundary => self.task.boundary(ui, dataset),
+            Tab::DecisionBoundary => self.task.boundary(ui, dataset, &editor.project),
             Tab::Neurons => self.task.neurons.show(ui, dataset),
             Tab::Confusion => {
                 if let Some(cell) = self.task.confusion(ui, &run.history) {
