@@ -417,7 +417,53 @@ fn the_decision_boundary_forms_under_the_points() {
         app.training.task.is_current(&app.run)
     });
     h.get_by_role_and_label(Role::Image, "Decision boundary");
+    // A smooth picture: at least 100 by 100 samples of the plane, asked for in one request.
+    let [columns, rows] = h.state().training.task.boundary_cells().unwrap();
+    assert!(columns >= 100 && rows >= 100, "{columns}x{rows}");
+    // Which colour is which class.
+    h.get_by_label("Legend: class 0");
+    h.get_by_label("Legend: class 1");
+    // The square fills the view's height.
+    let plot = h
+        .get_by_role_and_label(Role::Image, "Decision boundary")
+        .rect();
+    assert!(plot.height() > 140.0, "{plot:?}");
+    assert!((plot.width() - plot.height()).abs() < 6.0, "{plot:?}");
+    // The test split's points can be hidden and shown again.
+    assert!(h.state().training.task.show_test_points);
+    h.get_by_role_and_label(Role::CheckBox, "Show test points")
+        .click();
+    h.run_steps(2);
+    assert!(!h.state().training.task.show_test_points);
+    h.get_by_role_and_label(Role::CheckBox, "Show test points")
+        .click();
+    h.run_steps(2);
     h.snapshot("decision_boundary");
+}
+
+#[test]
+fn views_that_do_not_apply_to_the_dataset_are_not_offered() {
+    let h = harness(app(spiral_for(100_000)));
+    h.get_by_label("Decision boundary");
+    h.get_by_label("Neurons");
+    let mnist = TEMPLATES
+        .iter()
+        .find(|t| t.name == "MNIST CNN")
+        .unwrap()
+        .project();
+    let mut h = harness(app(mnist));
+    h.get_by_label("Loss");
+    h.get_by_label("Confusion matrix");
+    assert!(h.query_by_label("Decision boundary").is_none());
+    assert!(h.query_by_label("Neurons").is_none());
+    assert!(
+        h.query_by_label_contains("two input features").is_none(),
+        "no sentence in their place"
+    );
+    // A view chosen before the dataset was known goes back to the loss.
+    h.state_mut().training.tab = Tab::Neurons;
+    h.run_steps(2);
+    assert_eq!(h.state().training.tab, Tab::Loss);
 }
 
 #[test]
@@ -646,4 +692,140 @@ fn a_fallback_notice_goes_when_the_backend_changes() {
     });
     h.run_steps(5);
     assert!(h.query_by_label_contains(&fallback).is_none());
+}
+
+#[test]
+fn every_training_setting_is_in_the_window() {
+    let mut h = harness(app(spiral_for(100_000)));
+    let spin = |h: &mut Harness<'_, NetloomApp>, label: &str, value: f64| {
+        h.get_by_role_and_label(Role::SpinButton, label)
+            .set_value_accesskit(value);
+        h.run_steps(2);
+    };
+    // The settings scroll: a click reaches a box the user would scroll to.
+    let check = |h: &mut Harness<'_, NetloomApp>, label: &str| {
+        h.get_by_role_and_label(Role::CheckBox, label)
+            .click_accesskit();
+        h.run_steps(2);
+    };
+    spin(&mut h, "L1 penalty", 0.001);
+    assert_eq!(h.state().editor.project.training.l1, 0.001);
+    check(&mut h, "Gradient clipping");
+    assert_eq!(h.state().editor.project.training.clip_norm, Some(1.0));
+    spin(&mut h, "Clip norm", 2.5);
+    assert_eq!(h.state().editor.project.training.clip_norm, Some(2.5));
+    spin(&mut h, "Epsilon", 1e-6);
+    assert!(matches!(
+        h.state().editor.project.training.optimizer,
+        netloom::graph::Optimizer::Adam { epsilon, .. } if epsilon == 1e-6
+    ));
+    assert!(h.state().editor.project.training.shuffle);
+    check(&mut h, "Shuffle");
+    assert!(!h.state().editor.project.training.shuffle);
+    check(&mut h, "Early stopping");
+    spin(&mut h, "Patience (epochs)", 3.0);
+    spin(&mut h, "Minimum change", 0.01);
+    let early = h.state().editor.project.training.early_stopping.unwrap();
+    assert_eq!((early.patience, early.min_delta), (3, 0.01));
+    assert!(!h.state().training.restore_best);
+    check(&mut h, "Restore the best weights");
+    assert!(h.state().training.restore_best);
+}
+
+#[test]
+fn when_training_finishes_the_test_metrics_are_shown() {
+    let mut h = harness(app(spiral_for(3)));
+    click(&mut h, "Train");
+    until(&mut h, "the end of training", |app| {
+        app.run.finished.is_some()
+    });
+    let test = h.state().run.test.clone().unwrap();
+    assert_eq!(test.samples, 90);
+    h.get_by_label_contains(&format!("Test (90 samples): loss {:.4}", test.loss));
+    h.get_by_label_contains("accuracy");
+}
+
+/// The loss of the first step after pressing Step on a fresh run.
+fn first_loss(h: &mut Harness<'_, NetloomApp>) -> f64 {
+    click(h, "Step");
+    until(h, "the first step", |app| app.run.steps() == 1);
+    h.state().run.history.loss[0][1]
+}
+
+#[test]
+fn a_new_seed_applies_on_reset() {
+    let mut h = harness(app(spiral_for(100_000)));
+    let before = first_loss(&mut h);
+    h.get_by_role_and_label(Role::SpinButton, "Seed")
+        .set_value_accesskit(7.0);
+    h.run_steps(2);
+    click(&mut h, "Reset");
+    until(&mut h, "the reset", |app| app.run.steps() == 0);
+    let after = first_loss(&mut h);
+    assert_ne!(
+        before, after,
+        "new weights and a new split from the new seed"
+    );
+    // The seed is what decides: the old one gives the old run back.
+    h.get_by_role_and_label(Role::SpinButton, "Seed")
+        .set_value_accesskit(h.state().editor.project.training.seed as f64 - 7.0);
+    h.run_steps(2);
+    click(&mut h, "Reset");
+    until(&mut h, "the reset", |app| app.run.steps() == 0);
+    assert_eq!(first_loss(&mut h), before);
+}
+
+/// hidden1's optimizer state as the look inside shows it after `step`.
+fn exp_avg_sq(h: &mut Harness<'_, NetloomApp>, step: u64) -> Vec<f32> {
+    select(h, "hidden1");
+    until(h, "the look inside", |app| {
+        app.run.inspection.as_ref().is_some_and(|i| i.step == step)
+    });
+    let inspection = h.state().run.inspection.clone().unwrap();
+    inspection
+        .tensors
+        .iter()
+        .find(|t| t.name == "hidden1.weight.exp_avg_sq")
+        .unwrap()
+        .values
+        .clone()
+}
+
+#[test]
+fn a_hot_edit_goes_on_counting_epochs_and_keeps_the_optimizer_state() {
+    let mut h = harness(app(spiral_for(100_000)));
+    click(&mut h, "Train");
+    until(&mut h, "some epochs", |app| app.run.epochs_done() >= 4);
+    let paused_at = pause(&mut h);
+    let epoch = h.state().run.history.last.unwrap().epoch;
+    let before = exp_avg_sq(&mut h, paused_at);
+    select(&mut h, "hidden2");
+    h.get_by_role_and_label(Role::SpinButton, "Units")
+        .set_value_accesskit(32.0);
+    h.run_steps(2);
+    until(&mut h, "the new program", |app| {
+        app.run
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("fresh"))
+    });
+    click(&mut h, "Step");
+    until(&mut h, "the step", |app| app.run.steps() > paused_at);
+    assert_eq!(h.state().run.steps(), paused_at + 1);
+    // The epoch goes on from where it was, not from the first.
+    assert!(h.state().run.history.last.unwrap().epoch >= epoch);
+    h.get_by_label_contains(&format!("epoch {}", epoch + 1));
+    // Adam's second moment of the untouched layer went on from its value (one step at
+    // beta2 = 0.999 keeps at least 99.9% of it), rather than from zero.
+    let after = exp_avg_sq(&mut h, paused_at + 1);
+    assert_eq!(after.len(), before.len());
+    let (sum_before, sum_after): (f32, f32) = (before.iter().sum(), after.iter().sum());
+    assert!(sum_before > 0.0);
+    assert!(
+        sum_after >= 0.99 * sum_before,
+        "{sum_before} then {sum_after}"
+    );
+    for (b, a) in before.iter().zip(&after) {
+        assert!(*a >= 0.998 * b, "{b} then {a}");
+    }
 }

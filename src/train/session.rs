@@ -930,6 +930,59 @@ impl Session {
         Ok(fresh)
     }
 
+    /// The optimizer's state buffers (`<param>.exp_avg`, `<param>.momentum_buffer`, ...) by
+    /// name, with their shapes: what carries an optimizer across an edit of the graph.
+    pub fn optimizer_state(&mut self) -> Result<Vec<NamedTensor>, TrainError> {
+        let program = Arc::clone(&self.program);
+        let mut out = Vec::new();
+        for &buffer in &program.optimizer_state {
+            let b = &program.buffers[buffer];
+            let mut values = Vec::new();
+            self.backend.read(buffer, b.per_sample_len(), &mut values)?;
+            out.push(NamedTensor {
+                name: b.name.clone(),
+                shape: b.shape.clone(),
+                values,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Loads each of `tensors` whose name and shape match an optimizer state buffer of this
+    /// program; the rest keep their initial values.
+    pub fn load_matching_optimizer_state(
+        &mut self,
+        tensors: &[NamedTensor],
+    ) -> Result<(), TrainError> {
+        let program = Arc::clone(&self.program);
+        for &buffer in &program.optimizer_state {
+            let b = &program.buffers[buffer];
+            if let Some(t) = tensors
+                .iter()
+                .find(|t| t.name == b.name && t.shape == b.shape)
+            {
+                self.backend.write(buffer, &t.values)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts on from `steps` steps taken, in epoch `epoch` (started again from its first
+    /// batch): a program that replaces another mid-run goes on with its step and epoch count,
+    /// and so its schedule and the optimizer's bias correction.
+    pub fn continue_from(&mut self, steps: u64, epoch: usize) {
+        self.drop_in_flight();
+        self.step = steps;
+        self.collected = steps;
+        self.epoch = epoch;
+        self.start_epoch();
+    }
+
+    /// The 0-based epoch training is in.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
     /// Replaces weights by name. Every parameter and running statistic must be given; optimizer
     /// state may be. Each tensor must have its buffer's shape and finite values, and a tensor that
     /// matches nothing in the network is an error (it usually means the weights are another

@@ -22,6 +22,8 @@ pub enum Command {
     /// Replaces the settings that do not change the program (learning rate, schedule, optimizer
     /// constants, regularisation, clipping, epochs, early stopping); the rest are ignored.
     SetSettings(Box<TrainingSettings>),
+    /// Whether stopping early puts back the weights of the epoch with the best validation loss.
+    RestoreBest(bool),
     /// Fresh weights from the seed, back to step 0, paused.
     Reset,
     /// How often a step also reports the watched tensors' statistics (`Event::Statistics`);
@@ -137,6 +139,8 @@ impl Trainer {
                     running: start_running,
                     pause_at_epoch_end: false,
                     best_validation: f32::INFINITY,
+                    best_weights: None,
+                    restore_best: false,
                     epochs_without_gain: 0,
                     epoch_started: Instant::now(),
                     pace: None,
@@ -175,6 +179,11 @@ struct Loop {
     running: bool,
     pause_at_epoch_end: bool,
     best_validation: f32,
+    /// The weights at the best validation loss, kept when they are to be restored.
+    best_weights: Option<Vec<NamedTensor>>,
+    /// On stopping early, put back the weights of the epoch with the best validation loss
+    /// (`Command::RestoreBest`).
+    restore_best: bool,
     epochs_without_gain: usize,
     epoch_started: Instant,
     pace: Option<Duration>,
@@ -291,11 +300,19 @@ impl Loop {
                 s.l1 = new.l1;
                 s.clip_norm = new.clip_norm;
                 s.early_stopping = new.early_stopping;
+                s.shuffle = new.shuffle;
+            }
+            Command::RestoreBest(restore) => {
+                self.restore_best = restore;
+                if !restore {
+                    self.best_weights = None;
+                }
             }
             Command::Reset => {
                 self.drain();
                 self.set_running(false);
                 self.best_validation = f32::INFINITY;
+                self.best_weights = None;
                 self.epochs_without_gain = 0;
                 match self.session.reset() {
                     Ok(()) => self.send(Event::Reset),
@@ -454,6 +471,12 @@ impl Loop {
                 if v.loss < self.best_validation - min_delta {
                     self.best_validation = v.loss;
                     self.epochs_without_gain = 0;
+                    if self.restore_best {
+                        match self.session.weights() {
+                            Ok(weights) => self.best_weights = Some(weights),
+                            Err(e) => self.send(Event::Error(e.to_string())),
+                        }
+                    }
                 } else {
                     self.epochs_without_gain += 1;
                 }
@@ -469,6 +492,12 @@ impl Loop {
         }));
         self.epoch_started = Instant::now();
         if stop_early {
+            if let Some(best) = self.best_weights.take()
+                && self.restore_best
+                && let Err(e) = self.session.load_matching(&best)
+            {
+                self.send(Event::Error(e.to_string()));
+            }
             self.finish(FinishReason::EarlyStopped);
         } else if epoch + 1 >= self.session.settings.epochs {
             self.finish(FinishReason::EpochsDone);

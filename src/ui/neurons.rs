@@ -10,12 +10,16 @@ use super::canvas::accessible;
 use super::dataset::{CLASS_COLORS, scatter_extent};
 use super::refresh::Refresh;
 use super::run::Run;
-use super::task_view::{BOUNDARY_CELLS, boundary_grid};
+use super::task_view::plane_grid;
 use crate::data::{Dataset, InMemoryDataset};
 use crate::train::Traced;
 
 /// Neurons drawn per layer at most; wider layers show their first ones.
 const NEURONS_SHOWN: usize = 16;
+
+/// Cells along each side of a neuron's map: its picture is small, and a trace brings back every
+/// neuron's output for every cell.
+const MAP_CELLS: usize = 48;
 
 /// Side of one neuron's map on screen, in points.
 const MAP_SIDE: f32 = 44.0;
@@ -62,8 +66,9 @@ impl NeuronView {
         if let Some(traced) = self.refresh.take(run, Run::take_traced) {
             self.draw(ctx, &traced);
         }
-        self.refresh
-            .ask(run, |run| run.trace(boundary_grid(scatter_extent(dataset))));
+        self.refresh.ask(run, |run| {
+            run.trace(plane_grid(scatter_extent(dataset), MAP_CELLS))
+        });
     }
 
     /// Whether the maps show the weights after the run's latest step.
@@ -72,7 +77,7 @@ impl NeuronView {
     }
 
     fn draw(&mut self, ctx: &egui::Context, traced: &Arc<Traced>) {
-        let cells = BOUNDARY_CELLS * BOUNDARY_CELLS;
+        let cells = MAP_CELLS * MAP_CELLS;
         if traced.rows != cells {
             return;
         }
@@ -91,7 +96,7 @@ impl NeuronView {
                         });
                     let scale = low.abs().max(high.abs());
                     let pixels = values.iter().map(|&v| diverging(v, scale)).collect();
-                    let image = ColorImage::new([BOUNDARY_CELLS; 2], pixels);
+                    let image = ColorImage::new([MAP_CELLS; 2], pixels);
                     let texture = match textures.get_mut(unit) {
                         Some((texture, _, _)) => {
                             texture.set(image, TextureOptions::LINEAR);

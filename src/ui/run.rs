@@ -13,7 +13,7 @@ use super::history::History;
 use crate::data::{Dataset, DatasetSpec, InMemoryDataset, SplitFractions};
 use crate::graph::{BackendChoice, Graph, NodeId, Optimizer, Project, TrainingSettings};
 use crate::train::{
-    self, Command, Event, FinishReason, Inspection, Limits, Traced, Trainer, Watched,
+    self, Command, Event, FinishReason, Inspection, Limits, Metrics, Traced, Trainer, Watched,
 };
 
 /// How often a step brings back the watched tensors' statistics.
@@ -29,6 +29,14 @@ pub struct NonFiniteReport {
     /// The step whose values were not finite, counted across edits of the graph.
     pub step: u64,
     pub message: String,
+}
+
+/// What carries over from a trainer into the one that replaces it after an edit.
+struct Carried {
+    weights: Vec<train::NamedTensor>,
+    optimizer_state: Vec<train::NamedTensor>,
+    steps: u64,
+    epoch: usize,
 }
 
 /// What a freshly started trainer brings.
@@ -47,6 +55,8 @@ struct Compiled {
     data: (DatasetSpec, SplitFractions),
     batch_size: usize,
     optimizer: std::mem::Discriminant<Optimizer>,
+    /// Nesterov momentum is a different update, compiled into the program.
+    nesterov: bool,
     backend: BackendChoice,
 }
 
@@ -62,6 +72,10 @@ impl Compiled {
             data: (project.dataset.clone(), project.split),
             batch_size: project.training.batch_size,
             optimizer: std::mem::discriminant(&project.training.optimizer),
+            nesterov: matches!(
+                project.training.optimizer,
+                Optimizer::Sgd { nesterov: true, .. }
+            ),
             backend: project.training.backend,
         }
     }
@@ -119,6 +133,13 @@ pub struct Run {
     /// The trainer's answer to `Command::Weights` or `Command::SetWeights`, for the window to
     /// take.
     pub weights: Option<WeightsAnswer>,
+    /// The test split's metrics, measured when training finished.
+    pub test: Option<Metrics>,
+    /// Whether stopping early restores the best weights, for every trainer started.
+    restore_best: bool,
+    /// The project the trainer was started on, and its folder: Reset starts again from it
+    /// when the seed changed since, as the seed also draws the split.
+    started_on: Option<(Project, PathBuf)>,
 }
 
 pub enum WeightsAnswer {
@@ -161,6 +182,9 @@ impl Default for Run {
             inspection: None,
             weights: None,
             inspection_asked: None,
+            test: None,
+            restore_best: false,
+            started_on: None,
         }
     }
 }
@@ -214,9 +238,18 @@ impl Run {
 
     /// Sends `command`, starting a trainer for `project` first when there is none.
     pub fn command(&mut self, project: &Project, base_dir: PathBuf, command: Command) {
+        if let Command::RestoreBest(restore) = command {
+            // A choice for this trainer and the next ones; no reason to start one.
+            self.restore_best = restore;
+            if let Phase::Live(trainer) = &self.phase {
+                let _ = trainer.commands.send(command);
+            }
+            return;
+        }
         if matches!(command, Command::Play | Command::Step | Command::StepEpoch) {
             self.non_finite = None;
             self.finished = None;
+            self.test = None;
             self.paused_by_errors = false;
         }
         match &mut self.phase {
@@ -235,6 +268,23 @@ impl Run {
 
     /// Fresh weights from the seed, paused at step 0, with empty plots.
     pub fn reset(&mut self) {
+        let seed_changed = match (&self.started_on, &self.settings) {
+            (Some((project, _)), Some(settings)) => project.training.seed != settings.seed,
+            _ => false,
+        };
+        if seed_changed
+            && matches!(self.phase, Phase::Live(_))
+            && let Some((mut project, base_dir)) = self.started_on.take()
+            && let Some(settings) = self.settings.clone()
+        {
+            // The seed draws the split as well as the weights: a new session on the new split.
+            project.training = settings;
+            self.stop();
+            self.history = History::default();
+            self.step_offset = 0;
+            self.epoch_limit = None;
+            self.start(&project, base_dir, None);
+        }
         // The plots clear when the trainer confirms, after the steps it still reports.
         match &self.phase {
             Phase::Live(trainer) => {
@@ -244,6 +294,7 @@ impl Run {
         }
         self.non_finite = None;
         self.finished = None;
+        self.test = None;
         self.paused_by_errors = false;
         self.notice = None;
         self.answers.clear();
@@ -309,6 +360,7 @@ impl Run {
     fn start(&mut self, project: &Project, base_dir: PathBuf, previous: Option<Trainer>) {
         let (tx, rx) = channel();
         let owned = project.clone();
+        let dir = base_dir.clone();
         let loaded = self
             .loaded
             .as_ref()
@@ -325,6 +377,7 @@ impl Run {
         }
         self.compiled = Some(Compiled::of(project));
         self.settings = Some(project.training.clone());
+        self.started_on = Some((project.clone(), dir));
         self.phase = Phase::Starting {
             started: rx,
             then: Vec::new(),
@@ -365,7 +418,8 @@ impl Run {
                 unreachable!("matched above")
             };
             let resume = self.running;
-            self.step_offset = self.history.last_step();
+            // The new session counts its steps and epochs on from the old one's.
+            self.step_offset = 0;
             self.start(project, base_dir, Some(trainer));
             if let Phase::Starting { then, .. } = &mut self.phase
                 && resume
@@ -441,6 +495,7 @@ impl Run {
                         let _ = commands.send(Command::SetSettings(Box::new(settings)));
                     }
                     let _ = commands.send(Command::Watch(self.watch));
+                    let _ = commands.send(Command::RestoreBest(self.restore_best));
                     let _ = commands.send(Command::SetPace(self.pace));
                     for command in then.drain(..) {
                         let _ = commands.send(command);
@@ -493,8 +548,9 @@ impl Run {
             Event::Predictions { tag, values } => {
                 self.keep_answer(tag, Answer::Predictions(values))
             }
-            Event::Finished { reason, .. } => {
+            Event::Finished { reason, test } => {
                 self.finished = Some(reason);
+                self.test = test;
                 self.running = false;
             }
             Event::NonFinite(nf) => {
@@ -556,9 +612,14 @@ fn start_trainer(
     loaded: Option<Arc<dyn Dataset>>,
     previous: Option<Trainer>,
 ) -> Result<Started, String> {
-    let weights = previous
-        .and_then(Trainer::join)
-        .and_then(|mut session| session.weights().ok());
+    let carried = previous.and_then(Trainer::join).and_then(|mut session| {
+        Some(Carried {
+            weights: session.weights().ok()?,
+            optimizer_state: session.optimizer_state().ok()?,
+            steps: session.steps_taken(),
+            epoch: session.epoch(),
+        })
+    });
     let prepared = match loaded {
         Some(dataset) => train::prepare_on(project, dataset),
         None => train::prepare(project, base_dir),
@@ -573,8 +634,18 @@ fn start_trainer(
     if let Some(reason) = fell_back {
         session.note_switch(reason);
     }
-    let fresh = match weights {
-        Some(weights) => Some(session.load_matching(&weights).map_err(|e| e.to_string())?),
+    let fresh = match carried {
+        Some(carried) => {
+            let fresh = session
+                .load_matching(&carried.weights)
+                .map_err(|e| e.to_string())?;
+            // The optimizer goes on where it was for every tensor that still fits.
+            session
+                .load_matching_optimizer_state(&carried.optimizer_state)
+                .map_err(|e| e.to_string())?;
+            session.continue_from(carried.steps, carried.epoch);
+            Some(fresh)
+        }
         None => None,
     };
     Ok(Started {

@@ -6,22 +6,27 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use egui::{Color32, ColorImage, Role, TextureHandle, TextureOptions, Ui};
+use egui_plot::{MarkerShape, Plot, PlotImage, PlotPoint, Points};
 
 use super::canvas::accessible;
 
-use super::dataset::{CLASS_COLORS, scatter, scatter_extent, thumbnail, value_color, value_range};
+use super::dataset::{CLASS_COLORS, scatter_extent, thumbnail, value_color, value_range};
 use super::history::History;
 use super::inside::heatmap;
 use super::neurons::NeuronView;
 use super::refresh::Refresh;
 use super::run::Run;
 use super::training::Tab;
-use crate::data::{Dataset, InMemoryDataset, Targets, Task};
+use crate::data::{Dataset, InMemoryDataset, SplitFractions, Targets, Task};
 use crate::graph::Project;
 use crate::train::Traced;
 
-/// Cells along each side of the decision-boundary image.
-pub const BOUNDARY_CELLS: usize = 48;
+/// Cells along each side of the decision-boundary image: fine enough to look smooth at the
+/// size the view draws it, and one batched request of 10,000 rows.
+pub const BOUNDARY_CELLS: usize = 100;
+
+/// Points drawn at most per part of the data (larger sets show every k-th).
+const POINTS_MAX: usize = 2_000;
 
 /// Validation samples predicted at most, and shown at most.
 const VALIDATION_MAX: usize = 2_000;
@@ -51,9 +56,12 @@ struct Validation {
     confidence: Vec<f32>,
 }
 
-#[derive(Default)]
 pub struct TaskView {
     texture: Option<TextureHandle>,
+    /// Whether the boundary shows the test split's points too.
+    pub show_test_points: bool,
+    /// The test split's samples, and the (size, fractions, seed) they were drawn for.
+    test_samples: Option<((usize, SplitFractions, u64), Vec<usize>)>,
     boundary: Refresh,
     validation: Refresh,
     /// The validation samples the last request asked about, in its order.
@@ -70,6 +78,26 @@ pub struct TaskView {
     /// Pictures of the shown trace's node outputs, and its tag.
     trace_pictures: Option<(u64, Vec<TextureHandle>)>,
     pub neurons: NeuronView,
+}
+
+impl Default for TaskView {
+    fn default() -> Self {
+        Self {
+            texture: None,
+            show_test_points: true,
+            test_samples: None,
+            boundary: Refresh::default(),
+            validation: Refresh::default(),
+            asked_samples: Vec::new(),
+            predicted: None,
+            cell: None,
+            thumbnails: HashMap::new(),
+            chosen: None,
+            traced: None,
+            trace_pictures: None,
+            neurons: NeuronView::default(),
+        }
+    }
 }
 
 /// Every class's probability for a prediction row: the softmax of its logits, or for a single
@@ -97,12 +125,13 @@ fn class_and_confidence(prediction: &[f32]) -> (usize, f32) {
     (crate::train::predicted_class(prediction), 1.0 / total)
 }
 
-/// The centres of the boundary image's cells as feature rows, row by row from the top.
-pub fn boundary_grid(extent: f32) -> Vec<f32> {
-    let cell = 2.0 * extent / BOUNDARY_CELLS as f32;
-    let mut features = Vec::with_capacity(BOUNDARY_CELLS * BOUNDARY_CELLS * 2);
-    for row in 0..BOUNDARY_CELLS {
-        for column in 0..BOUNDARY_CELLS {
+/// The centres of a `cells` by `cells` image's cells over the square of half-side `extent`,
+/// as feature rows, row by row from the top.
+pub fn plane_grid(extent: f32, cells: usize) -> Vec<f32> {
+    let cell = 2.0 * extent / cells as f32;
+    let mut features = Vec::with_capacity(cells * cells * 2);
+    for row in 0..cells {
+        for column in 0..cells {
             features.push(-extent + (column as f32 + 0.5) * cell);
             features.push(extent - (row as f32 + 0.5) * cell);
         }
@@ -113,17 +142,18 @@ pub fn boundary_grid(extent: f32) -> Vec<f32> {
 /// The colour of one cell: the predicted class's, stronger the surer the network is; or the
 /// value's colour for regression.
 fn cell_color(task: &Task, prediction: &[f32], values: (f32, f32)) -> Color32 {
-    let color = match task {
-        Task::Regression { .. } => value_color(values, prediction[0]),
+    match task {
+        // Nearly at full strength: the points over it are small and outlined, so the surface
+        // shows between and around them.
+        Task::Regression { .. } => value_color(values, prediction[0]).gamma_multiply(0.85),
         Task::Classification { .. } => {
             let (class, p) = class_and_confidence(prediction);
             // From a coin toss between the classes (0) to certainty (1).
             let k = prediction.len().max(2) as f32;
             let sure = ((p - 1.0 / k) / (1.0 - 1.0 / k)).clamp(0.0, 1.0);
-            return CLASS_COLORS[class % 10].gamma_multiply(0.15 + 0.45 * sure);
+            CLASS_COLORS[class % 10].gamma_multiply(0.15 + 0.45 * sure)
         }
-    };
-    color.gamma_multiply(0.6)
+    }
 }
 
 impl TaskView {
@@ -174,7 +204,7 @@ impl TaskView {
             }
         }
         self.boundary.ask(run, |run| {
-            run.predict(boundary_grid(scatter_extent(dataset)))
+            run.predict(plane_grid(scatter_extent(dataset), BOUNDARY_CELLS))
         });
     }
 
@@ -244,23 +274,131 @@ impl TaskView {
         self.boundary.is_current(run.steps()) && self.texture.is_some()
     }
 
-    /// Forgets the image (a new run or dataset).
-    pub fn clear(&mut self) {
-        *self = Self::default();
+    /// The side of the boundary image, in cells, once there is one.
+    pub fn boundary_cells(&self) -> Option<[usize; 2]> {
+        self.texture.as_ref().map(|t| t.size())
     }
 
-    pub fn boundary(&self, ui: &mut Ui, dataset: Option<&InMemoryDataset>) {
+    /// Forgets the image (a new run or dataset); keeps what the user chose to show.
+    pub fn clear(&mut self) {
+        *self = Self {
+            show_test_points: self.show_test_points,
+            ..Self::default()
+        };
+    }
+
+    /// The test split's samples of `dataset` under `project`'s split and seed.
+    fn test_samples(&mut self, dataset: &InMemoryDataset, project: &Project) -> &[usize] {
+        let key = (dataset.len(), project.split, project.training.seed);
+        if self.test_samples.as_ref().is_none_or(|(k, _)| *k != key) {
+            let split = crate::data::split(dataset.len(), &project.split, project.training.seed);
+            self.test_samples = Some((key, split.test));
+        }
+        self.test_samples.as_ref().map_or(&[], |(_, t)| t)
+    }
+
+    /// The decision boundary (or regression surface) of a 2D set as a square plot with values
+    /// along its axes, the data's points over it (the test split's as hollow squares, when
+    /// shown) and a legend of its colours.
+    pub fn boundary(&mut self, ui: &mut Ui, dataset: Option<&InMemoryDataset>, project: &Project) {
         let Some(dataset) = dataset.filter(|d| d.feature_shape() == [2]) else {
             ui.weak("The decision boundary is drawn for datasets with two input features.");
             return;
         };
-        if self.texture.is_none() {
-            ui.weak("Press Train (or Step) to see the boundary form.");
+        let range = value_range(dataset);
+        let mut is_test = vec![false; dataset.len()];
+        for &i in self.test_samples(dataset, project) {
+            if let Some(t) = is_test.get_mut(i) {
+                *t = true;
+            }
         }
-        // Filling the panel's height exactly: anything below would grow the panel each frame.
-        let side = ui.available_height().min(ui.available_width()).max(120.0);
-        let response = scatter(ui, dataset, side, self.texture.as_ref());
-        let what = match dataset.task() {
+        // The square fills the view's height exactly (anything below would grow the panel each
+        // frame), with the legend and the toggle in a column beside it.
+        let side = ui
+            .available_height()
+            .min(ui.available_width() - 200.0)
+            .max(120.0);
+        ui.horizontal_top(|ui| {
+            self.boundary_plot(ui, dataset, &is_test, side);
+            ui.vertical(|ui| {
+                boundary_legend(ui, dataset, range);
+                ui.add_space(8.0);
+                ui.checkbox(&mut self.show_test_points, "Show test points")
+                    .on_hover_text("The test split's points, drawn as hollow squares: data the network never trains on");
+                if self.texture.is_none() {
+                    ui.weak("Press Train (or Step) to see the boundary form.");
+                }
+            });
+        });
+    }
+
+    fn boundary_plot(&self, ui: &mut Ui, dataset: &InMemoryDataset, is_test: &[bool], side: f32) {
+        let task = dataset.task();
+        let range = value_range(dataset);
+        let extent = f64::from(scatter_extent(dataset));
+        let texture = self.texture.as_ref().map(|t| t.id());
+        let show_test = self.show_test_points;
+        let outline = ui.visuals().extreme_bg_color;
+        let response = Plot::new("decision boundary")
+            .width(side)
+            .height(side)
+            .data_aspect(1.0)
+            .include_x(-extent)
+            .include_x(extent)
+            .include_y(-extent)
+            .include_y(extent)
+            .set_margin_fraction(egui::Vec2::ZERO)
+            .show_grid(false)
+            .x_axis_label("x1")
+            .y_axis_label("x2")
+            .allow_zoom(false)
+            .allow_drag(false)
+            .allow_scroll(false)
+            .allow_boxed_zoom(false)
+            .allow_double_click_reset(false)
+            .show(ui, |plot| {
+                if let Some(texture) = texture {
+                    let size = egui::Vec2::splat(2.0 * extent as f32);
+                    plot.image(PlotImage::new(
+                        "boundary",
+                        texture,
+                        PlotPoint::new(0.0, 0.0),
+                        size,
+                    ));
+                }
+                for (name, test) in [("data", false), ("test", true)] {
+                    if test && !show_test {
+                        continue;
+                    }
+                    for (color, points) in point_groups(dataset, &task, range, is_test, test) {
+                        let (shape, radius) = if test {
+                            (MarkerShape::Square, 3.0)
+                        } else {
+                            (MarkerShape::Circle, 2.0)
+                        };
+                        // A dark ring under each point, so that points stand out from a
+                        // surface of the same colours without hiding it.
+                        plot.points(
+                            Points::new(name, points.clone())
+                                .shape(shape)
+                                .radius(radius + 1.0)
+                                .color(outline)
+                                .filled(!test)
+                                .allow_hover(false),
+                        );
+                        plot.points(
+                            Points::new(name, points)
+                                .shape(shape)
+                                .radius(radius)
+                                .color(color)
+                                .filled(!test)
+                                .allow_hover(false),
+                        );
+                    }
+                }
+            })
+            .response;
+        let what = match task {
             Task::Classification { .. } => {
                 "Decision boundary: the colour is the class the network predicts there, stronger where it is surer; dots are the data"
             }
@@ -522,6 +660,100 @@ impl TaskView {
             });
         ui.separator();
     }
+}
+
+/// The points of one part of a 2D set (the test split's, or the rest), grouped by colour: by
+/// class, or by value in a few steps for regression.
+fn point_groups(
+    dataset: &InMemoryDataset,
+    task: &Task,
+    range: (f32, f32),
+    is_test: &[bool],
+    test: bool,
+) -> Vec<(Color32, Vec<[f64; 2]>)> {
+    const VALUE_STEPS: usize = 12;
+    let xs = dataset.features();
+    let groups = match task {
+        Task::Classification { .. } => CLASS_COLORS.len(),
+        Task::Regression { .. } => VALUE_STEPS,
+    };
+    let mut points = vec![Vec::new(); groups];
+    let step = dataset.len().div_ceil(POINTS_MAX).max(1);
+    for i in (0..dataset.len()).step_by(step) {
+        if is_test.get(i).copied().unwrap_or(false) != test {
+            continue;
+        }
+        let group = match dataset.targets() {
+            Targets::Classes { labels, .. } => labels[i] as usize % groups,
+            Targets::Values { values, width } => {
+                let (low, high) = range;
+                let t = ((values[i * width] - low) / (high - low).max(1e-6)).clamp(0.0, 1.0);
+                ((t * (groups - 1) as f32).round() as usize).min(groups - 1)
+            }
+        };
+        points[group].push([f64::from(xs[2 * i]), f64::from(xs[2 * i + 1])]);
+    }
+    points
+        .into_iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(group, p)| {
+            let color = match task {
+                Task::Classification { .. } => CLASS_COLORS[group],
+                Task::Regression { .. } => {
+                    let (low, high) = range;
+                    let t = group as f32 / (groups - 1) as f32;
+                    value_color(range, low + t * (high - low))
+                }
+            };
+            (color, p)
+        })
+        .collect()
+}
+
+/// Which colour is which class, or the value scale of a regression surface.
+fn boundary_legend(ui: &mut Ui, dataset: &InMemoryDataset, range: (f32, f32)) {
+    let swatch = |ui: &mut Ui, color: Color32| {
+        let (rect, _) = ui.allocate_exact_size(egui::Vec2::splat(12.0), egui::Sense::hover());
+        ui.painter().rect_filled(rect, 2.0, color);
+    };
+    match dataset.targets() {
+        Targets::Classes { classes, .. } => {
+            ui.strong("Predicted class");
+            for class in 0..(*classes).max(2) {
+                ui.horizontal(|ui| {
+                    swatch(ui, CLASS_COLORS[class % 10]);
+                    let label = ui.label(format!("Class {class}"));
+                    accessible(&label, Role::Label, &format!("Legend: class {class}"));
+                });
+            }
+            ui.weak("Paler where the network is less sure");
+        }
+        Targets::Values { .. } => {
+            ui.strong("Predicted value");
+            let (low, high) = range;
+            ui.horizontal(|ui| {
+                let label = ui.label(format!("{low:.2}"));
+                accessible(
+                    &label,
+                    Role::Label,
+                    &format!("Legend: lowest value {low:.2}"),
+                );
+                ui.spacing_mut().item_spacing.x = 0.0;
+                for k in 0..8 {
+                    swatch(ui, value_color(range, low + (high - low) * k as f32 / 7.0));
+                }
+                ui.spacing_mut().item_spacing.x = 4.0;
+                let label = ui.label(format!("{high:.2}"));
+                accessible(
+                    &label,
+                    Role::Label,
+                    &format!("Legend: highest value {high:.2}"),
+                );
+            });
+        }
+    }
+    ui.weak("Dots: training and validation data");
 }
 
 /// Rows of a non-image set's samples: their first features, class and prediction. Returns the

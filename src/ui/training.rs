@@ -11,7 +11,7 @@ use super::inspector::number;
 use super::plots;
 use super::run::{DEFAULT_PACE, Run};
 use super::task_view::TaskView;
-use crate::data::InMemoryDataset;
+use crate::data::{Dataset, InMemoryDataset};
 use crate::graph::{BackendChoice, EarlyStopping, Optimizer, Schedule};
 use crate::train::{Command, FinishReason};
 
@@ -44,6 +44,20 @@ impl Tab {
         Tab::Predictions,
     ];
 
+    /// Whether this view says anything about `dataset` (while it loads, every view is offered):
+    /// the plane's views need two input features, the confusion matrix and the predictions
+    /// per class a classification task.
+    pub fn applies_to(self, dataset: Option<&InMemoryDataset>) -> bool {
+        let Some(dataset) = dataset else { return true };
+        match self {
+            Tab::DecisionBoundary | Tab::Neurons => dataset.feature_shape() == [2],
+            Tab::Confusion | Tab::Predictions => {
+                matches!(dataset.task(), crate::data::Task::Classification { .. })
+            }
+            _ => true,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Tab::Loss => "Loss",
@@ -69,6 +83,9 @@ pub struct TrainingPanel {
     /// How many more epochs to offer once training has finished (the project's count until
     /// changed).
     pub more_epochs: Option<usize>,
+    /// Whether stopping early goes back to the weights of the best validation loss (sent to
+    /// the run, which hands it to each trainer it starts).
+    pub restore_best: bool,
 }
 
 impl Default for TrainingPanel {
@@ -79,6 +96,7 @@ impl Default for TrainingPanel {
             histograms: plots::HistogramChoice::default(),
             view_rect: egui::Rect::NOTHING,
             more_epochs: None,
+            restore_best: false,
         }
     }
 }
@@ -195,6 +213,12 @@ impl TrainingPanel {
                 .on_hover_text("Slow enough to watch a small network learn, or as fast as it goes");
             ui.separator();
             ui.label(status(run, errors));
+            if let Some(test) = &run.test {
+                ui.separator();
+                ui.strong(test_text(test)).on_hover_text(
+                    "Measured once training finished, on the test split: samples the network never trained on",
+                );
+            }
         });
         if notices_ui(ui, run, notice) {
             request = Some(Request::Dismiss);
@@ -204,10 +228,19 @@ impl TrainingPanel {
             .resizable(false)
             .exact_size(250.0)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| settings(ui, editor, run));
+                let restore_best = self.restore_best;
+                egui::ScrollArea::vertical()
+                    .show(ui, |ui| settings(ui, editor, run, &mut self.restore_best));
+                if self.restore_best != restore_best {
+                    request = Some(Request::Command(Command::RestoreBest(self.restore_best)));
+                }
             });
+        // Views that say nothing about this dataset are not offered at all.
+        if !self.tab.applies_to(dataset) {
+            self.tab = Tab::Loss;
+        }
         ui.horizontal_wrapped(|ui| {
-            for tab in Tab::ALL {
+            for tab in Tab::ALL.into_iter().filter(|t| t.applies_to(dataset)) {
                 ui.selectable_value(&mut self.tab, tab, tab.label());
             }
             ui.separator();
@@ -242,7 +275,7 @@ impl TrainingPanel {
             Tab::Gradients => plots::gradients(ui, &run.history),
             Tab::UpdateRatios => plots::update_ratios(ui, &run.history),
             Tab::Histograms => self.histograms.show(ui, &run.history),
-            Tab::DecisionBoundary => self.task.boundary(ui, dataset),
+            Tab::DecisionBoundary => self.task.boundary(ui, dataset, &editor.project),
             Tab::Neurons => self.task.neurons.show(ui, dataset),
             Tab::Confusion => {
                 if let Some(cell) = self.task.confusion(ui, &run.history) {
@@ -350,6 +383,24 @@ pub fn state(run: &Run) -> String {
     }
 }
 
+/// "Test (90 samples): loss 0.0123 · accuracy 97.8%", with MAE and R² for regression.
+fn test_text(test: &crate::train::Metrics) -> String {
+    let mut parts = vec![format!(
+        "Test ({} samples): loss {:.4}",
+        test.samples, test.loss
+    )];
+    if let Some(accuracy) = test.accuracy {
+        parts.push(format!("accuracy {:.1}%", accuracy * 100.0));
+    }
+    if let Some(mae) = test.mae {
+        parts.push(format!("MAE {mae:.4}"));
+    }
+    if let Some(r2) = test.r2 {
+        parts.push(format!("R² {r2:.3}"));
+    }
+    parts.join(" · ")
+}
+
 /// "Training · epoch 3 · loss 0.412 · 850 steps/s · CPU (2 threads)"
 fn status(run: &Run, errors: usize) -> String {
     let mut parts = vec![state(run)];
@@ -375,7 +426,7 @@ fn status(run: &Run, errors: usize) -> String {
 }
 
 /// The project's training settings; every change is an undoable edit.
-fn settings(ui: &mut Ui, editor: &mut Editor, run: &Run) {
+fn settings(ui: &mut Ui, editor: &mut Editor, run: &Run, restore_best: &mut bool) {
     let mut t = editor.project.training.clone();
     let before = t.clone();
     ui.horizontal(|ui| {
@@ -413,6 +464,20 @@ fn settings(ui: &mut Ui, editor: &mut Editor, run: &Run) {
     number(ui, "Batch size", &mut t.batch_size, 1..=4096, 1.0);
     number(ui, "Epochs", &mut t.epochs, 1..=100_000, 1.0);
     number(ui, "Weight decay", &mut t.weight_decay, 0.0..=1.0, 0.0001);
+    number(ui, "L1 penalty", &mut t.l1, 0.0..=1.0, 0.0001);
+    let mut clip = t.clip_norm.is_some();
+    ui.checkbox(&mut clip, "Gradient clipping")
+        .on_hover_text("Rescale the gradients when their overall L2 norm exceeds a limit");
+    t.clip_norm = match (clip, t.clip_norm) {
+        (false, _) => None,
+        (true, Some(mut norm)) => {
+            number(ui, "Clip norm", &mut norm, 1e-4..=1e6, 0.01);
+            Some(norm)
+        }
+        (true, None) => Some(1.0),
+    };
+    ui.checkbox(&mut t.shuffle, "Shuffle")
+        .on_hover_text("Reshuffle the training samples every epoch (seeded)");
     let mut early = t.early_stopping.is_some();
     ui.checkbox(&mut early, "Early stopping")
         .on_hover_text("Stop when the validation loss has not improved for some epochs");
@@ -420,6 +485,9 @@ fn settings(ui: &mut Ui, editor: &mut Editor, run: &Run) {
         (false, _) => None,
         (true, Some(mut e)) => {
             number(ui, "Patience (epochs)", &mut e.patience, 1..=1000, 1.0);
+            number(ui, "Minimum change", &mut e.min_delta, 0.0..=10.0, 0.0001);
+            ui.checkbox(restore_best, "Restore the best weights")
+                .on_hover_text("On stopping early, go back to the weights of the epoch with the lowest validation loss");
             Some(e)
         }
         (true, None) => Some(EarlyStopping {
@@ -510,9 +578,19 @@ fn optimizer(ui: &mut Ui, optimizer: &mut Optimizer) {
             number(ui, "Momentum", momentum, 0.0..=0.999, 0.01);
             ui.checkbox(nesterov, "Nesterov momentum");
         }
-        Optimizer::Adam { beta1, beta2, .. } | Optimizer::AdamW { beta1, beta2, .. } => {
+        Optimizer::Adam {
+            beta1,
+            beta2,
+            epsilon,
+        }
+        | Optimizer::AdamW {
+            beta1,
+            beta2,
+            epsilon,
+        } => {
             number(ui, "Beta 1", beta1, 0.0..=0.9999, 0.001);
             number(ui, "Beta 2", beta2, 0.0..=0.99999, 0.0001);
+            number(ui, "Epsilon", epsilon, 1e-12..=1.0, 1e-9);
         }
         Optimizer::RmsProp { alpha, .. } => {
             number(ui, "Alpha", alpha, 0.0..=0.9999, 0.001);
