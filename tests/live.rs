@@ -829,3 +829,65 @@ fn a_hot_edit_goes_on_counting_epochs_and_keeps_the_optimizer_state() {
         assert!(*a >= 0.998 * b, "{b} then {a}");
     }
 }
+
+#[test]
+fn the_model_menu_saves_and_loads_trained_weights_and_exports_pytorch() {
+    let root = std::env::temp_dir().join(format!("netloom-weights-ui-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let mut h = harness(app(spiral_for(100_000)));
+    h.state_mut().use_builtin_file_chooser(root.clone());
+    click(&mut h, "Train");
+    until(&mut h, "some steps", |app| app.run.steps() >= 50);
+    pause(&mut h);
+    let menu = |h: &mut Harness<'_, NetloomApp>, item: &str| {
+        h.get_by_label("Model").click();
+        h.run_steps(2);
+        click(h, item);
+        click(h, "OK");
+    };
+    let files = |ext: &str| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&root)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect()
+    };
+    menu(&mut h, "Save trained weights…");
+    until(&mut h, "the weights on disk", |_| {
+        !files("safetensors").is_empty()
+    });
+    let saved = files("safetensors").remove(0);
+    let tensors = netloom::io::load_weights(&saved).unwrap();
+    let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "hidden1.bias",
+            "hidden1.weight",
+            "hidden2.bias",
+            "hidden2.weight",
+            "scores.bias",
+            "scores.weight"
+        ]
+    );
+
+    click(&mut h, "Reset");
+    h.get_by_label("Model").click();
+    h.run_steps(2);
+    click(&mut h, "Load weights…");
+    h.get_by_label(saved.file_name().unwrap().to_str().unwrap())
+        .click();
+    h.run_steps(2);
+    click(&mut h, "OK");
+    until(&mut h, "the weights loaded", |app| {
+        app.notice
+            .as_ref()
+            .is_some_and(|(n, _)| n.starts_with("Loaded weights from"))
+    });
+
+    menu(&mut h, "Export PyTorch module…");
+    until(&mut h, "the module on disk", |_| !files("py").is_empty());
+    let code = std::fs::read_to_string(files("py").remove(0)).unwrap();
+    assert!(code.contains("self.hidden1 = nn.Linear(2, 64"), "{code}");
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -14,7 +14,7 @@ use super::files::{Files, Purpose};
 use super::inside::InsideView;
 use super::inspector;
 use super::palette::Palette;
-use super::run::Run;
+use super::run::{Run, WeightsAnswer};
 use super::templates::{self, TEMPLATES};
 use super::training::{Request, TrainingPanel};
 use crate::compile;
@@ -39,6 +39,10 @@ pub struct NetloomApp {
     pub training: TrainingPanel,
     inside: InsideView,
     analyze: AnalyzeView,
+    /// Where the weights the trainer was asked for are to be saved, and where loaded ones came
+    /// from, until it answers.
+    weights_to: Option<PathBuf>,
+    weights_from: Option<PathBuf>,
     /// The history's revision the canvas's health marks were worked out from.
     health_revision: Option<u64>,
     /// The selection the inspector showed last frame: a new one scrolls it into view.
@@ -96,6 +100,8 @@ impl NetloomApp {
             training: TrainingPanel::default(),
             inside: InsideView::default(),
             analyze: AnalyzeView::default(),
+            weights_to: None,
+            weights_from: None,
             inspected: Default::default(),
             health_revision: None,
             files,
@@ -320,6 +326,7 @@ impl NetloomApp {
             self.run.offer_dataset(spec, dataset);
         }
         self.follow_run(ui.ctx());
+        self.take_weights();
         egui::Panel::top("top bar").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("status line").show(ui, |ui| self.status_line(ui));
         // Larger text leaves fewer points: presenting, the plots take at most 45% of the height.
@@ -456,6 +463,27 @@ impl NetloomApp {
                 self.report_write(path, written.map_err(|e| e.to_string()));
             }
             (Purpose::ExportPng, [path, ..]) => self.picture_to = Some(path.clone()),
+            (Purpose::SaveWeights, [path, ..]) => {
+                // The trainer answers with the weights as they are; `take_weights` saves them.
+                self.weights_to = Some(path.clone());
+                self.apply(Request::Command(Command::Weights));
+            }
+            (Purpose::LoadWeights, [path, ..]) => match io::load_weights_with_counters(path) {
+                Ok(loaded) => {
+                    self.weights_from = Some(path.clone());
+                    self.apply(Request::Command(Command::SetWeights(loaded.tensors)));
+                }
+                Err(e) => self.notice = Some((format!("Could not load weights: {e}"), true)),
+            },
+            (Purpose::ExportPytorch, [path, ..]) => {
+                let written = if self.editor.model.is_trainable() {
+                    let code = io::export_pytorch(&self.editor.model, &self.editor.project.name);
+                    io::write_atomically(path, code.as_bytes()).map_err(|e| e.to_string())
+                } else {
+                    Err("the network has problems to fix first (see Problems)".into())
+                };
+                self.report_write(path, written);
+            }
             (Purpose::ExportAnalysis, [path, ..]) => {
                 let model = &self.editor.model;
                 let training = &self.editor.project.training;
@@ -527,6 +555,55 @@ impl NetloomApp {
         }
         self.canvas.present = self.present.is_some();
         self.canvas.fit();
+    }
+
+    /// Acts on the trainer's answer about weights: saves those asked for (finite ones only, so a
+    /// run that blew up never replaces good weights), or says that loaded ones are in.
+    fn take_weights(&mut self) {
+        match self.run.weights.take() {
+            Some(WeightsAnswer::Taken { step, tensors }) => {
+                let Some(path) = self.weights_to.take() else {
+                    return;
+                };
+                if let Some(bad) = tensors
+                    .iter()
+                    .find(|t| t.values.iter().any(|v| !v.is_finite()))
+                {
+                    self.notice = Some((
+                        format!(
+                            "Weights not saved: \"{}\" holds a NaN or an infinity. Reset or load good weights, then train again.",
+                            bad.name
+                        ),
+                        true,
+                    ));
+                    return;
+                }
+                let counters = io::batch_norm_counters(&self.editor.model, step, &[]);
+                let written = io::save_weights(&path, &tensors, &counters);
+                self.report_write(&path, written.map_err(|e| e.to_string()));
+            }
+            Some(WeightsAnswer::Loaded) => {
+                if let Some(path) = self.weights_from.take() {
+                    self.notice = Some((format!("Loaded weights from {}", path.display()), false));
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Model: what the class trained, kept or brought back, and the network as code.
+    fn model_menu(&mut self, ui: &mut Ui) {
+        let name = self.editor.project.name.to_lowercase().replace(' ', "_");
+        if ui.button("Save trained weights…").clicked() {
+            self.files.ask(Purpose::SaveWeights, &name);
+        }
+        if ui.button("Load weights…").clicked() {
+            self.files.ask(Purpose::LoadWeights, "");
+        }
+        ui.separator();
+        if ui.button("Export PyTorch module…").clicked() {
+            self.files.ask(Purpose::ExportPytorch, &name);
+        }
     }
 
     /// Copies the selection, into the system clipboard too where there is one.
@@ -679,6 +756,7 @@ impl NetloomApp {
                 }
             });
             ui.menu_button("Edit", |ui| self.edit_menu(ui));
+            ui.menu_button("Model", |ui| self.model_menu(ui));
             ui.separator();
             let undo = ui.add_enabled(self.editor.can_undo(), egui::Button::new("Undo"));
             if undo.on_hover_text("Undo (Ctrl+Z)").clicked() {

@@ -31,6 +31,11 @@ pub enum Purpose {
     ExportPng,
     /// Where to write the Analyze table.
     ExportAnalysis,
+    /// The trained weights (safetensors, PyTorch's names), to write or to read.
+    SaveWeights,
+    LoadWeights,
+    /// Where to write the network as a PyTorch module.
+    ExportPytorch,
 }
 
 impl Purpose {
@@ -38,7 +43,12 @@ impl Purpose {
     fn saves(self) -> bool {
         matches!(
             self,
-            Purpose::SaveAs | Purpose::ExportCsv | Purpose::ExportPng | Purpose::ExportAnalysis
+            Purpose::SaveAs
+                | Purpose::ExportCsv
+                | Purpose::ExportPng
+                | Purpose::ExportAnalysis
+                | Purpose::SaveWeights
+                | Purpose::ExportPytorch
         )
     }
 }
@@ -138,7 +148,17 @@ impl Files {
                         .into_iter()
                         .collect(),
                     Purpose::ImportIdx => dialog.pick_files().await.unwrap_or_default(),
-                    Purpose::ExportCsv | Purpose::ExportPng | Purpose::ExportAnalysis => dialog
+                    Purpose::LoadWeights => dialog
+                        .add_filter("safetensors", &["safetensors"])
+                        .pick_file()
+                        .await
+                        .into_iter()
+                        .collect(),
+                    Purpose::ExportCsv
+                    | Purpose::ExportPng
+                    | Purpose::ExportAnalysis
+                    | Purpose::SaveWeights
+                    | Purpose::ExportPytorch => dialog
                         .add_filter(extension.to_uppercase(), &[extension])
                         .set_file_name(name)
                         .save_file()
@@ -258,6 +278,8 @@ fn extension(purpose: Purpose) -> &'static str {
     match purpose {
         Purpose::ExportCsv | Purpose::ExportAnalysis => "csv",
         Purpose::ExportPng => "png",
+        Purpose::SaveWeights | Purpose::LoadWeights => "safetensors",
+        Purpose::ExportPytorch => "py",
         _ => "json",
     }
 }
@@ -390,6 +412,9 @@ impl Chooser {
             Purpose::ExportCsv => "Export as CSV",
             Purpose::ExportPng => "Export as PNG",
             Purpose::ExportAnalysis => "Export the analysis as CSV",
+            Purpose::SaveWeights => "Save the trained weights",
+            Purpose::LoadWeights => "Load weights",
+            Purpose::ExportPytorch => "Export a PyTorch module",
         };
         egui::Modal::new(egui::Id::unique("file chooser")).show(ctx, |ui| {
             ui.set_width(520.0);
