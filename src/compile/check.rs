@@ -363,9 +363,14 @@ impl Checker<'_> {
             let (Some(&from), Some(&to)) =
                 (index_of.get(&edge.from.node), index_of.get(&edge.to.node))
             else {
+                let missing = if index_of.contains_key(&edge.from.node) {
+                    edge.to.node
+                } else {
+                    edge.from.node
+                };
                 self.edge_problem(
                     e,
-                    "This wire connects to a layer that no longer exists.".into(),
+                    format!("This wire connects to node {missing}, which no longer exists."),
                 );
                 continue;
             };

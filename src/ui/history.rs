@@ -111,9 +111,16 @@ impl Smoothing {
         if !value.is_finite() {
             return None;
         }
+        let first = self.weight == 0.0;
         self.average = (1.0 - SMOOTHING) * self.average + SMOOTHING * value;
         self.weight = (1.0 - SMOOTHING) * self.weight + SMOOTHING;
-        Some(self.average / self.weight)
+        // The first is the value itself, to the bit: the division can be an ulp off, and a
+        // plot of one step whose two lines differ by an ulp has no height to draw.
+        Some(if first {
+            value
+        } else {
+            self.average / self.weight
+        })
     }
 }
 
