@@ -337,7 +337,7 @@ impl NetloomApp {
         };
         let request = egui::Panel::bottom("training")
             .resizable(true)
-            .default_size(300.0)
+            .default_size(360.0)
             .max_size(most)
             .show(ui, |ui| {
                 self.training.show(

@@ -138,7 +138,8 @@ impl TrainingPanel {
     ) -> Option<Request> {
         let mut request = None;
         let errors = error_count(editor);
-        ui.horizontal(|ui| {
+        // Wraps rather than runs off the window, as in Present mode's larger text.
+        ui.horizontal_wrapped(|ui| {
             if run.running {
                 if ui
                     .button("Pause")
