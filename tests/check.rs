@@ -429,6 +429,7 @@ fn training_settings_are_problems_in_words() {
                 p.training.early_stopping = Some(netloom::graph::EarlyStopping {
                     patience: 3,
                     min_delta: 0.0,
+                    restore_best: false,
                 });
             },
             "Early stopping",

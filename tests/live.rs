@@ -727,9 +727,11 @@ fn every_training_setting_is_in_the_window() {
     spin(&mut h, "Minimum change", 0.01);
     let early = h.state().editor.project.training.early_stopping.unwrap();
     assert_eq!((early.patience, early.min_delta), (3, 0.01));
-    assert!(!h.state().training.restore_best);
+    assert!(!early.restore_best);
     check(&mut h, "Restore the best weights");
-    assert!(h.state().training.restore_best);
+    // Saved with the project, as every other setting.
+    let early = h.state().editor.project.training.early_stopping.unwrap();
+    assert!(early.restore_best);
 }
 
 #[test]

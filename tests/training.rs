@@ -163,6 +163,7 @@ fn early_stopping_ends_training_when_validation_stalls() {
     project.training.early_stopping = Some(netloom::graph::EarlyStopping {
         patience: 3,
         min_delta: 10.0,
+        restore_best: false,
     });
     let trainer = Trainer::spawn(session(&project, 1), Limits::default(), true);
     let mut epochs = 0;
@@ -181,6 +182,38 @@ fn early_stopping_ends_training_when_validation_stalls() {
         epochs, 4,
         "the first epoch sets the best loss, three more without gain stop it"
     );
+}
+
+#[test]
+fn early_stopping_can_restore_the_best_weights() {
+    for restore_best in [false, true] {
+        let mut project = example("xor.json");
+        project.training.epochs = 500;
+        // Only the first epoch counts as an improvement, so its weights are the best.
+        project.training.early_stopping = Some(netloom::graph::EarlyStopping {
+            patience: 3,
+            min_delta: 10.0,
+            restore_best,
+        });
+        let trainer = Trainer::spawn(session(&project, 1), Limits::default(), true);
+        let mut validation = Vec::new();
+        loop {
+            match next_event(&trainer) {
+                Event::Epoch(e) => validation.push(e.validation.unwrap().loss),
+                Event::Finished { .. } => break,
+                _ => {}
+            }
+        }
+        let mut s = trainer.join().unwrap();
+        let now = s.evaluate(train::Part::Validation).unwrap().loss;
+        let expected = if restore_best {
+            validation[0]
+        } else {
+            *validation.last().unwrap()
+        };
+        assert_eq!(now, expected, "restore_best {restore_best}: {validation:?}");
+        assert_ne!(validation[0], *validation.last().unwrap());
+    }
 }
 
 #[test]

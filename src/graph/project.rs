@@ -174,6 +174,10 @@ pub struct EarlyStopping {
     /// The smallest drop in validation loss that counts as an improvement.
     #[serde(default)]
     pub min_delta: f32,
+    /// On stopping, go back to the weights of the epoch with the lowest validation loss (as
+    /// Keras's `restore_best_weights`).
+    #[serde(default)]
+    pub restore_best: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,8 +22,6 @@ pub enum Command {
     /// Replaces the settings that do not change the program (learning rate, schedule, optimizer
     /// constants, regularisation, clipping, epochs, early stopping); the rest are ignored.
     SetSettings(Box<TrainingSettings>),
-    /// Whether stopping early puts back the weights of the epoch with the best validation loss.
-    RestoreBest(bool),
     /// Fresh weights from the seed, back to step 0, paused.
     Reset,
     /// How often a step also reports the watched tensors' statistics (`Event::Statistics`);
@@ -140,7 +138,6 @@ impl Trainer {
                     pause_at_epoch_end: false,
                     best_validation: f32::INFINITY,
                     best_weights: None,
-                    restore_best: false,
                     epochs_without_gain: 0,
                     epoch_started: Instant::now(),
                     pace: None,
@@ -179,11 +176,8 @@ struct Loop {
     running: bool,
     pause_at_epoch_end: bool,
     best_validation: f32,
-    /// The weights at the best validation loss, kept when they are to be restored.
+    /// The weights at the best validation loss, kept when early stopping is to restore them.
     best_weights: Option<Vec<NamedTensor>>,
-    /// On stopping early, put back the weights of the epoch with the best validation loss
-    /// (`Command::RestoreBest`).
-    restore_best: bool,
     epochs_without_gain: usize,
     epoch_started: Instant,
     pace: Option<Duration>,
@@ -301,12 +295,6 @@ impl Loop {
                 s.clip_norm = new.clip_norm;
                 s.early_stopping = new.early_stopping;
                 s.shuffle = new.shuffle;
-            }
-            Command::RestoreBest(restore) => {
-                self.restore_best = restore;
-                if !restore {
-                    self.best_weights = None;
-                }
             }
             Command::Reset => {
                 self.drain();
@@ -466,12 +454,13 @@ impl Loop {
                 Some(EarlyStopping {
                     patience,
                     min_delta,
+                    restore_best,
                 }),
             ) => {
                 if v.loss < self.best_validation - min_delta {
                     self.best_validation = v.loss;
                     self.epochs_without_gain = 0;
-                    if self.restore_best {
+                    if restore_best {
                         match self.session.weights() {
                             Ok(weights) => self.best_weights = Some(weights),
                             Err(e) => self.send(Event::Error(e.to_string())),
@@ -492,8 +481,13 @@ impl Loop {
         }));
         self.epoch_started = Instant::now();
         if stop_early {
+            let restore = self
+                .session
+                .settings
+                .early_stopping
+                .is_some_and(|e| e.restore_best);
             if let Some(best) = self.best_weights.take()
-                && self.restore_best
+                && restore
                 && let Err(e) = self.session.load_matching(&best)
             {
                 self.send(Event::Error(e.to_string()));

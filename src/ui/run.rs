@@ -135,8 +135,6 @@ pub struct Run {
     pub weights: Option<WeightsAnswer>,
     /// The test split's metrics, measured when training finished.
     pub test: Option<Metrics>,
-    /// Whether stopping early restores the best weights, for every trainer started.
-    restore_best: bool,
     /// The project the trainer was started on, and its folder: Reset starts again from it
     /// when the seed changed since, as the seed also draws the split.
     started_on: Option<(Project, PathBuf)>,
@@ -183,7 +181,6 @@ impl Default for Run {
             weights: None,
             inspection_asked: None,
             test: None,
-            restore_best: false,
             started_on: None,
         }
     }
@@ -238,14 +235,6 @@ impl Run {
 
     /// Sends `command`, starting a trainer for `project` first when there is none.
     pub fn command(&mut self, project: &Project, base_dir: PathBuf, command: Command) {
-        if let Command::RestoreBest(restore) = command {
-            // A choice for this trainer and the next ones; no reason to start one.
-            self.restore_best = restore;
-            if let Phase::Live(trainer) = &self.phase {
-                let _ = trainer.commands.send(command);
-            }
-            return;
-        }
         if matches!(command, Command::Play | Command::Step | Command::StepEpoch) {
             self.non_finite = None;
             self.finished = None;
@@ -495,7 +484,6 @@ impl Run {
                         let _ = commands.send(Command::SetSettings(Box::new(settings)));
                     }
                     let _ = commands.send(Command::Watch(self.watch));
-                    let _ = commands.send(Command::RestoreBest(self.restore_best));
                     let _ = commands.send(Command::SetPace(self.pace));
                     for command in then.drain(..) {
                         let _ = commands.send(command);

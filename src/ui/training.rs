@@ -83,9 +83,6 @@ pub struct TrainingPanel {
     /// How many more epochs to offer once training has finished (the project's count until
     /// changed).
     pub more_epochs: Option<usize>,
-    /// Whether stopping early goes back to the weights of the best validation loss (sent to
-    /// the run, which hands it to each trainer it starts).
-    pub restore_best: bool,
 }
 
 impl Default for TrainingPanel {
@@ -96,7 +93,6 @@ impl Default for TrainingPanel {
             histograms: plots::HistogramChoice::default(),
             view_rect: egui::Rect::NOTHING,
             more_epochs: None,
-            restore_best: false,
         }
     }
 }
@@ -229,12 +225,7 @@ impl TrainingPanel {
             .resizable(false)
             .exact_size(250.0)
             .show(ui, |ui| {
-                let restore_best = self.restore_best;
-                egui::ScrollArea::vertical()
-                    .show(ui, |ui| settings(ui, editor, run, &mut self.restore_best));
-                if self.restore_best != restore_best {
-                    request = Some(Request::Command(Command::RestoreBest(self.restore_best)));
-                }
+                egui::ScrollArea::vertical().show(ui, |ui| settings(ui, editor, run));
             });
         // Views that say nothing about this dataset are not offered at all.
         if !self.tab.applies_to(dataset) {
@@ -427,7 +418,7 @@ fn status(run: &Run, errors: usize) -> String {
 }
 
 /// The project's training settings; every change is an undoable edit.
-fn settings(ui: &mut Ui, editor: &mut Editor, run: &Run, restore_best: &mut bool) {
+fn settings(ui: &mut Ui, editor: &mut Editor, run: &Run) {
     let mut t = editor.project.training.clone();
     let before = t.clone();
     ui.horizontal(|ui| {
@@ -487,13 +478,14 @@ fn settings(ui: &mut Ui, editor: &mut Editor, run: &Run, restore_best: &mut bool
         (true, Some(mut e)) => {
             number(ui, "Patience (epochs)", &mut e.patience, 1..=1000, 1.0);
             number(ui, "Minimum change", &mut e.min_delta, 0.0..=10.0, 0.0001);
-            ui.checkbox(restore_best, "Restore the best weights")
+            ui.checkbox(&mut e.restore_best, "Restore the best weights")
                 .on_hover_text("On stopping early, go back to the weights of the epoch with the lowest validation loss");
             Some(e)
         }
         (true, None) => Some(EarlyStopping {
             patience: 5,
             min_delta: 0.0,
+            restore_best: false,
         }),
     };
     number(ui, "Seed", &mut t.seed, 0..=u64::MAX, 1.0);
