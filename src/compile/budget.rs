@@ -14,8 +14,13 @@ const F32_BYTES: f64 = 4.0;
 const ACTIVATION_COPIES: f64 = 3.0;
 
 /// The memory of this machine, from `/proc/meminfo`; `None` where it cannot be read, and then
-/// nothing is refused for its size.
+/// nothing is refused for its size. Read once: the editor checks on every edit.
 pub fn machine_memory_bytes() -> Option<u64> {
+    static MEMORY: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *MEMORY.get_or_init(read_machine_memory)
+}
+
+fn read_machine_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
