@@ -643,3 +643,25 @@ fn start_trainer(
         trainer: Trainer::spawn(session, Limits::default(), false),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toggling_nesterov_needs_a_new_program_and_moving_a_node_does_not() {
+        let mut project = super::super::templates::TEMPLATES[0].project();
+        project.training.optimizer = Optimizer::Sgd {
+            momentum: 0.9,
+            nesterov: false,
+        };
+        let before = Compiled::of(&project);
+        project.graph.nodes[0].position = [500.0, 500.0];
+        assert!(Compiled::of(&project) == before, "a move keeps the program");
+        project.training.optimizer = Optimizer::Sgd {
+            momentum: 0.9,
+            nesterov: true,
+        };
+        assert!(Compiled::of(&project) != before, "Nesterov is compiled in");
+    }
+}
