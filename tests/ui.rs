@@ -503,8 +503,8 @@ fn assert_readable_at_fit(h: &Harness<'_, NetloomApp>) {
         .map(|n| h.get_by_label(&n.name).rect())
         .collect();
     for (node, rect) in graph.nodes.iter().zip(&nodes) {
-        let height = rect.height() * zoom;
-        assert!(height >= 80.0, "{} is {height} points tall", node.name);
+        let height_px = rect.height() * zoom * h.ctx.pixels_per_point();
+        assert!(height_px >= 80.0, "{} is {height_px} px tall", node.name);
     }
     let mut wires = 0;
     for label in h.query_all_by_label_contains(" → ") {

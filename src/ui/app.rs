@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use egui::{Key, KeyboardShortcut, Modifiers, Ui};
 
 use super::analyze::{AnalyzeRequest, AnalyzeView};
-use super::canvas::{Canvas, thousands};
+use super::canvas::{Canvas, PRESENT_ZOOM, thousands};
 use super::dataset::{DatasetPanel, Import, relative_to_project};
 use super::editor::{Clip, Editor, lay_out, needs_layout};
 use super::files::{Files, Purpose};
@@ -81,9 +81,6 @@ const SHORTCUT_COPY: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND
 const SHORTCUT_PASTE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::V);
 const SHORTCUT_DUPLICATE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::D);
 const SHORTCUT_PRESENT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F5);
-
-/// How much larger everything is drawn in Present mode.
-const PRESENT_ZOOM: f32 = 1.5;
 
 impl NetloomApp {
     /// The app on `project` (from `path`, if it came from a file); `state_dir` keeps recent files

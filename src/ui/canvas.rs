@@ -23,6 +23,9 @@ pub const NAME_SIZE: f32 = 15.0;
 /// The smallest zoom a fit chooses: below it the small print is unreadable on a projector, so
 /// a graph larger than the window is shown from its start and panned instead.
 pub const FIT_MIN_ZOOM: f32 = 0.9;
+/// How much larger everything is drawn in Present mode. The canvas may then zoom out as much
+/// further before its text is smaller on screen than at `FIT_MIN_ZOOM` without it.
+pub const PRESENT_ZOOM: f32 = 1.5;
 const PORT_RADIUS: f32 = 6.0;
 /// How long a refused connection's explanation stays up.
 const REFUSAL_SECS: f64 = 4.0;
@@ -193,7 +196,12 @@ impl Canvas {
             .is_some_and(|(screen, view)| view == self.scene_rect && screen != outer);
         let fitting = self.fit_pending || still_fitted || !self.scene_rect.is_positive();
         if fitting {
-            self.scene_rect = fitted(bounds(editor), outer);
+            let min_zoom = if self.present {
+                FIT_MIN_ZOOM / PRESENT_ZOOM
+            } else {
+                FIT_MIN_ZOOM
+            };
+            self.scene_rect = fitted(bounds(editor), outer, min_zoom);
             self.fit_pending = false;
         }
         let scene = egui::Scene::new()
@@ -884,15 +892,15 @@ impl Canvas {
 }
 
 /// The canvas area to show so that `content` fits `screen`, centred, at most at full size and
-/// at least at `FIT_MIN_ZOOM`; content too large for that is shown from its top left corner.
-fn fitted(content: Option<Rect>, screen: Rect) -> Rect {
+/// at least at `min_zoom`; content too large for that is shown from its top left corner.
+fn fitted(content: Option<Rect>, screen: Rect, min_zoom: f32) -> Rect {
     let Some(content) = content else {
         return Rect::from_center_size(Pos2::ZERO + screen.size() / 2.0, screen.size());
     };
     let content = content.expand(15.0);
     let zoom = (screen.width() / content.width())
         .min(screen.height() / content.height())
-        .clamp(FIT_MIN_ZOOM, 1.0);
+        .clamp(min_zoom, 1.0);
     let size = screen.size() / zoom;
     let center = |lo: f32, hi: f32, span: f32| {
         if hi - lo <= span {
