@@ -17,6 +17,9 @@ const NEVER_SHOWN: Duration = Duration::from_millis(400);
 /// Setting this to `builtin` always uses the built-in chooser.
 pub const DIALOG_ENV: &str = "NETLOOM_FILE_DIALOG";
 const AUTOSAVE_EVERY: Duration = Duration::from_secs(30);
+/// How long a system dialog may be awaited before the built-in chooser is offered in its place
+/// (a desktop portal that is there but never answers shows nothing and says nothing).
+const OFFER_BUILTIN_AFTER: Duration = Duration::from_secs(2);
 
 /// What a file dialog was opened for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,8 +178,14 @@ impl Files {
 
     /// The built-in chooser in place of a system dialog that cannot be shown.
     fn open_chooser(&mut self, purpose: Purpose) {
+        self.open_chooser_because(
+            purpose,
+            "No system file dialog is available (no desktop portal); choose a file here.",
+        );
+    }
+
+    fn open_chooser_because(&mut self, purpose: Purpose, why: &str) {
         let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        let why = "No system file dialog is available (no desktop portal); choose a file here.";
         self.chooser = Some(Chooser::new(
             purpose,
             dir,
@@ -208,8 +217,38 @@ impl Files {
         }
     }
 
-    /// Draws the built-in chooser when it is open, and hands back what was chosen in it.
+    /// While a system dialog has kept the user waiting, offers the built-in chooser instead.
+    fn offer_builtin_ui(&mut self, ctx: &egui::Context) {
+        let Some((purpose, asked, _)) = &self.dialog else {
+            return;
+        };
+        if asked.elapsed() < OFFER_BUILTIN_AFTER {
+            return;
+        }
+        let purpose = *purpose;
+        let mut switch = false;
+        egui::Window::new("Waiting for the file dialog")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_BOTTOM, [0.0, -60.0])
+            .show(ctx, |ui| {
+                ui.label("The system file dialog has not appeared: it may be behind this window, or the desktop portal is not answering.");
+                switch = ui.button("Use the built-in chooser").clicked();
+            });
+        if switch {
+            // The system dialog's answer, if it ever comes, goes nowhere.
+            self.dialog = None;
+            self.open_chooser_because(
+                purpose,
+                "The system file dialog did not appear; choose a file here.",
+            );
+        }
+    }
+
+    /// Draws the built-in chooser when it is open, and hands back what was chosen in it; offers
+    /// it in place of a system dialog that keeps the user waiting.
     pub fn chooser_ui(&mut self, ctx: &egui::Context) -> Option<(Purpose, Vec<PathBuf>)> {
+        self.offer_builtin_ui(ctx);
         let chooser = self.chooser.as_mut()?;
         match chooser.show(ctx) {
             Some(Choice::Chosen(paths)) => {
@@ -506,5 +545,32 @@ impl Chooser {
             });
         });
         choice
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    #[test]
+    fn a_system_dialog_that_never_answers_gives_way_to_the_built_in_chooser() {
+        let mut files = Files::new(None);
+        let (sender, receiver) = channel();
+        let asked = Instant::now() - OFFER_BUILTIN_AFTER - Duration::from_millis(10);
+        files.dialog = Some((Purpose::Open, asked, receiver));
+        let mut h = Harness::builder().build_ui_state(
+            |ui, files: &mut Files| {
+                files.chooser_ui(ui.ctx());
+            },
+            files,
+        );
+        h.run_steps(2);
+        h.get_by_label("Use the built-in chooser").click();
+        h.run_steps(2);
+        assert!(h.state().dialog.is_none());
+        h.get_by_label_contains("did not appear; choose a file here");
+        drop(sender);
     }
 }
