@@ -16,7 +16,9 @@ pub enum GpuError {
     #[error("the {0} has no GPU kernel yet")]
     Unsupported(String),
     #[error(
-        "{name} needs {size_bytes} bytes, more than the GPU's limit of {limit_bytes} for one buffer"
+        "{name} needs {}, more than the GPU's limit of {} for one buffer",
+        crate::compile::bytes_text(*size_bytes as f64),
+        crate::compile::bytes_text(*limit_bytes as f64)
     )]
     TooLarge {
         name: String,
