@@ -4,12 +4,15 @@
 
 use egui::{Context, RichText, Ui};
 
-use crate::compile::{self, Model};
+use crate::compile::{self, LayerRow, Model};
 use crate::graph::TrainingSettings;
 
 #[derive(Default)]
 pub struct AnalyzeView {
     pub open: bool,
+    /// The table and the editor version it was made for: made again only after an edit, not
+    /// on every frame the window is open.
+    rows: Option<(u64, Vec<LayerRow>)>,
 }
 
 /// What the user asked of the table.
@@ -30,25 +33,39 @@ const HEADERS: [&str; 8] = [
 ];
 
 impl AnalyzeView {
+    /// The window, for the project at `version` of the editor's edits.
     pub fn show(
         &mut self,
         ctx: &Context,
         model: &Model,
         settings: &TrainingSettings,
+        version: u64,
     ) -> Option<AnalyzeRequest> {
+        if !self.open {
+            return None;
+        }
+        if self.rows.as_ref().is_none_or(|(made, _)| *made != version) {
+            let rows = compile::layer_table(model, settings.optimizer, settings.batch_size);
+            self.rows = Some((version, rows));
+        }
+        let rows = self.rows.as_ref().map_or(&[][..], |(_, rows)| rows);
         let mut request = None;
         let mut open = self.open;
         egui::Window::new("Analyze")
             .open(&mut open)
             .default_size([900.0, 420.0])
-            .show(ctx, |ui| request = table_ui(ui, model, settings));
+            .show(ctx, |ui| request = table_ui(ui, rows, model, settings));
         self.open = open;
         request
     }
 }
 
-fn table_ui(ui: &mut Ui, model: &Model, settings: &TrainingSettings) -> Option<AnalyzeRequest> {
-    let rows = compile::layer_table(model, settings.optimizer, settings.batch_size);
+fn table_ui(
+    ui: &mut Ui,
+    rows: &[LayerRow],
+    model: &Model,
+    settings: &TrainingSettings,
+) -> Option<AnalyzeRequest> {
     let mut request = None;
     ui.horizontal(|ui| {
         ui.label(format!(
@@ -73,7 +90,7 @@ fn table_ui(ui: &mut Ui, model: &Model, settings: &TrainingSettings) -> Option<A
                     ui.label(RichText::new(header).strong());
                 }
                 ui.end_row();
-                for row in &rows {
+                for row in rows {
                     if ui
                         .link(&row.name)
                         .on_hover_text("Select this layer on the canvas")

@@ -842,9 +842,10 @@ impl NetloomApp {
 
     fn analyze_window(&mut self, ctx: &egui::Context) {
         let project = &self.editor.project;
+        let version = self.editor.version();
         match self
             .analyze
-            .show(ctx, &self.editor.model, &project.training)
+            .show(ctx, &self.editor.model, &project.training, version)
         {
             Some(AnalyzeRequest::ExportCsv) => {
                 let name = format!("{}_analysis", project.name.to_lowercase().replace(' ', "_"));

@@ -727,6 +727,7 @@ mod tests {
         assert!(Clip::from_text("hello").is_none());
         // Wires to nodes the clip does not hold are dropped, not a panic.
         let broken = text.replace("\"to\":{\"node\":1", "\"to\":{\"node\":99");
+        assert_ne!(broken, text, "the wire was pointed elsewhere");
         let clip = Clip::from_text(&broken).expect("still a clip");
         e.paste(&clip, [0.0, 0.0]);
         assert_eq!(e.project.graph.nodes.len(), 6);
