@@ -97,10 +97,13 @@ fn the_loss_plot_has_its_legend_above_it_and_a_log_scale() {
     click(&mut h, "Train");
     until(&mut h, "some steps", |app| app.run.steps() >= 50);
     pause(&mut h);
-    // The legend is a row of labels over the plot, not a box over its lines.
+    // The legend is a row of labels over the plot, not a box over its lines; the scale's box
+    // leads that row rather than taking one of its own.
     let legend = h.get_by_label("Loss (smoothed)").rect();
     let toggle = h.get_by_role_and_label(Role::CheckBox, "Log scale");
-    assert!(toggle.rect().bottom() <= legend.top() + 1.0);
+    assert!(toggle.rect().right() <= legend.left());
+    assert!(toggle.rect().y_range().contains(legend.center().y));
+    assert!(legend.bottom() <= h.state().training.view_rect.center().y);
     toggle.click();
     h.run_steps(2);
     let toggle = h.get_by_role_and_label(Role::CheckBox, "Log scale");
@@ -892,4 +895,24 @@ fn the_model_menu_saves_and_loads_trained_weights_and_exports_pytorch() {
     let code = std::fs::read_to_string(files("py").remove(0)).unwrap();
     assert!(code.contains("self.hidden1 = nn.Linear(2, 64"), "{code}");
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn presenting_a_run_leaves_the_plot_room_to_read() {
+    let mut h = trained(Tab::Loss);
+    h.get_by_role_and_label(Role::Button, "Present").click();
+    h.run_steps(4);
+    assert!(h.state().presenting());
+    // Ten tabs wrapped over rows would leave the plot no height: they become one list.
+    h.get_by_role_and_label(Role::ComboBox, "View");
+    assert!(h.query_by_label("Update ratio").is_none());
+    let (view, pixels) = (h.state().training.view_rect, h.ctx.pixels_per_point());
+    assert!(
+        view.height() * pixels >= 180.0,
+        "the loss view is {} px high",
+        view.height() * pixels
+    );
+    let screen = h.ctx.content_rect();
+    assert!(view.max.x <= screen.max.x, "{view:?} runs past {screen:?}");
+    h.get_by_role_and_label(Role::CheckBox, "Log scale");
 }

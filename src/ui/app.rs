@@ -326,9 +326,9 @@ impl NetloomApp {
         self.take_weights();
         egui::Panel::top("top bar").show(ui, |ui| self.top_bar(ui));
         egui::Panel::bottom("status line").show(ui, |ui| self.status_line(ui));
-        // Larger text leaves fewer points: presenting, the plots take at most 45% of the height.
+        // Larger text leaves fewer points: presenting, the plots take at most 55% of the height.
         let most = if self.present.is_some() {
-            ui.available_height() * 0.45
+            ui.available_height() * 0.55
         } else {
             f32::INFINITY
         };

@@ -47,13 +47,29 @@ pub fn number_text(value: f64, step: f64) -> String {
     format!("{value:.decimals$}")
 }
 
-/// The legend: a swatch and a name per series, wrapped in rows above the plot.
-pub fn legend_ui(ui: &mut Ui, entries: &[(String, Color32)]) {
+const SWATCH_WIDTH: f32 = 18.0;
+
+/// The legend: a swatch and a name per series, wrapped in rows above the plot, after whatever
+/// `lead` puts first (a plot's own controls).
+pub fn legend_ui(ui: &mut Ui, entries: &[(String, Color32)], lead: impl FnOnce(&mut Ui)) {
     ui.horizontal_wrapped(|ui| {
+        lead(ui);
         for (name, color) in entries {
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(18.0, 4.0), egui::Sense::hover());
+            // A swatch and its name wrap together, never apart.
+            let text = egui::WidgetText::from(name.as_str()).into_galley(
+                ui,
+                Some(egui::TextWrapMode::Extend),
+                f32::INFINITY,
+                egui::TextStyle::Body,
+            );
+            let width = SWATCH_WIDTH + ui.spacing().item_spacing.x + text.size().x;
+            if width > ui.available_size_before_wrap().x {
+                ui.end_row();
+            }
+            let (rect, _) =
+                ui.allocate_exact_size(egui::vec2(SWATCH_WIDTH, 4.0), egui::Sense::hover());
             ui.painter().rect_filled(rect, 1.0, *color);
-            ui.label(name);
+            ui.label(text);
             ui.add_space(8.0);
         }
     });

@@ -65,8 +65,17 @@ impl<'a> Series<'a> {
 }
 
 /// A plot of `series` against the step; `log` plots log10 of the values, labelled as powers of ten.
-fn plot(ui: &mut Ui, id: &str, y_label: &str, log: bool, series: Vec<Series<'_>>) {
-    plot_with_guide(ui, id, y_label, log, series, None);
+/// How a plot's vertical axis is drawn.
+#[derive(Clone, Copy)]
+enum Scale {
+    Linear,
+    Log,
+    /// The user's choice, a "Log scale" box on the legend row, remembered under this name.
+    Choice(&'static str),
+}
+
+fn plot(ui: &mut Ui, id: &str, y_label: &str, scale: Scale, series: Vec<Series<'_>>) {
+    plot_with_guide(ui, id, y_label, scale, series, None);
 }
 
 /// A level worth comparing against, drawn across the plot as a dashed line.
@@ -79,7 +88,7 @@ fn plot_with_guide(
     ui: &mut Ui,
     id: &str,
     y_label: &str,
-    log: bool,
+    scale: Scale,
     series: Vec<Series<'_>>,
     guide: Option<Guide>,
 ) {
@@ -96,7 +105,22 @@ fn plot_with_guide(
         .iter()
         .map(|s| (s.name.clone(), s.color.unwrap_or(TRAIN_COLOR)))
         .collect();
-    legend_ui(ui, &legend);
+    let mut log = matches!(scale, Scale::Log);
+    legend_ui(ui, &legend, |ui| {
+        if let Scale::Choice(name) = scale {
+            let id = egui::Id::unique(name);
+            log = ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false);
+            if ui.checkbox(&mut log, "Log scale").changed() {
+                ui.data_mut(|d| d.insert_temp(id, log));
+            }
+            ui.add_space(8.0);
+        }
+    });
+    let y_label = if log && matches!(scale, Scale::Choice(_)) {
+        format!("{y_label} (log scale)")
+    } else {
+        y_label.to_string()
+    };
     let mut plot = Plot::new(id)
         .x_axis_label("Step")
         .y_axis_label(y_label)
@@ -193,16 +217,11 @@ pub fn loss(ui: &mut Ui, history: &History) {
     let train = epoch_series(history, |e| Some(e.train_loss));
     let validation = epoch_series(history, |e| e.validation_loss);
     let faint = ui.visuals().weak_text_color().gamma_multiply(0.6);
-    let log_id = egui::Id::unique("loss on a log scale");
-    let mut log = ui.data(|d| d.get_temp::<bool>(log_id)).unwrap_or(false);
-    if ui.checkbox(&mut log, "Log scale").changed() {
-        ui.data_mut(|d| d.insert_temp(log_id, log));
-    }
     plot(
         ui,
         "loss plot",
-        if log { "Loss (log scale)" } else { "Loss" },
-        log,
+        "Loss",
+        Scale::Choice("loss on a log scale"),
         vec![
             Series::trace("Loss per step", &history.loss)
                 .color(faint)
@@ -234,7 +253,7 @@ pub fn accuracy(ui: &mut Ui, history: &History) {
         ui,
         "accuracy plot",
         "Accuracy",
-        false,
+        Scale::Linear,
         vec![
             Series::new("Training accuracy", &train)
                 .color(TRAIN_COLOR)
@@ -254,7 +273,7 @@ pub fn learning_rate(ui: &mut Ui, history: &History) {
         ui,
         "learning rate plot",
         "Learning rate",
-        false,
+        Scale::Linear,
         vec![Series::trace("Learning rate", &history.learning_rate).color(TRAIN_COLOR)],
     );
 }
@@ -272,7 +291,7 @@ pub fn gradients(ui: &mut Ui, history: &History) {
             .iter()
             .map(|(name, points)| Series::new(name.clone(), points)),
     );
-    plot(ui, "gradient plot", "Gradient norm", true, series);
+    plot(ui, "gradient plot", "Gradient norm", Scale::Log, series);
 }
 
 /// Each parameter's gradient norm over time, named after the parameter.
@@ -314,7 +333,7 @@ pub fn update_ratios(ui: &mut Ui, history: &History) {
         ui,
         "update ratio plot",
         "Update / weight",
-        true,
+        Scale::Log,
         series,
         Some(guide),
     );

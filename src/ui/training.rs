@@ -231,9 +231,34 @@ impl TrainingPanel {
         if !self.tab.applies_to(dataset) {
             self.tab = Tab::Loss;
         }
+        let rows = if ui.available_height() > 240.0 {
+            2.0
+        } else {
+            1.0
+        };
         ui.horizontal_wrapped(|ui| {
-            for tab in Tab::ALL.into_iter().filter(|t| t.applies_to(dataset)) {
-                ui.selectable_value(&mut self.tab, tab, tab.label());
+            let offered: Vec<Tab> = Tab::ALL
+                .into_iter()
+                .filter(|t| t.applies_to(dataset))
+                .collect();
+            // Tabs wrapped over several rows would take a short panel's height (Present mode's
+            // larger text, a small window): then the views are offered as one list instead.
+            if tabs_width(ui, &offered) <= rows * ui.available_width() {
+                for tab in offered {
+                    ui.selectable_value(&mut self.tab, tab, tab.label());
+                }
+            } else {
+                let label = ui.label("View");
+                egui::ComboBox::from_id_salt("view")
+                    .selected_text(self.tab.label())
+                    .show_ui(ui, |ui| {
+                        for tab in offered {
+                            ui.selectable_value(&mut self.tab, tab, tab.label());
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id)
+                    .on_hover_text("Which view of the training to show");
             }
             ui.separator();
             if ui
@@ -280,6 +305,28 @@ impl TrainingPanel {
         self.view_rect = egui::Rect::from_min_max(top, ui.min_rect().max);
         request
     }
+}
+
+/// The width the tabs take in one row, with the export buttons after them.
+fn tabs_width(ui: &Ui, tabs: &[Tab]) -> f32 {
+    let spacing = ui.spacing();
+    let text = |label: &str| {
+        egui::WidgetText::from(label)
+            .into_galley(
+                ui,
+                Some(egui::TextWrapMode::Extend),
+                f32::INFINITY,
+                egui::TextStyle::Button,
+            )
+            .size()
+            .x
+    };
+    let button =
+        |label: &str| text(label) + 2.0 * spacing.button_padding.x + spacing.item_spacing.x;
+    tabs.iter().map(|t| button(t.label())).sum::<f32>()
+        + button("Export PNG…")
+        + button("Export CSV…")
+        + spacing.item_spacing.x * 2.0
 }
 
 fn error_count(editor: &Editor) -> usize {
