@@ -45,3 +45,21 @@ fn take(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
         out[i] = in0[whole_index(i)];
     }
 }
+
+// in0 = part, out = whole: the part in its place and zeros elsewhere (the gradient of `take`).
+@compute @workgroup_size(256)
+fn unslice(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let j = flat_index(id, groups);
+    let row_len = params.total * params.inner;
+    if j >= params.outer_per_row * globals.rows * row_len {
+        return;
+    }
+    let o = j / row_len;
+    let p = (j % row_len) / params.inner;
+    let k = j % params.inner;
+    if p >= params.start && p < params.start + params.width {
+        out[j] = in0[(o * params.width + p - params.start) * params.inner + k];
+    } else {
+        out[j] = 0.0;
+    }
+}

@@ -1,12 +1,14 @@
 // Losses (the mean over the live rows, into one value), their gradients, and softmax. Rows of
-// the prediction hold `width` values; the target is a class index (i32 bits) for softmax
+// the prediction hold `width` values, `positions` rows per sample; the target is a class index (i32 bits) for softmax
 // cross-entropy, else shaped like the prediction.
 
 struct Params {
     // 0 mean squared error, 1 mean absolute error, 2 softmax cross-entropy, 3 binary cross-entropy
     kind: u32,
     width: u32,
-    padding: vec2<u32>,
+    // Rows of the prediction per sample: one per time step of a sequence, else 1.
+    positions: u32,
+    padding: u32,
 }
 
 @group(0) @binding(1) var<uniform> params: Params;
@@ -50,7 +52,7 @@ fn element_loss(i: u32) -> f32 {
 // One workgroup: each thread sums a strided share, then a tree in workgroup memory.
 @compute @workgroup_size(256)
 fn loss(@builtin(local_invocation_id) local: vec3<u32>) {
-    let rows = globals.rows;
+    let rows = globals.rows * params.positions;
     let cross_entropy = params.kind == 2u;
     let count = select(rows * params.width, rows, cross_entropy);
     var sum = 0.0;
@@ -72,7 +74,7 @@ fn loss(@builtin(local_invocation_id) local: vec3<u32>) {
 @compute @workgroup_size(256)
 fn loss_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = flat_index(id, groups);
-    let rows = globals.rows;
+    let rows = globals.rows * params.positions;
     if params.kind == 2u {
         if i >= rows {
             return;

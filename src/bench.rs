@@ -106,7 +106,7 @@ pub fn workload(name: &str) -> Option<Workload> {
     Some(match name {
         "tiny" => Workload {
             graph: Graph::chain([
-                Layer::Input { shape: vec![2] },
+                Layer::input(vec![2]),
                 dense(8, Activation::Tanh),
                 dense(8, Activation::Tanh),
                 dense(1, Activation::Identity),
@@ -124,7 +124,7 @@ pub fn workload(name: &str) -> Option<Workload> {
         },
         "mlp" => Workload {
             graph: Graph::chain([
-                Layer::Input { shape: vec![784] },
+                Layer::input(vec![784]),
                 dense(256, Activation::Relu),
                 dense(128, Activation::Relu),
                 dense(10, Activation::Identity),
@@ -139,9 +139,7 @@ pub fn workload(name: &str) -> Option<Workload> {
         },
         "cnn" => Workload {
             graph: Graph::chain([
-                Layer::Input {
-                    shape: vec![1, 28, 28],
-                },
+                Layer::input(vec![1, 28, 28]),
                 conv(16),
                 Layer::MaxPool2d {
                     kernel: 2,
@@ -174,10 +172,7 @@ pub fn workload_session(
     choice: BackendChoice,
     threads: usize,
 ) -> anyhow::Result<Session> {
-    let info = compile::DataInfo {
-        feature_shape: w.dataset.feature_shape().to_vec(),
-        task: w.dataset.task(),
-    };
+    let info = compile::DataInfo::of(&w.dataset);
     let model = compile::check(&w.graph, Some(&info));
     let settings = TrainingSettings {
         optimizer: w.optimizer,
@@ -286,10 +281,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
 /// FLOPs of one training step, by the usual estimate: the backward pass costs twice the
 /// forward one, which `check` counts per sample.
 fn training_flop(w: &Workload) -> f64 {
-    let info = compile::DataInfo {
-        feature_shape: w.dataset.feature_shape().to_vec(),
-        task: w.dataset.task(),
-    };
+    let info = compile::DataInfo::of(&w.dataset);
     let forward = compile::check(&w.graph, Some(&info)).total_flops as f64;
     3.0 * forward * w.batch_size as f64
 }
@@ -376,7 +368,7 @@ pub fn tower_graph(blocks: usize) -> Graph {
         });
         id
     };
-    let input = add(&mut g, "input".into(), Layer::Input { shape: vec![64] });
+    let input = add(&mut g, "input".into(), Layer::input(vec![64]));
     let mut last = input;
     for i in 0..blocks {
         let a = add(&mut g, format!("dense_{i}a"), dense(64, Activation::Relu));
@@ -423,7 +415,9 @@ pub fn tower_blocks(nodes: usize) -> usize {
 fn check_bench(runs: usize) -> Vec<serde_json::Value> {
     let info = compile::DataInfo {
         feature_shape: vec![64],
+        values: crate::graph::ValueKind::Features,
         task: Task::Classification { classes: 10 },
+        positions: 1,
     };
     [100, 10_000, 100_000]
         .into_iter()

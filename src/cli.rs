@@ -122,10 +122,7 @@ pub fn default_threads() -> usize {
 fn check(path: &Path) -> anyhow::Result<ExitCode> {
     let project = io::load_project(path)?;
     let dataset = data::load(&project.dataset, &io::project_dir(path));
-    let info = dataset.as_ref().ok().map(|d| DataInfo {
-        feature_shape: d.feature_shape().to_vec(),
-        task: d.task(),
-    });
+    let info = dataset.as_ref().ok().map(|d| DataInfo::of(&**d));
     let samples = dataset.as_ref().ok().map(|d| d.len());
     let model = compile::check_project(&project, info.as_ref(), samples);
     print!("{}", check_report(&model, &project.training));

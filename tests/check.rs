@@ -3,7 +3,7 @@
 
 use netloom::compile::{DataInfo, FixAction, Location, Model, Severity, check, check_project};
 use netloom::data::{DatasetSpec, Task};
-use netloom::graph::{Activation, Graph, Layer, LossKind, NodeId, Project};
+use netloom::graph::{Activation, Graph, Layer, LossKind, NodeId, Project, ValueKind};
 
 fn dense(units: usize) -> Layer {
     Layer::Dense {
@@ -45,9 +45,7 @@ fn id(graph: &Graph, name: &str) -> NodeId {
 #[test]
 fn a_clean_chain_has_shapes_counts_and_no_problems() {
     let graph = Graph::chain([
-        Layer::Input {
-            shape: vec![1, 28, 28],
-        },
+        Layer::input(vec![1, 28, 28]),
         Layer::Flatten,
         dense(32),
         scores(10),
@@ -55,7 +53,7 @@ fn a_clean_chain_has_shapes_counts_and_no_problems() {
     ]);
     let model = check(&graph, None);
     assert!(model.problems.is_empty(), "{:?}", model.problems);
-    assert_eq!(model.nodes[1].output, Some(vec![784]));
+    assert_eq!(model.nodes[1].output.as_deref(), Some(&[784][..]));
     assert_eq!(model.nodes[2].params, 784 * 32 + 32);
     assert_eq!(model.total_params, 784 * 32 + 32 + 32 * 10 + 10);
     assert!(model.total_flops > 2 * 784 * 32);
@@ -64,13 +62,7 @@ fn a_clean_chain_has_shapes_counts_and_no_problems() {
 
 #[test]
 fn dense_on_an_image_asks_for_a_flatten() {
-    let graph = Graph::chain([
-        Layer::Input {
-            shape: vec![16, 14, 14],
-        },
-        dense(10),
-        loss(),
-    ]);
+    let graph = Graph::chain([Layer::input(vec![16, 14, 14]), dense(10), loss()]);
     let model = check(&graph, None);
     let problem = model
         .problems_at(Location::Node(id(&graph, "dense")))
@@ -93,7 +85,7 @@ fn dense_on_an_image_asks_for_a_flatten() {
 #[test]
 fn conv_on_a_flat_square_offers_a_reshape() {
     let graph = Graph::chain([
-        Layer::Input { shape: vec![784] },
+        Layer::input(vec![784]),
         Layer::Conv2d {
             filters: 4,
             kernel: 3,
@@ -118,7 +110,7 @@ fn conv_on_a_flat_square_offers_a_reshape() {
 #[test]
 fn add_with_different_shapes_names_both() {
     let mut g = Graph::default();
-    let input = g.add_node(Layer::Input { shape: vec![4] }, [0.0, 0.0]);
+    let input = g.add_node(Layer::input(vec![4]), [0.0, 0.0]);
     let a = g.add_node(dense(16), [0.0, 0.0]);
     let b = g.add_node(dense(32), [0.0, 0.0]);
     let sum = g.add_node(Layer::Add { inputs: 2 }, [0.0, 0.0]);
@@ -144,7 +136,7 @@ fn add_with_different_shapes_names_both() {
 #[test]
 fn cycles_are_found_on_every_node_of_the_loop() {
     let mut g = Graph::chain([
-        Layer::Input { shape: vec![4] },
+        Layer::input(vec![4]),
         dense(4),
         Layer::Add { inputs: 2 },
         dense(4),
@@ -167,7 +159,7 @@ fn cycles_are_found_on_every_node_of_the_loop() {
 
 #[test]
 fn unconnected_inputs_and_occupied_ports_are_reported() {
-    let mut g = Graph::chain([Layer::Input { shape: vec![4] }, dense(4), loss()]);
+    let mut g = Graph::chain([Layer::input(vec![4]), dense(4), loss()]);
     let lonely = g.add_node(dense(3), [0.0, 0.0]);
     let model = check(&g, None);
     assert_eq!(
@@ -194,7 +186,7 @@ fn unconnected_inputs_and_occupied_ports_are_reported() {
 
 #[test]
 fn losses_must_be_exactly_one() {
-    let g = Graph::chain([Layer::Input { shape: vec![4] }, dense(2)]);
+    let g = Graph::chain([Layer::input(vec![4]), dense(2)]);
     let model = check(&g, None);
     assert!(
         errors_at(&model, Location::Graph)
@@ -202,7 +194,7 @@ fn losses_must_be_exactly_one() {
             .any(|m| m.starts_with("There is no loss layer"))
     );
 
-    let mut g = Graph::chain([Layer::Input { shape: vec![4] }, dense(2), loss()]);
+    let mut g = Graph::chain([Layer::input(vec![4]), dense(2), loss()]);
     let second = g.add_node(loss(), [0.0, 0.0]);
     g.connect(id(&g, "dense"), second, 0);
     let model = check(&g, None);
@@ -215,10 +207,12 @@ fn losses_must_be_exactly_one() {
 
 #[test]
 fn the_dataset_must_fit_the_ends_of_the_network() {
-    let g = Graph::chain([Layer::Input { shape: vec![3] }, dense(4), loss()]);
+    let g = Graph::chain([Layer::input(vec![3]), dense(4), loss()]);
     let data = DataInfo {
         feature_shape: vec![2],
+        values: netloom::graph::ValueKind::Features,
         task: Task::Classification { classes: 3 },
+        positions: 1,
     };
     let model = check(&g, Some(&data));
     let input = errors_at(&model, Location::Node(id(&g, "input")));
@@ -238,7 +232,7 @@ fn the_dataset_must_fit_the_ends_of_the_network() {
 #[test]
 fn softmax_before_cross_entropy_and_dead_ends_are_warnings() {
     let mut g = Graph::chain([
-        Layer::Input { shape: vec![4] },
+        Layer::input(vec![4]),
         Layer::Dense {
             units: 2,
             bias: true,
@@ -274,7 +268,7 @@ fn softmax_before_cross_entropy_and_dead_ends_are_warnings() {
 #[test]
 fn bad_names_and_settings_are_explained() {
     let mut g = Graph::chain([
-        Layer::Input { shape: vec![4] },
+        Layer::input(vec![4]),
         Layer::Dropout { rate: 1.5 },
         dense(2),
         loss(),
@@ -305,17 +299,10 @@ fn project(graph: Graph) -> Project {
 fn sizes_past_counting_are_problems_in_words_not_panics() {
     let huge = 1usize << 63;
     let cases: Vec<(Layer, Layer)> = vec![
-        (Layer::Input { shape: vec![4] }, dense(huge)),
+        (Layer::input(vec![4]), dense(huge)),
+        (Layer::input(vec![1 << 40, 1 << 40]), Layer::Flatten),
         (
-            Layer::Input {
-                shape: vec![1 << 40, 1 << 40],
-            },
-            Layer::Flatten,
-        ),
-        (
-            Layer::Input {
-                shape: vec![3, 8, 8],
-            },
+            Layer::input(vec![3, 8, 8]),
             Layer::Conv2d {
                 filters: 4,
                 kernel: 3,
@@ -327,9 +314,7 @@ fn sizes_past_counting_are_problems_in_words_not_panics() {
             },
         ),
         (
-            Layer::Input {
-                shape: vec![3, 8, 8],
-            },
+            Layer::input(vec![3, 8, 8]),
             Layer::Conv2d {
                 filters: huge,
                 kernel: 3,
@@ -355,7 +340,7 @@ fn sizes_past_counting_are_problems_in_words_not_panics() {
 
 #[test]
 fn a_merge_of_countless_inputs_is_refused_before_anything_is_made_for_them() {
-    let mut g = Graph::chain([Layer::Input { shape: vec![4] }, dense(4), loss()]);
+    let mut g = Graph::chain([Layer::input(vec![4]), dense(4), loss()]);
     g.nodes[1].layer = Layer::Add {
         inputs: 1_000_000_000_000,
     };
@@ -375,7 +360,7 @@ fn a_network_too_big_for_the_machine_names_the_layer_and_the_figures() {
         return; // nothing to compare with where the machine's memory cannot be read
     }
     let g = Graph::chain([
-        Layer::Input { shape: vec![1000] },
+        Layer::input(vec![1000]),
         dense(1_000_000_000_000),
         dense(2),
         loss(),
@@ -390,7 +375,7 @@ fn a_network_too_big_for_the_machine_names_the_layer_and_the_figures() {
     );
 
     // An ordinary network with an enormous batch: the outputs are what does not fit.
-    let small = Graph::chain([Layer::Input { shape: vec![2] }, dense(64), dense(2), loss()]);
+    let small = Graph::chain([Layer::input(vec![2]), dense(64), dense(2), loss()]);
     let mut p = project(small.clone());
     p.training.batch_size = 100_000_000_000;
     let all = errors(&check_project(&p, None, None));
@@ -405,7 +390,7 @@ fn a_network_too_big_for_the_machine_names_the_layer_and_the_figures() {
 
 #[test]
 fn training_settings_are_problems_in_words() {
-    let g = Graph::chain([Layer::Input { shape: vec![2] }, dense(8), dense(2), loss()]);
+    let g = Graph::chain([Layer::input(vec![2]), dense(8), dense(2), loss()]);
     type Edit = fn(&mut Project);
     let cases: Vec<(Edit, &str)> = vec![
         (|p| p.training.learning_rate = 0.0, "learning rate"),
@@ -451,7 +436,7 @@ fn training_settings_are_problems_in_words() {
 #[test]
 fn batch_norm_refuses_a_training_batch_of_one_flat_sample() {
     let g = Graph::chain([
-        Layer::Input { shape: vec![2] },
+        Layer::input(vec![2]),
         dense(8),
         Layer::BatchNorm {
             momentum: 0.1,
@@ -481,9 +466,7 @@ fn batch_norm_refuses_a_training_batch_of_one_flat_sample() {
 
     // Over an image, one sample still gives each channel many values, as PyTorch allows.
     let image = Graph::chain([
-        Layer::Input {
-            shape: vec![1, 4, 4],
-        },
+        Layer::input(vec![1, 4, 4]),
         Layer::BatchNorm {
             momentum: 0.1,
             epsilon: 1e-5,
@@ -504,7 +487,7 @@ fn an_activation_on_the_scores_a_cross_entropy_takes_is_a_warning_with_a_fix() {
         (Activation::Softmax, "applies the softmax itself"),
     ] {
         let g = Graph::chain([
-            Layer::Input { shape: vec![2] },
+            Layer::input(vec![2]),
             dense(8),
             Layer::Dense {
                 units: 2,
@@ -532,4 +515,152 @@ fn an_activation_on_the_scores_a_cross_entropy_takes_is_a_warning_with_a_fix() {
             }
         ));
     }
+}
+
+fn tokens(length: usize, vocabulary: usize) -> Layer {
+    Layer::Input {
+        shape: vec![length],
+        values: ValueKind::Tokens { vocabulary },
+    }
+}
+
+fn embedding(rows: usize, dim: usize) -> Layer {
+    Layer::Embedding {
+        num_embeddings: rows,
+        embedding_dim: dim,
+        init: netloom::graph::Init::Normal { std: 1.0 },
+    }
+}
+
+#[test]
+fn sequences_carry_their_time_axis_to_the_loss_and_on_the_wires() {
+    let g = Graph::chain([
+        tokens(64, 73),
+        embedding(73, 32),
+        dense(128),
+        scores(73),
+        loss(),
+    ]);
+    let data = DataInfo {
+        feature_shape: vec![64],
+        values: ValueKind::Tokens { vocabulary: 73 },
+        task: Task::Classification { classes: 73 },
+        positions: 64,
+    };
+    let model = check(&g, Some(&data));
+    assert!(model.is_trainable(), "{:?}", model.problems);
+    let shape = |i: usize| model.nodes[i].output.as_ref().unwrap().to_string();
+    assert_eq!(shape(0), "[time 64] token ids");
+    assert_eq!(shape(1), "[time 64, 32]");
+    assert_eq!(shape(3), "[time 64, 73]");
+    // The same Dense at every step: its weights once, its work 64 times.
+    assert_eq!(model.nodes[2].params, 32 * 128 + 128);
+    assert!(model.nodes[2].flops >= 64 * 2 * 32 * 128);
+}
+
+#[test]
+fn token_ids_into_a_dense_layer_are_offered_an_embedding() {
+    let g = Graph::chain([tokens(16, 50), dense(8), scores(50), loss()]);
+    let model = check(&g, None);
+    let problem = model
+        .problems_at(Location::Node(id(&g, "dense")))
+        .next()
+        .expect("a problem on the Dense");
+    assert!(
+        problem
+            .message
+            .contains("got token ids [time 16] token ids")
+            && problem.message.contains("Add an Embedding before it"),
+        "{}",
+        problem.message
+    );
+    let Some(FixAction::InsertBefore { layer, .. }) = problem.fix.as_ref().map(|f| &f.action)
+    else {
+        panic!("no fix: {problem:?}");
+    };
+    assert_eq!(*layer, embedding(50, 32));
+}
+
+#[test]
+fn sequence_problems_say_what_was_expected_in_words() {
+    let sequence = Layer::Input {
+        shape: vec![20, 3],
+        values: ValueKind::Sequence,
+    };
+    let conv = Layer::Conv2d {
+        filters: 4,
+        kernel: 3,
+        stride: 1,
+        padding: 0,
+        bias: true,
+        activation: Activation::Relu,
+        init: Default::default(),
+    };
+    let g = Graph::chain([sequence, conv, loss()]);
+    let errors = errors_at(&check(&g, None), Location::Node(id(&g, "conv2d")));
+    assert_eq!(
+        errors,
+        ["Conv2d works on images [channels, height, width]; it got a sequence [time 20, 3]."]
+    );
+
+    let g = Graph::chain([tokens(8, 100), embedding(60, 4), scores(100), loss()]);
+    let errors = errors_at(&check(&g, None), Location::Node(id(&g, "embedding")));
+    assert!(
+        errors[0].contains("go up to 99") && errors[0].contains("Give it 100"),
+        "{errors:?}"
+    );
+
+    let g = Graph::chain([Layer::input(vec![8]), embedding(60, 4), loss()]);
+    let errors = errors_at(&check(&g, None), Location::Node(id(&g, "embedding")));
+    assert!(
+        errors[0].contains("Embedding looks up token ids"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_class_per_time_step_cannot_be_flattened_away() {
+    let g = Graph::chain([
+        tokens(10, 5),
+        embedding(5, 4),
+        Layer::Flatten,
+        scores(5),
+        loss(),
+    ]);
+    let data = DataInfo {
+        feature_shape: vec![10],
+        values: ValueKind::Tokens { vocabulary: 5 },
+        task: Task::Classification { classes: 5 },
+        positions: 10,
+    };
+    let errors = errors_at(&check(&g, Some(&data)), Location::Node(id(&g, "loss")));
+    assert!(
+        errors[0].contains("a class for each of its 10 time steps"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn an_input_of_features_fed_token_ids_is_offered_the_datasets_kind() {
+    let g = Graph::chain([Layer::input(vec![10]), dense(4), scores(5), loss()]);
+    let data = DataInfo {
+        feature_shape: vec![10],
+        values: ValueKind::Tokens { vocabulary: 5 },
+        task: Task::Classification { classes: 5 },
+        positions: 10,
+    };
+    let model = check(&g, Some(&data));
+    let problem = model
+        .problems_at(Location::Node(id(&g, "input")))
+        .next()
+        .expect("a problem on the input");
+    assert!(
+        problem.message.contains("[time 10] token ids below 5"),
+        "{}",
+        problem.message
+    );
+    let Some(FixAction::SetLayer { layer, .. }) = problem.fix.as_ref().map(|f| &f.action) else {
+        panic!("no fix: {problem:?}");
+    };
+    assert_eq!(*layer, tokens(10, 5));
 }

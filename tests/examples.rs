@@ -47,7 +47,9 @@ fn the_check_benchmark_graphs_are_clean_and_of_the_sizes_named() {
         );
         let info = netloom::compile::DataInfo {
             feature_shape: vec![64],
+            values: netloom::graph::ValueKind::Features,
             task: netloom::data::Task::Classification { classes: 10 },
+            positions: 1,
         };
         let model = netloom::compile::check(&graph, Some(&info));
         assert!(model.problems.is_empty(), "{:?}", model.problems);

@@ -111,6 +111,20 @@ mod parity {
         inputs: &[usize],
         outputs: &[usize],
     ) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
+        both_with_ids(buffers, ops, capacity, rows, inputs, &[], outputs)
+    }
+
+    /// As `both_outputs`, also writing seeded ids below each `(buffer, bound)` of `ids`, a few
+    /// of them (-1, the bound) outside it.
+    fn both_with_ids(
+        buffers: Vec<Buffer>,
+        ops: Vec<Op>,
+        capacity: usize,
+        rows: usize,
+        inputs: &[usize],
+        ids: &[(usize, i32)],
+        outputs: &[usize],
+    ) -> Option<Vec<(Vec<f32>, Vec<f32>)>> {
         let gpu = match gpu::open(true) {
             Ok(gpu) => gpu,
             Err(e) if !super::required() => {
@@ -135,6 +149,17 @@ mod parity {
                 .collect();
             cpu.write(id, &values).unwrap();
             gpu.write(id, &values).unwrap();
+        }
+        for &(id, bound) in ids {
+            let values: Vec<i32> = (0..program.buffers[id].len(rows))
+                .map(|i| match i % 11 {
+                    5 => -1,
+                    9 => bound,
+                    _ => rng.below(bound as usize) as i32,
+                })
+                .collect();
+            cpu.write_i32(id, &values).unwrap();
+            gpu.write_i32(id, &values).unwrap();
         }
         let scalars = StepScalars {
             seed: 12345,
@@ -271,6 +296,72 @@ mod parity {
                 both(buffers, op, 5, 3).unwrap(),
             );
         }
+    }
+
+    fn ids(name: &str, shape: Vec<usize>) -> Buffer {
+        Buffer {
+            dtype: DType::I32,
+            ..buffer(name, shape, true)
+        }
+    }
+
+    #[test]
+    fn embeddings_their_gradients_and_a_loss_per_time_step() {
+        // 7 of 9 rows live, 13 time steps, a table of 11 rows of 5: odd everywhere.
+        let (steps, dim, table_rows) = (13, 5, 11);
+        let buffers = vec![
+            buffer("table", vec![table_rows, dim], false),
+            ids("ids", vec![steps]),
+            buffer("dy", vec![steps, dim], true),
+            buffer("out", vec![steps, dim], true),
+            buffer("dtable", vec![table_rows, dim], false),
+            ids("labels", vec![steps]),
+            buffer("loss", vec![1], false),
+            buffer("dscores", vec![steps, dim], true),
+        ];
+        let loss = |positions| Op::Loss {
+            kind: netloom::graph::LossKind::SoftmaxCrossEntropy,
+            pred: 3,
+            target: 5,
+            out: 6,
+            width: dim,
+            positions,
+        };
+        let ops = vec![
+            Op::Embedding {
+                table: 0,
+                ids: 1,
+                out: 3,
+                dim,
+                table_rows,
+            },
+            Op::EmbeddingBackward {
+                ids: 1,
+                dy: 2,
+                dtable: 4,
+                dim,
+                table_rows,
+            },
+            loss(steps),
+            Op::LossBackward {
+                kind: netloom::graph::LossKind::SoftmaxCrossEntropy,
+                pred: 3,
+                target: 5,
+                dpred: 7,
+                width: dim,
+                positions: steps,
+            },
+        ];
+        let ids = [(1, table_rows as i32), (5, dim as i32)];
+        let Some(results) = both_with_ids(buffers, ops, 9, 7, &[0, 2], &ids, &[3, 4, 6, 7]) else {
+            return;
+        };
+        let mut results = results.into_iter();
+        let mut next = || results.next().unwrap();
+        assert_close("embedding", next());
+        assert_close("embedding gradient", next());
+        assert_close("loss per time step", next());
+        assert_close("loss gradient per time step", next());
     }
 
     #[test]

@@ -8,7 +8,9 @@ use netloom::compile::{self, DataInfo, Op, Program, UnaryFn};
 use netloom::data::Task;
 use netloom::engine::cpu::CpuBackend;
 use netloom::engine::{Backend, StepScalars};
-use netloom::graph::{Activation, Graph, Init, Layer, LossKind, TrainingSettings};
+use netloom::graph::{
+    Activation, Graph, Init, Layer, LossKind, RecurrentCell, Returns, TrainingSettings, ValueKind,
+};
 use netloom::rng::Rng;
 
 const ROWS: usize = 3;
@@ -41,11 +43,35 @@ fn conv(
 }
 
 fn compile(graph: &Graph, task: Task, input: Vec<usize>) -> Program {
+    compile_values(graph, task, input, ValueKind::Features)
+}
+
+/// As `compile`, for an input of `values`: a sequence's (or token ids') task has a class per
+/// time step.
+fn compile_values(graph: &Graph, task: Task, input: Vec<usize>, values: ValueKind) -> Program {
+    compile_with(
+        graph,
+        task,
+        input.clone(),
+        values,
+        if values.has_time() { input[0] } else { 1 },
+    )
+}
+
+fn compile_with(
+    graph: &Graph,
+    task: Task,
+    input: Vec<usize>,
+    values: ValueKind,
+    positions: usize,
+) -> Program {
     let model = compile::check(
         graph,
         Some(&DataInfo {
             feature_shape: input,
+            values,
             task,
+            positions,
         }),
     );
     assert!(model.is_trainable(), "{:?}", model.problems);
@@ -121,13 +147,32 @@ fn gradient_check(program: Program, task: &Task, seed: u64) -> Report {
         backend.write(p.buffer, &values).unwrap();
     }
     let input = &program.buffers[program.input];
-    backend
-        .write(program.input, &random(input.len(ROWS), 1.0))
-        .unwrap();
+    if input.dtype == compile::DType::I32 {
+        // Token ids, each id of the smallest table used at least once.
+        let vocabulary = program
+            .steps
+            .iter()
+            .filter_map(|s| match s.op {
+                Op::Embedding { table_rows, .. } => Some(table_rows),
+                _ => None,
+            })
+            .min()
+            .unwrap_or(1);
+        let ids: Vec<i32> = (0..input.len(ROWS))
+            .map(|i| ((i * 7 + 3) % vocabulary) as i32)
+            .collect();
+        backend.write_i32(program.input, &ids).unwrap();
+    } else {
+        backend
+            .write(program.input, &random(input.len(ROWS), 1.0))
+            .unwrap();
+    }
     let target = &program.buffers[program.target];
     match task {
         Task::Classification { classes } if target.dtype == compile::DType::I32 => {
-            let labels: Vec<i32> = (0..ROWS).map(|r| (r % classes) as i32).collect();
+            let labels: Vec<i32> = (0..target.len(ROWS))
+                .map(|r| ((r * 5 + 1) % classes) as i32)
+                .collect();
             backend.write_i32(program.target, &labels).unwrap();
         }
         Task::Classification { .. } => {
@@ -227,7 +272,7 @@ fn regress(k: usize) -> Task {
 fn dense_with_every_activation() {
     for activation in Activation::ALL {
         let graph = Graph::chain([
-            Layer::Input { shape: vec![4] },
+            Layer::input(vec![4]),
             dense(5, Activation::Tanh),
             dense(4, activation),
             dense(3, Activation::Identity),
@@ -245,7 +290,7 @@ fn dense_with_every_activation() {
 fn activation_layers() {
     for function in Activation::ALL {
         let graph = Graph::chain([
-            Layer::Input { shape: vec![4] },
+            Layer::input(vec![4]),
             dense(5, Activation::Identity),
             Layer::Activation { function },
             dense(2, Activation::Identity),
@@ -268,7 +313,7 @@ fn every_loss() {
         (LossKind::BinaryCrossEntropy, classify(2), 1),
     ] {
         let graph = Graph::chain([
-            Layer::Input { shape: vec![4] },
+            Layer::input(vec![4]),
             dense(5, Activation::Tanh),
             dense(units, Activation::Identity),
             Layer::Loss { kind },
@@ -283,9 +328,7 @@ fn every_loss() {
 fn convolution_with_stride_and_padding() {
     for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 0), (2, 1, 0), (3, 2, 2)] {
         let graph = Graph::chain([
-            Layer::Input {
-                shape: vec![2, 9, 8],
-            },
+            Layer::input(vec![2, 9, 8]),
             conv(3, kernel, stride, padding, Activation::Tanh),
             conv(2, kernel, stride, padding, Activation::Identity),
             Layer::Flatten,
@@ -320,9 +363,7 @@ fn pooling_layers() {
         Layer::GlobalAvgPool,
     ] {
         let graph = Graph::chain([
-            Layer::Input {
-                shape: vec![1, 6, 6],
-            },
+            Layer::input(vec![1, 6, 6]),
             conv(2, 3, 1, 1, Activation::Identity),
             pool.clone(),
             Layer::Flatten,
@@ -364,9 +405,7 @@ fn normalisation_layers() {
             dense(5, Activation::Identity)
         };
         let graph = Graph::chain([
-            Layer::Input {
-                shape: input.clone(),
-            },
+            Layer::input(input.clone()),
             first,
             norm.clone(),
             Layer::Activation {
@@ -385,7 +424,7 @@ fn normalisation_layers() {
 #[test]
 fn reshape_and_dropout() {
     let graph = Graph::chain([
-        Layer::Input { shape: vec![6] },
+        Layer::input(vec![6]),
         dense(8, Activation::Tanh),
         Layer::Reshape { shape: vec![2, 4] },
         Layer::Flatten,
@@ -401,7 +440,7 @@ fn reshape_and_dropout() {
 /// input → a → (b, c) → Add / Concat → loss: fan-out sums gradients, merges route them back.
 fn merge_graph(merge: Layer, out_units: usize) -> Graph {
     let mut g = Graph::default();
-    let input = g.add_node(Layer::Input { shape: vec![3] }, [0.0, 0.0]);
+    let input = g.add_node(Layer::input(vec![3]), [0.0, 0.0]);
     let a = g.add_node(dense(4, Activation::Tanh), [0.0, 0.0]);
     let b = g.add_node(dense(4, Activation::Tanh), [0.0, 0.0]);
     let c = g.add_node(dense(4, Activation::Sigmoid), [0.0, 0.0]);
@@ -440,12 +479,7 @@ fn add_and_concat_with_fan_out() {
 #[test]
 fn concat_of_images_along_channels() {
     let mut g = Graph::default();
-    let input = g.add_node(
-        Layer::Input {
-            shape: vec![1, 4, 4],
-        },
-        [0.0, 0.0],
-    );
+    let input = g.add_node(Layer::input(vec![1, 4, 4]), [0.0, 0.0]);
     let a = g.add_node(conv(2, 3, 1, 1, Activation::Tanh), [0.0, 0.0]);
     let b = g.add_node(conv(3, 3, 1, 1, Activation::Tanh), [0.0, 0.0]);
     let m = g.add_node(Layer::Concat { inputs: 2, axis: 0 }, [0.0, 0.0]);
@@ -472,9 +506,125 @@ fn concat_of_images_along_channels() {
 }
 
 #[test]
+fn embeddings_and_layers_per_time_step_over_token_ids() {
+    let graph = Graph::chain([
+        Layer::Input {
+            shape: vec![5],
+            values: ValueKind::Tokens { vocabulary: 6 },
+        },
+        Layer::Embedding {
+            num_embeddings: 6,
+            embedding_dim: 4,
+            init: Init::Normal { std: 1.0 },
+        },
+        dense(5, Activation::Tanh),
+        Layer::LayerNorm { epsilon: 1e-5 },
+        dense(6, Activation::Identity),
+        Layer::Loss {
+            kind: LossKind::SoftmaxCrossEntropy,
+        },
+    ]);
+    let values = ValueKind::Tokens { vocabulary: 6 };
+    let program = compile_values(&graph, classify(6), vec![5], values);
+    let report = gradient_check(program, &classify(6), 7);
+    assert!(report.passes(), "{report:?}");
+}
+
+#[test]
+fn a_class_per_time_step_of_a_float_sequence() {
+    let graph = Graph::chain([
+        Layer::Input {
+            shape: vec![4, 3],
+            values: ValueKind::Sequence,
+        },
+        dense(5, Activation::Gelu),
+        Layer::Dropout { rate: 0.0 },
+        dense(3, Activation::Identity),
+        Layer::Loss {
+            kind: LossKind::SoftmaxCrossEntropy,
+        },
+    ]);
+    let program = compile_values(&graph, classify(3), vec![4, 3], ValueKind::Sequence);
+    let report = gradient_check(program, &classify(3), 7);
+    assert!(report.passes(), "{report:?}");
+}
+
+fn recurrent(cell: RecurrentCell, hidden_size: usize, layers: usize, both: bool) -> Layer {
+    Layer::Recurrent {
+        cell,
+        hidden_size,
+        num_layers: layers,
+        bidirectional: both,
+        returns: Returns::Sequence,
+    }
+}
+
+const CELLS: [RecurrentCell; 4] = [
+    RecurrentCell::Rnn,
+    RecurrentCell::RnnRelu,
+    RecurrentCell::Lstm,
+    RecurrentCell::Gru,
+];
+
+#[test]
+fn recurrent_layers_stacked_and_both_ways_through_time() {
+    for cell in CELLS {
+        for (layers, both) in [(1, false), (2, true)] {
+            let graph = Graph::chain([
+                Layer::Input {
+                    shape: vec![5, 3],
+                    values: ValueKind::Sequence,
+                },
+                recurrent(cell, 4, layers, both),
+                dense(3, Activation::Identity),
+                Layer::Loss {
+                    kind: LossKind::SoftmaxCrossEntropy,
+                },
+            ]);
+            let program = compile_values(&graph, classify(3), vec![5, 3], ValueKind::Sequence);
+            let report = gradient_check(program, &classify(3), 7);
+            assert!(
+                report.passes(),
+                "{cell:?}, {layers} layers, both ways {both}: {report:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_last_step_of_a_recurrent_layer_over_embeddings() {
+    for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
+        let mut last = recurrent(cell, 3, 1, true);
+        if let Layer::Recurrent { returns, .. } = &mut last {
+            *returns = Returns::LastStep;
+        }
+        let graph = Graph::chain([
+            Layer::Input {
+                shape: vec![6],
+                values: ValueKind::Tokens { vocabulary: 4 },
+            },
+            Layer::Embedding {
+                num_embeddings: 4,
+                embedding_dim: 3,
+                init: Init::Normal { std: 1.0 },
+            },
+            last,
+            dense(2, Activation::Identity),
+            Layer::Loss {
+                kind: LossKind::SoftmaxCrossEntropy,
+            },
+        ]);
+        let values = ValueKind::Tokens { vocabulary: 4 };
+        let program = compile_with(&graph, classify(2), vec![6], values, 1);
+        let report = gradient_check(program, &classify(2), 3);
+        assert!(report.passes(), "{cell:?}: {report:?}");
+    }
+}
+
+#[test]
 fn a_planted_wrong_gradient_is_caught() {
     let graph = Graph::chain([
-        Layer::Input { shape: vec![4] },
+        Layer::input(vec![4]),
         dense(5, Activation::Tanh),
         dense(3, Activation::Tanh),
         dense(2, Activation::Identity),

@@ -464,7 +464,7 @@ fn a_new_project_built_with_the_palette_defaults_learns_every_toy_set() {
         init: Init::default(),
     };
     let graph = Graph::chain([
-        Layer::Input { shape: vec![2] },
+        Layer::input(vec![2]),
         hidden(),
         hidden(),
         Layer::Dense {

@@ -228,12 +228,7 @@ fn choosing_a_dataset_gives_the_input_its_shape_and_shows_a_preview() {
     until_loaded(&mut h);
     let graph = &h.state().editor.project.graph;
     let input = graph.nodes.iter().find(|n| n.name == "input").unwrap();
-    assert_eq!(
-        input.layer,
-        netloom::graph::Layer::Input {
-            shape: vec![1, 8, 8]
-        }
-    );
+    assert_eq!(input.layer, netloom::graph::Layer::input(vec![1, 8, 8]));
     h.get_by_label_contains("1797 samples");
     h.get_by_label("input → hidden1: [1, 8, 8]");
     // Dense layers want flat samples, and say so.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::budget::{bytes_text, node_shares};
-use super::check::{Location, Model, Severity, shape_text};
+use super::check::{Location, Model, Severity};
 use crate::graph::{Layer, NodeId, Optimizer};
 
 pub struct LayerRow {
@@ -56,11 +56,11 @@ pub fn layer_table(model: &Model, optimizer: Optimizer, batch_size: usize) -> Ve
             let inputs: Vec<String> = info
                 .inputs
                 .iter()
-                .map(|input| input.as_ref().map_or("?".into(), |(_, s)| shape_text(s)))
+                .map(|input| input.as_ref().map_or("?".into(), |(_, s)| s.to_string()))
                 .collect();
             let output = match (&node.layer, &info.output) {
                 (Layer::Loss { .. }, _) => "(loss)".to_string(),
-                (_, Some(shape)) => shape_text(shape),
+                (_, Some(shape)) => shape.to_string(),
                 (_, None) => "?".to_string(),
             };
             LayerRow {
@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn the_table_has_a_row_per_layer_with_shapes_counts_memory_and_problems() {
         let mut g = Graph::chain([
-            Layer::Input { shape: vec![4] },
+            Layer::input(vec![4]),
             Layer::Dense {
                 units: 3,
                 bias: true,

@@ -79,6 +79,7 @@ fn differentiable_inputs(op: &Op) -> Vec<BufferId> {
         Unary { x, .. }
         | Softmax { x, .. }
         | Reshape { x, .. }
+        | Slice { x, .. }
         | MaxPool2d { x, .. }
         | AvgPool2d { x, .. } => vec![*x],
         Concat { inputs, .. } => inputs.clone(),
@@ -87,6 +88,8 @@ fn differentiable_inputs(op: &Op) -> Vec<BufferId> {
             vec![*x, *gamma, *beta]
         }
         Loss { pred, .. } => vec![*pred],
+        Embedding { table, .. } => vec![*table],
+        Recurrence { xw, w_hh, b_hh, .. } => vec![*xw, *w_hh, *b_hh],
         _ => vec![],
     }
 }
@@ -104,6 +107,7 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
         pred,
         target,
         width,
+        positions,
         ..
     } = *op
     {
@@ -115,6 +119,7 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
                 target,
                 dpred,
                 width,
+                positions,
             });
             g.add(b, pred, dpred);
         }
@@ -285,6 +290,25 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
                 start += width;
             }
         }
+        Slice {
+            x,
+            total,
+            start,
+            width,
+            inner,
+            ..
+        } => {
+            let dx = grad_like(b, x);
+            b.push(Unslice {
+                dy,
+                dx,
+                total,
+                start,
+                width,
+                inner,
+            });
+            g.add(b, x, dx);
+        }
         Conv2d {
             x,
             w,
@@ -329,6 +353,47 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
                 window,
             });
             g.add(b, x, dx);
+        }
+        Embedding {
+            table,
+            ids,
+            dim,
+            table_rows,
+            ..
+        } => {
+            let dtable = grad_like(b, table);
+            b.push(EmbeddingBackward {
+                ids,
+                dy,
+                dtable,
+                dim,
+                table_rows,
+            });
+            g.add(b, table, dtable);
+        }
+        Recurrence {
+            shape,
+            xw,
+            w_hh,
+            b_hh,
+            saved,
+            scratch,
+            ..
+        } => {
+            let (dxw, dw_hh, db_hh) = (grad_like(b, xw), grad_like(b, w_hh), grad_like(b, b_hh));
+            let per_sample = shape.steps * shape.gate_width() + 2 * shape.hidden;
+            let scratch = b.value(format!("{} (backward)", b.name(scratch)), vec![per_sample]);
+            b.push(RecurrenceBackward {
+                shape,
+                w_hh,
+                saved,
+                dy,
+                dxw,
+                dw_hh,
+                db_hh,
+                scratch,
+            });
+            add_wanted(b, g, [(xw, dxw), (w_hh, dw_hh), (b_hh, db_hh)]);
         }
         AvgPool2d { x, window, .. } => {
             let dx = grad_like(b, x);

@@ -7,17 +7,74 @@ use std::collections::HashMap;
 use super::budget::{check_memory, machine_memory_bytes};
 use super::settings::{batch_norm_problems, settings_problems};
 use super::shapes::{self, Inferred, Issue};
-use crate::data::{Task, split_sizes};
-use crate::graph::{Activation, Graph, Layer, LossKind, NodeId, Project};
+use crate::data::{Dataset, Task, split_sizes};
+use crate::graph::{Activation, Graph, Layer, LossKind, NodeId, Project, ValueKind};
 
-/// One sample's shape (the batch axis is implicit).
-pub type Shape = Vec<usize>;
+/// One sample's shape (the batch axis is implicit) and what its values are; it reads as its
+/// axes, `shape[0]`, `shape.len()`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub dims: Vec<usize>,
+    pub values: ValueKind,
+}
+
+impl Shape {
+    /// Float features shaped `dims`.
+    pub fn features(dims: Vec<usize>) -> Self {
+        Self {
+            dims,
+            values: ValueKind::Features,
+        }
+    }
+
+    pub fn with(dims: Vec<usize>, values: ValueKind) -> Self {
+        Self { dims, values }
+    }
+
+    /// Whether the first axis is time.
+    pub fn has_time(&self) -> bool {
+        self.values.has_time()
+    }
+}
+
+impl std::ops::Deref for Shape {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.dims
+    }
+}
+
+/// As users see it: `[16, 14, 14]`, a sequence `[time 64, 32]`, token ids `[time 64] token ids`.
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dims: Vec<String> = self.dims.iter().map(|d| d.to_string()).collect();
+        match self.values {
+            ValueKind::Features => write!(f, "[{}]", dims.join(", ")),
+            ValueKind::Sequence => write!(f, "[time {}]", dims.join(", ")),
+            ValueKind::Tokens { .. } => write!(f, "[time {}] token ids", dims.join(", ")),
+        }
+    }
+}
 
 /// What the dataset feeds the network and expects out of it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DataInfo {
-    pub feature_shape: Shape,
+    pub feature_shape: Vec<usize>,
+    pub values: ValueKind,
     pub task: Task,
+    /// Targets per sample: one per time step of a sequence task, else 1.
+    pub positions: usize,
+}
+
+impl DataInfo {
+    pub fn of(dataset: &dyn Dataset) -> Self {
+        Self {
+            feature_shape: dataset.feature_shape().to_vec(),
+            values: dataset.values(),
+            task: dataset.task(),
+            positions: dataset.target_positions(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -505,25 +562,24 @@ impl Checker<'_> {
     ) {
         if let Some(i) = input {
             let node = &self.graph.nodes[i];
-            if let Layer::Input { shape } = &node.layer
-                && *shape != data.feature_shape
+            let given = Shape::with(data.feature_shape.clone(), data.values);
+            if let Layer::Input { shape, values } = &node.layer
+                && (*shape != given.dims || *values != given.values)
             {
+                let expected = Shape::with(shape.clone(), *values);
                 let fixed = Layer::Input {
-                    shape: data.feature_shape.clone(),
+                    shape: given.dims.clone(),
+                    values: given.values,
                 };
+                let (given_text, expected_text) = (values_text(&given), values_text(&expected));
                 self.node_problem(
                     node.id,
                     format!(
-                        "The dataset's samples are {} but {} expects {}.",
-                        shape_text(&data.feature_shape),
+                        "The dataset's samples are {given_text} but {} expects {expected_text}.",
                         node.name,
-                        shape_text(shape)
                     ),
                     Some(Fix {
-                        description: format!(
-                            "Set the input shape to {}",
-                            shape_text(&data.feature_shape)
-                        ),
+                        description: format!("Make the input {given_text}"),
                         action: FixAction::SetLayer {
                             node: node.id,
                             layer: fixed,
@@ -540,7 +596,23 @@ impl Checker<'_> {
         let Some((source, prediction)) = nodes[l].inputs.first().cloned().flatten() else {
             return;
         };
-        let width: usize = prediction.iter().product();
+        // A sequence's prediction has a row of scores (or values) per time step.
+        let width: usize = if prediction.has_time() {
+            prediction.last().copied().unwrap_or(1)
+        } else {
+            prediction.iter().product()
+        };
+        let positions = data.positions;
+        if positions > 1 && !prediction.has_time() && kind == LossKind::SoftmaxCrossEntropy {
+            self.node_problem(
+                node.id,
+                format!(
+                    "The dataset has a class for each of its {positions} time steps, but the loss gets one set of scores per sample, {prediction}. Keep the time axis up to the loss: leave out Flatten, and give the last Dense one unit per class."
+                ),
+                None,
+            );
+            return;
+        }
         // Fixes: the right number of units on a Dense layer feeding the loss, or the right loss.
         let units = |units: usize| match &self.graph.nodes[source].layer {
             Layer::Dense {
@@ -655,6 +727,14 @@ impl Checker<'_> {
                 }),
             },
         );
+    }
+}
+
+/// A shape with the size of its vocabulary, where it is of token ids.
+fn values_text(shape: &Shape) -> String {
+    match shape.values {
+        ValueKind::Tokens { vocabulary } => format!("{shape} below {vocabulary}"),
+        _ => shape.to_string(),
     }
 }
 

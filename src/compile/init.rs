@@ -50,6 +50,8 @@ fn draw(init: Init, fan_in: usize, fan_out: usize, n: usize, rng: &mut Rng) -> V
         Init::LecunNormal => normal((1.0 / fan_in).sqrt(), rng),
         Init::Zeros => vec![0.0; n],
         Init::Constant { value } => vec![value; n],
+        Init::Normal { std } => normal(f64::from(std), rng),
+        Init::Uniform { limit } => uniform(f64::from(limit), rng),
     }
 }
 

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use super::builder::Builder;
 use super::check::Model;
 use super::program::{
-    BufferId, BufferKind, DType, Extent, NamedState, Op, Param, ParamInit, UnaryFn, Window,
+    BufferId, BufferKind, Cell, DType, Extent, NamedState, Op, Param, ParamInit, Recurrence,
+    UnaryFn, Window,
 };
 use super::shapes::window_output;
-use crate::graph::{Activation, Layer, LossKind, NodeId};
+use crate::graph::{Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -117,11 +118,15 @@ pub fn lower_forward(model: &Model, b: &mut Builder, shared: &mut Shared, mode: 
         };
         let out = match &node.layer {
             Layer::Loss { kind } => {
-                let (prediction, loss) = lw.loss(*kind, inputs[0]);
+                let positions = match info.inputs.first() {
+                    Some(Some((_, shape))) if shape.has_time() => shape[0],
+                    _ => 1,
+                };
+                let (prediction, loss) = lw.loss(*kind, inputs[0], positions);
                 result = Some((prediction, loss));
                 continue;
             }
-            layer => lw.layer(layer, &inputs, info.output.clone().unwrap_or_default()),
+            layer => lw.layer(layer, &inputs, info.output.clone().unwrap_or_default().dims),
         };
         outputs.insert(i, out);
         node_outputs.push((node.id, out));
@@ -164,13 +169,103 @@ impl LayerLowering<'_> {
         let x_shape = self.b.shape(x).to_vec();
         match layer {
             Layer::Input { .. } => self.shared.input,
+            Layer::Embedding {
+                num_embeddings,
+                embedding_dim,
+                init,
+            } => {
+                let table = self.param(
+                    "weight",
+                    vec![*num_embeddings, *embedding_dim],
+                    ParamInit::Weight {
+                        init: *init,
+                        fan_in: *embedding_dim,
+                        fan_out: *num_embeddings,
+                    },
+                );
+                let out = self.value("embedding", out_shape);
+                self.b.push(Op::Embedding {
+                    table,
+                    ids: x,
+                    out,
+                    dim: *embedding_dim,
+                    table_rows: *num_embeddings,
+                });
+                out
+            }
+            Layer::Recurrent {
+                cell,
+                hidden_size,
+                num_layers,
+                bidirectional,
+                returns,
+            } => {
+                let cell = match cell {
+                    RecurrentCell::Rnn => Cell::RnnTanh,
+                    RecurrentCell::RnnRelu => Cell::RnnRelu,
+                    RecurrentCell::Lstm => Cell::Lstm,
+                    RecurrentCell::Gru => Cell::Gru,
+                };
+                let steps = x_shape[0];
+                let mut seq = x;
+                for layer in 0..*num_layers {
+                    let directions: &[bool] = if *bidirectional {
+                        &[false, true]
+                    } else {
+                        &[false]
+                    };
+                    let outputs: Vec<BufferId> = directions
+                        .iter()
+                        .map(|&reverse| {
+                            let shape = Recurrence {
+                                cell,
+                                steps,
+                                hidden: *hidden_size,
+                                reverse,
+                            };
+                            self.recurrence(seq, shape, layer)
+                        })
+                        .collect();
+                    seq = if let [one] = outputs[..] {
+                        one
+                    } else {
+                        let out = self.value("both directions", vec![steps, 2 * hidden_size]);
+                        self.b.push(Op::Concat {
+                            inputs: outputs,
+                            out,
+                            widths: vec![*hidden_size; 2],
+                            inner: 1,
+                        });
+                        out
+                    };
+                }
+                match returns {
+                    Returns::Sequence => seq,
+                    Returns::LastStep => {
+                        let width = *out_shape.last().unwrap_or(&1);
+                        let last = self.value("last step", vec![1, width]);
+                        self.b.push(Op::Slice {
+                            x: seq,
+                            out: last,
+                            total: steps,
+                            start: steps - 1,
+                            width: 1,
+                            inner: width,
+                        });
+                        let name = format!("{} (output)", self.name);
+                        self.b.reshape(last, out_shape, name)
+                    }
+                }
+            }
             Layer::Dense {
                 units,
                 bias,
                 activation,
                 init,
             } => {
-                let features = x_shape[0];
+                // A sequence's time steps are rows of the product, as batch rows are.
+                let features = *x_shape.last().unwrap_or(&1);
+                let steps: usize = x_shape[..x_shape.len().saturating_sub(1)].iter().product();
                 let w = self.param(
                     "weight",
                     vec![*units, features],
@@ -180,7 +275,7 @@ impl LayerLowering<'_> {
                         fan_out: *units,
                     },
                 );
-                let y = self.value("matmul", vec![*units]);
+                let y = self.value("matmul", out_shape);
                 self.b.push(Op::MatMul {
                     a: x,
                     b: w,
@@ -188,7 +283,7 @@ impl LayerLowering<'_> {
                     trans_a: false,
                     trans_b: true,
                     m: Extent {
-                        per_row: 1,
+                        per_row: steps,
                         batched: true,
                     },
                     n: Extent::fixed(*units),
@@ -399,6 +494,68 @@ impl LayerLowering<'_> {
         }
     }
 
+    /// One direction of layer `layer` of a recurrent layer over `x` (`[steps, features]`):
+    /// the input's projection for every step in one product, then the recurrence. Parameters
+    /// are named and laid out as PyTorch's (`weight_ih_l0`, `bias_hh_l1_reverse`, ...).
+    fn recurrence(&mut self, x: BufferId, shape: Recurrence, layer: usize) -> BufferId {
+        let features = *self.b.shape(x).last().unwrap_or(&1);
+        let (h, g) = (shape.hidden, shape.gate_width());
+        let suffix = format!("l{layer}{}", if shape.reverse { "_reverse" } else { "" });
+        // PyTorch's start for every recurrent weight and bias.
+        let init = ParamInit::Weight {
+            init: Init::Uniform {
+                limit: 1.0 / (h as f32).sqrt(),
+            },
+            fan_in: h,
+            fan_out: g,
+        };
+        let w_ih = self.param(&format!("weight_ih_{suffix}"), vec![g, features], init);
+        let w_hh = self.param(&format!("weight_hh_{suffix}"), vec![g, h], init);
+        let b_ih = self.param(&format!("bias_ih_{suffix}"), vec![g], init);
+        let b_hh = self.param(&format!("bias_hh_{suffix}"), vec![g], init);
+        let xw = self.value(&format!("input projection {suffix}"), vec![shape.steps, g]);
+        self.b.push(Op::MatMul {
+            a: x,
+            b: w_ih,
+            out: xw,
+            trans_a: false,
+            trans_b: true,
+            m: Extent {
+                per_row: shape.steps,
+                batched: true,
+            },
+            n: Extent::fixed(g),
+            k: Extent::fixed(features),
+        });
+        let xw_b = self.value(
+            &format!("input projection {suffix} + bias"),
+            vec![shape.steps, g],
+        );
+        self.b.push(Op::BiasAdd {
+            x: xw,
+            bias: b_ih,
+            out: xw_b,
+            channels: g,
+            inner: 1,
+        });
+        let out = self.value(&format!("hidden states {suffix}"), vec![shape.steps, h]);
+        let saved = self.value(
+            &format!("saved states {suffix}"),
+            vec![shape.steps * shape.cell.saved_per_step(h)],
+        );
+        let scratch = self.value(&format!("recurrent product {suffix}"), vec![g]);
+        self.b.push(Op::Recurrence {
+            shape,
+            xw: xw_b,
+            w_hh,
+            b_hh,
+            out,
+            saved,
+            scratch,
+        });
+        out
+    }
+
     fn bias(&mut self, x: BufferId, channels: usize, inner: usize) -> BufferId {
         let bias = self.param("bias", vec![channels], ParamInit::Constant(0.0));
         let out = self.value("bias", self.b.shape(x).to_vec());
@@ -434,10 +591,13 @@ impl LayerLowering<'_> {
         out
     }
 
-    fn loss(&mut self, kind: LossKind, pred: BufferId) -> (BufferId, BufferId) {
+    /// `positions` is the time steps of a sequence's prediction (1 for a sample's one), each
+    /// with its own target.
+    fn loss(&mut self, kind: LossKind, pred: BufferId, positions: usize) -> (BufferId, BufferId) {
         let pred_shape = self.b.shape(pred).to_vec();
         let target = *self.shared.target.get_or_insert_with(|| {
             let (shape, dtype) = match kind {
+                LossKind::SoftmaxCrossEntropy if positions > 1 => (vec![positions], DType::I32),
                 LossKind::SoftmaxCrossEntropy => (vec![], DType::I32),
                 _ => (pred_shape.clone(), DType::F32),
             };
@@ -450,13 +610,14 @@ impl LayerLowering<'_> {
             ""
         };
         let loss = self.b.fixed(format!("loss{suffix}"), vec![1]);
-        let width = pred_shape.iter().product();
+        let width = pred_shape.iter().product::<usize>() / positions;
         self.b.push(Op::Loss {
             kind,
             pred,
             target,
             out: loss,
             width,
+            positions,
         });
         (pred, loss)
     }

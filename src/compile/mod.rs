@@ -20,8 +20,8 @@ pub use check::{
 };
 pub use init::initial_values;
 pub use program::{
-    Buffer, BufferId, BufferKind, DType, Extent, NamedState, NodeOutput, Op, Outputs, Param,
-    ParamInit, Phases, Program, Step, UnaryFn, UpdateRule, Window,
+    Buffer, BufferId, BufferKind, Cell, DType, Extent, NamedState, NodeOutput, Op, Outputs, Param,
+    ParamInit, Phases, Program, Recurrence, Step, UnaryFn, UpdateRule, Window,
 };
 pub use shapes::window_output;
 
@@ -30,7 +30,7 @@ use std::ops::Range;
 use builder::Builder;
 use lower::{Mode, Shared, lower_forward};
 
-use crate::graph::{Optimizer, TrainingSettings};
+use crate::graph::{Optimizer, TrainingSettings, ValueKind};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CompileError {
@@ -56,11 +56,15 @@ pub fn compile(model: &Model, settings: &TrainingSettings) -> Result<Program, Co
     };
     let mut b = Builder::default();
     let input_shape = model.nodes[input_index].output.clone().unwrap_or_default();
+    let dtype = match input_shape.values {
+        ValueKind::Tokens { .. } => DType::I32,
+        ValueKind::Features | ValueKind::Sequence => DType::F32,
+    };
     let input = b.buffer(
         "input".into(),
-        input_shape,
+        input_shape.dims,
         true,
-        DType::F32,
+        dtype,
         BufferKind::Input,
     );
     let mut shared = Shared::new(input);

@@ -90,6 +90,67 @@ pub enum UnaryFn {
     Gelu,
 }
 
+/// The step of a recurrent layer, as PyTorch computes it (gates in PyTorch's order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// `h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)`.
+    RnnTanh,
+    /// As `RnnTanh` with ReLU.
+    RnnRelu,
+    /// Gates i, f, g, o: `c' = f·c + i·g`, `h' = o·tanh(c')`.
+    Lstm,
+    /// Gates r, z, n: `n = tanh(W_in x + b_in + r·(W_hn h + b_hn))`, `h' = (1 − z)·n + z·h`.
+    Gru,
+}
+
+impl Cell {
+    /// Rows of `W_ih` and `W_hh` per hidden unit: one per gate.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::RnnTanh | Cell::RnnRelu => 1,
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+        }
+    }
+
+    /// Values a step keeps per sample for the backward pass, before its hidden state (and an
+    /// LSTM's cell state): the gates' activations, and a GRU's `W_hn h + b_hn`.
+    pub fn activations(self, hidden: usize) -> usize {
+        match self {
+            Cell::RnnTanh | Cell::RnnRelu => 0,
+            Cell::Lstm | Cell::Gru => 4 * hidden,
+        }
+    }
+
+    /// Everything a step keeps per sample: activations, hidden state, an LSTM's cell state.
+    pub fn saved_per_step(self, hidden: usize) -> usize {
+        let cell_state = if self == Cell::Lstm { hidden } else { 0 };
+        self.activations(hidden) + hidden + cell_state
+    }
+}
+
+/// The sizes of one direction of a recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recurrence {
+    pub cell: Cell,
+    pub steps: usize,
+    pub hidden: usize,
+    /// Runs from the last time step to the first (the second direction of a bidirectional layer).
+    pub reverse: bool,
+}
+
+impl Recurrence {
+    /// Width of a step's gate pre-activations: `gates × hidden`.
+    pub fn gate_width(&self) -> usize {
+        self.cell.gates() * self.hidden
+    }
+
+    /// The time step processed `s`-th.
+    pub fn time(&self, s: usize) -> usize {
+        if self.reverse { self.steps - 1 - s } else { s }
+    }
+}
+
 /// A 2D convolution or pooling window over NCHW images, per sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
@@ -197,6 +258,15 @@ pub enum Op {
         width: usize,
         inner: usize,
     },
+    /// The gradient of a Slice: `dy` in its place of `dx`, zeros elsewhere.
+    Unslice {
+        dy: BufferId,
+        dx: BufferId,
+        total: usize,
+        start: usize,
+        width: usize,
+        inner: usize,
+    },
     /// Cross-correlation as in PyTorch: `x [n, C, H, W]`, `w [F, C, kh, kw]`, `out [n, F, oh, ow]`.
     Conv2d {
         x: BufferId,
@@ -242,6 +312,36 @@ pub enum Op {
         dy: BufferId,
         dx: BufferId,
         window: Window,
+    },
+    /// One direction of a recurrent layer over each live row's sequence. `xw` is the input's
+    /// projection `x·W_ihᵀ + b_ih`, `[steps, gates·hidden]` per sample; each step adds
+    /// `h·W_hhᵀ + b_hh` (`w_hh [gates·hidden, hidden]`) to it and applies the cell, from a zero
+    /// state. Writes every step's hidden state to `out` (`[steps, hidden]` per sample), and to
+    /// `saved`, time-major (all rows of a step together), what the backward pass reads: each
+    /// step's activations, hidden states and cell states, in three regions. `scratch` holds a
+    /// step's `h·W_hhᵀ`.
+    Recurrence {
+        shape: Recurrence,
+        xw: BufferId,
+        w_hh: BufferId,
+        b_hh: BufferId,
+        out: BufferId,
+        saved: BufferId,
+        scratch: BufferId,
+    },
+    /// Back-propagation through time: from `dy` (the gradient of `out`) to the gradients of
+    /// `xw`, `w_hh` and `b_hh`. `scratch` keeps every step's gradient of the recurrent
+    /// pre-activations (time-major), then the gradients flowing to the previous step's hidden
+    /// and cell states.
+    RecurrenceBackward {
+        shape: Recurrence,
+        w_hh: BufferId,
+        saved: BufferId,
+        dy: BufferId,
+        dxw: BufferId,
+        dw_hh: BufferId,
+        db_hh: BufferId,
+        scratch: BufferId,
     },
     /// Fills `out` with 0 or `1 / (1 - rate)` from a counter-based hash of (seed, step, stream,
     /// index), so every backend draws the same mask.
@@ -312,14 +412,16 @@ pub enum Op {
         dbeta: BufferId,
         width: usize,
     },
-    /// The mean loss over the live rows, into a one-element `out`. Rows of `pred` have `width`
-    /// values; the target is a class index (I32) for softmax cross-entropy, else shaped like `pred`.
+    /// The mean loss over the live rows, into a one-element `out`. Each sample has `positions`
+    /// rows of `pred` (one per time step of a sequence, else 1) of `width` values; the target is
+    /// a class index (I32) per row for softmax cross-entropy, else shaped like `pred`.
     Loss {
         kind: LossKind,
         pred: BufferId,
         target: BufferId,
         out: BufferId,
         width: usize,
+        positions: usize,
     },
     /// Gradient of that mean loss with respect to `pred`.
     LossBackward {
@@ -328,6 +430,26 @@ pub enum Op {
         target: BufferId,
         dpred: BufferId,
         width: usize,
+        positions: usize,
+    },
+    /// `out[i, :] = table[ids[i], :]`: a row of `table` (`[table_rows, dim]`) for each of the
+    /// ids (I32) of the live rows. An id outside the table reads zeros (ids are checked when
+    /// data is loaded; this only keeps a bad one from reading past the table).
+    Embedding {
+        table: BufferId,
+        ids: BufferId,
+        out: BufferId,
+        dim: usize,
+        table_rows: usize,
+    },
+    /// `dtable[v, :] = Σ dy[i, :]` over the ids `i` equal to `v`, summed in id order so that
+    /// every backend adds in the same order.
+    EmbeddingBackward {
+        ids: BufferId,
+        dy: BufferId,
+        dtable: BufferId,
+        dim: usize,
+        table_rows: usize,
     },
     /// `out = x`.
     Copy { x: BufferId, out: BufferId },
@@ -483,8 +605,24 @@ impl Op {
             | DropoutMask { out, .. }
             | BatchNormEval { out, .. }
             | Loss { out, .. }
+            | Embedding { out, .. }
             | GradNormSq { out, .. } => vec![*out],
+            EmbeddingBackward { dtable, .. } => vec![*dtable],
+            Recurrence {
+                out,
+                saved,
+                scratch,
+                ..
+            } => vec![*out, *saved, *scratch],
+            RecurrenceBackward {
+                dxw,
+                dw_hh,
+                db_hh,
+                scratch,
+                ..
+            } => vec![*dxw, *dw_hh, *db_hh, *scratch],
             UnaryBackward { dx, .. }
+            | Unslice { dx, .. }
             | SoftmaxBackward { dx, .. }
             | Conv2dBackwardInput { dx, .. }
             | MaxPool2dBackward { dx, .. }
@@ -531,6 +669,7 @@ impl Op {
             Reshape { .. } => "reshape".into(),
             Concat { .. } => "concatenation".into(),
             Slice { .. } => "slice".into(),
+            Unslice { .. } => "slice gradient".into(),
             Conv2d { .. } => "convolution".into(),
             Conv2dBackwardInput { .. } => "convolution input gradient".into(),
             Conv2dBackwardWeight { .. } => "convolution weight gradient".into(),
@@ -546,9 +685,23 @@ impl Op {
             Loss { kind, .. } => kind.label().to_lowercase(),
             LossBackward { kind, .. } => format!("{} gradient", kind.label().to_lowercase()),
             GradNormSq { .. } => "gradient norm".into(),
+            Embedding { .. } => "embedding lookup".into(),
+            Recurrence { shape, .. } => format!("{} over time", cell_label(shape.cell)),
+            RecurrenceBackward { shape, .. } => {
+                format!("{} gradient through time", cell_label(shape.cell))
+            }
+            EmbeddingBackward { .. } => "embedding gradient".into(),
             Copy { .. } => "copy".into(),
             Sub { .. } => "difference".into(),
             Update { .. } => "weight update".into(),
         }
+    }
+}
+
+fn cell_label(cell: Cell) -> &'static str {
+    match cell {
+        Cell::RnnTanh | Cell::RnnRelu => "RNN",
+        Cell::Lstm => "LSTM",
+        Cell::Gru => "GRU",
     }
 }

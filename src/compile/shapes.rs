@@ -2,7 +2,7 @@
 //! count and its forward FLOPs per sample, or a problem explained in plain words.
 
 use super::check::{Fix, FixAction, Shape, shape_text};
-use crate::graph::{Activation, Layer, LossKind, NodeId};
+use crate::graph::{Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns, ValueKind};
 
 pub struct Inferred {
     /// `None` for a loss, which ends the graph.
@@ -68,10 +68,10 @@ fn sum(terms: &[usize]) -> Result<usize, Issue> {
 }
 
 /// A layer's result, once its output's size is known to be countable.
-fn ok(output: Shape, params: usize, flops: usize) -> Result<Inferred, Issue> {
+fn ok(output: Vec<usize>, params: usize, flops: usize) -> Result<Inferred, Issue> {
     product(&output)?;
     Ok(Inferred {
-        output: Some(output),
+        output: Some(Shape::features(output)),
         params,
         flops: flops as u64,
         warning: None,
@@ -98,13 +98,10 @@ fn image(node: NodeId, kind: &str, input: &Shape) -> Result<(usize, usize, usize
     if let [c, h, w] = input[..] {
         return Ok((c, h, w));
     }
-    let message = format!(
-        "{kind} expects an image shaped [channels, height, width]; got {}.",
-        shape_text(input)
-    );
+    let message = format!("{kind} expects an image shaped [channels, height, width]; got {input}.");
     let n = numel(input);
     let side = (n as f64).sqrt().round() as usize;
-    if input.len() == 1 && side * side == n {
+    if input.len() == 1 && side * side == n && !input.has_time() {
         let target = vec![1, side, side];
         let text = format!("Add a Reshape to {} before it", shape_text(&target));
         Err(Issue::new(format!("{message} {text}.")).insert(
@@ -153,18 +150,170 @@ fn pool(
     Ok(inferred)
 }
 
+/// The output a layer makes from its inputs. What the values are (features, a sequence, token
+/// ids) flows through: layers that work per time step keep the time axis, Flatten and Reshape
+/// end it, an Embedding starts it.
 pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, Issue> {
+    let values = inputs.first().map_or(ValueKind::Features, |s| s.values);
+    if let ValueKind::Tokens { vocabulary } = values
+        && !matches!(layer, Layer::Embedding { .. })
+    {
+        let text = "Add an Embedding before it";
+        return Err(Issue::new(format!(
+            "{} works on numbers; it got token ids {}. {text} to turn each token into a vector.",
+            layer.kind_label(),
+            inputs[0]
+        ))
+        .insert(
+            node,
+            text,
+            Layer::Embedding {
+                num_embeddings: vocabulary,
+                embedding_dim: 32,
+                init: Init::Normal { std: 1.0 },
+            },
+        ));
+    }
+    if values == ValueKind::Sequence
+        && let Some(kind) = match layer {
+            Layer::Conv2d { .. }
+            | Layer::MaxPool2d { .. }
+            | Layer::AvgPool2d { .. }
+            | Layer::GlobalAvgPool => Some("images [channels, height, width]"),
+            Layer::BatchNorm { .. } => Some("features or images; for sequences use LayerNorm"),
+            _ => None,
+        }
+    {
+        return Err(Issue::new(format!(
+            "{} works on {kind}; it got a sequence {}.",
+            layer.kind_label(),
+            inputs[0]
+        )));
+    }
+    let mut inferred = infer_dims(node, layer, inputs)?;
+    if let Some(output) = &mut inferred.output {
+        output.values = match layer {
+            Layer::Input { values, .. } => *values,
+            Layer::Embedding { .. } => ValueKind::Sequence,
+            Layer::Flatten | Layer::Reshape { .. } => ValueKind::Features,
+            Layer::Recurrent {
+                returns: Returns::LastStep,
+                ..
+            } => ValueKind::Features,
+            _ => values,
+        };
+    }
+    Ok(inferred)
+}
+
+fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, Issue> {
     let first = inputs.first();
     let x = || first.cloned().unwrap_or_default();
     match layer {
-        Layer::Input { shape } => {
+        Layer::Input { shape, values } => {
             if shape.is_empty() || shape.contains(&0) {
                 return Err(Issue::new(format!(
                     "The input shape {} must have at least one axis, each at least 1.",
                     shape_text(shape)
                 )));
             }
+            match values {
+                ValueKind::Tokens { vocabulary: 0 } => {
+                    return Err(Issue::new(
+                        "The vocabulary of token ids must hold at least 1 token.",
+                    ));
+                }
+                ValueKind::Tokens { .. } if shape.len() != 1 => {
+                    return Err(Issue::new(format!(
+                        "Token ids come one per time step, shaped [time]; {} has {} axes.",
+                        shape_text(shape),
+                        shape.len()
+                    )));
+                }
+                ValueKind::Sequence if shape.len() != 2 => {
+                    return Err(Issue::new(format!(
+                        "A sequence is shaped [time, features]; {} has {} axes.",
+                        shape_text(shape),
+                        shape.len()
+                    )));
+                }
+                _ => {}
+            }
             ok(shape.clone(), 0, 0)
+        }
+        Layer::Embedding {
+            num_embeddings,
+            embedding_dim,
+            ..
+        } => {
+            positive(*num_embeddings, "number of embeddings")?;
+            positive(*embedding_dim, "embedding size")?;
+            let x = x();
+            let ValueKind::Tokens { vocabulary } = x.values else {
+                return Err(Issue::new(format!(
+                    "Embedding looks up token ids, shaped [time]; it got {x}. Feed it from an Input of token ids."
+                )));
+            };
+            if vocabulary > *num_embeddings {
+                return Err(Issue::new(format!(
+                    "The token ids go up to {}, but the Embedding has rows for {num_embeddings} tokens. Give it {vocabulary} embeddings.",
+                    vocabulary - 1
+                )));
+            }
+            let params = product(&[*num_embeddings, *embedding_dim])?;
+            ok(
+                vec![x[0], *embedding_dim],
+                params,
+                product(&[x[0], *embedding_dim])?,
+            )
+        }
+        Layer::Recurrent {
+            cell,
+            hidden_size,
+            num_layers,
+            bidirectional,
+            returns,
+        } => {
+            positive(*hidden_size, "hidden size")?;
+            positive(*num_layers, "number of layers")?;
+            let x = x();
+            let (true, &[steps, features]) = (x.has_time(), &x[..]) else {
+                let text = if x.len() == 1 {
+                    format!(
+                        "{} expects a sequence [time, features]; got {x}. Add an Embedding or a Reshape before it.",
+                        cell.label()
+                    )
+                } else {
+                    format!(
+                        "{} expects a sequence [time, features]; got {x}. Feed it from an Input of sequences or an Embedding.",
+                        cell.label()
+                    )
+                };
+                return Err(Issue::new(text));
+            };
+            let gates = match cell {
+                RecurrentCell::Rnn | RecurrentCell::RnnRelu => 1,
+                RecurrentCell::Lstm => 4,
+                RecurrentCell::Gru => 3,
+            };
+            let directions = if *bidirectional { 2 } else { 1 };
+            let out = product(&[directions, *hidden_size])?;
+            // Per direction and layer: W_ih, W_hh and both biases.
+            let mut params = 0;
+            let mut flops = 0;
+            for layer in 0..*num_layers {
+                let inputs = if layer == 0 { features } else { out };
+                let rows = product(&[gates, *hidden_size])?;
+                let per = product(&[rows, sum(&[inputs, *hidden_size, 2])?])?;
+                params = sum(&[params, product(&[directions, per])?])?;
+                let macs = product(&[directions, steps, rows, sum(&[inputs, *hidden_size])?])?;
+                flops = sum(&[flops, product(&[2, macs])?])?;
+            }
+            let dims = match returns {
+                Returns::Sequence => vec![steps, out],
+                Returns::LastStep => vec![out],
+            };
+            ok(dims, params, flops)
         }
         Layer::Dense {
             units,
@@ -174,22 +323,32 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
         } => {
             positive(*units, "number of units")?;
             let x = x();
-            let [features] = x[..] else {
-                return Err(Issue::new(format!(
-                    "Dense expects a flat input; got {}. Add a Flatten before it.",
-                    shape_text(&x)
-                ))
-                .insert(node, "Add a Flatten before it", Layer::Flatten));
+            // On a sequence, the same Dense applies at every time step.
+            let (steps, features) = match (x.has_time(), &x[..]) {
+                (false, &[features]) => (1, features),
+                (true, &[steps, features]) => (steps, features),
+                _ => {
+                    return Err(Issue::new(format!(
+                        "Dense expects a flat input; got {x}. Add a Flatten before it."
+                    ))
+                    .insert(node, "Add a Flatten before it", Layer::Flatten));
+                }
             };
             let weights = product(&[features, *units])?;
             let params = sum(&[weights, if *bias { *units } else { 0 }])?;
+            let outputs = product(&[steps, *units])?;
+            let dims = if x.has_time() {
+                vec![steps, *units]
+            } else {
+                vec![*units]
+            };
             ok(
-                vec![*units],
+                dims,
                 params,
                 sum(&[
-                    product(&[2, weights])?,
-                    *units,
-                    activation_flops(*activation, *units)?,
+                    product(&[2, weights, steps])?,
+                    outputs,
+                    activation_flops(*activation, outputs)?,
                 ])?,
             )
         }
@@ -247,10 +406,9 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             }
             if product(shape)? != numel(&x) {
                 return Err(Issue::new(format!(
-                    "Reshape to {} needs {} values, but its input {} has {}. Choose a shape with the same number of values.",
+                    "Reshape to {} needs {} values, but its input {x} has {}. Choose a shape with the same number of values.",
                     shape_text(shape),
                     numel(shape),
-                    shape_text(&x),
                     numel(&x)
                 )));
             }
@@ -264,7 +422,7 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             }
             let x = x();
             let n = numel(&x);
-            ok(x, 0, n)
+            ok(x.dims, 0, n)
         }
         Layer::BatchNorm { momentum, epsilon } => {
             if !(0.0..=1.0).contains(momentum) || *epsilon <= 0.0 {
@@ -274,7 +432,7 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             }
             let x = x();
             let n = numel(&x);
-            ok(x.clone(), product(&[2, x[0]])?, product(&[2, n])?)
+            ok(x.dims.clone(), product(&[2, x[0]])?, product(&[2, n])?)
         }
         Layer::LayerNorm { epsilon } => {
             if *epsilon <= 0.0 {
@@ -283,12 +441,12 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             let x = x();
             let n = numel(&x);
             let last = x.last().copied().unwrap_or(1);
-            ok(x, product(&[2, last])?, product(&[5, n])?)
+            ok(x.dims, product(&[2, last])?, product(&[5, n])?)
         }
         Layer::Activation { function } => {
             let x = x();
             let n = numel(&x);
-            ok(x, 0, activation_flops(*function, n)?)
+            ok(x.dims, 0, activation_flops(*function, n)?)
         }
         Layer::Add { inputs: count } => {
             if *count < 2 {
@@ -299,13 +457,11 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             let x = x();
             if let Some(other) = inputs.iter().find(|s| **s != x) {
                 return Err(Issue::new(format!(
-                    "Add needs inputs of the same shape; got {} and {}. Make the branches end in the same shape.",
-                    shape_text(&x),
-                    shape_text(other)
+                    "Add needs inputs of the same shape; got {x} and {other}. Make the branches end in the same shape."
                 )));
             }
             let n = numel(&x);
-            ok(x, 0, product(&[n, count - 1])?)
+            ok(x.dims, 0, product(&[n, count - 1])?)
         }
         Layer::Concat {
             inputs: count,
@@ -319,25 +475,23 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             let x = x();
             if *axis >= x.len() {
                 return Err(Issue::new(format!(
-                    "Concat's axis {axis} does not exist: its input {} has {} axes (counting from 0).",
-                    shape_text(&x),
+                    "Concat's axis {axis} does not exist: its input {x} has {} axes (counting from 0).",
                     x.len()
                 )));
             }
-            let mut out = x.clone();
+            let mut out = x.dims.clone();
             out[*axis] = 0;
             for other in inputs {
                 let same_rest = other.len() == x.len()
+                    && other.values == x.values
                     && other
                         .iter()
-                        .zip(&x)
+                        .zip(x.iter())
                         .enumerate()
                         .all(|(i, (a, b))| i == *axis || a == b);
                 if !same_rest {
                     return Err(Issue::new(format!(
-                        "Concat along axis {axis} needs inputs that agree on every other axis; got {} and {}.",
-                        shape_text(&x),
-                        shape_text(other)
+                        "Concat along axis {axis} needs inputs that agree on every other axis; got {x} and {other}."
                     )));
                 }
                 out[*axis] = sum(&[out[*axis], other[*axis]])?;
@@ -346,10 +500,11 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
         }
         Layer::Loss { kind } => {
             let x = x();
-            if *kind == LossKind::SoftmaxCrossEntropy && x.len() != 1 {
+            // On a sequence, one set of scores per time step: a class per token.
+            let scores_axes = if x.has_time() { 2 } else { 1 };
+            if *kind == LossKind::SoftmaxCrossEntropy && x.len() != scores_axes {
                 return Err(Issue::new(format!(
-                    "Softmax cross-entropy expects one score per class, a flat input; got {}. Add a Flatten and a Dense layer with one unit per class before it.",
-                    shape_text(&x)
+                    "Softmax cross-entropy expects one score per class, a flat input (or one per time step of a sequence); got {x}. Add a Flatten and a Dense layer with one unit per class before it."
                 ))
                 .insert(node, "Add a Flatten before it", Layer::Flatten));
             }

@@ -9,6 +9,7 @@ mod csv;
 mod error;
 mod idx;
 mod split;
+mod text;
 mod toy;
 
 use std::borrow::Cow;
@@ -17,11 +18,16 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::graph::ValueKind;
+
 pub use builtin::{digits, mnist_5k};
 pub use csv::{CsvOptions, CsvTask, load_csv, parse_csv};
 pub use error::DataError;
 pub use idx::{load_idx, parse_idx};
-pub use split::{SplitFractions, SplitSizes, Splits, split, split_sizes};
+pub use split::{
+    SplitFractions, SplitSizes, Splits, split, split_for, split_in_order, split_sizes,
+};
+pub use text::{MAX_LENGTH as MAX_TEXT_LENGTH, Vocabulary, load_text, shakespeare, text_windows};
 pub use toy::{RegressionSet, ToySet, regression_2d, toy_2d};
 
 /// What a dataset asks of a network's output.
@@ -64,6 +70,23 @@ pub trait Dataset: Send + Sync {
     fn copy_target(&self, index: usize, out: &mut [f32]);
     /// Human-readable class names (e.g. "0".."9"), empty for regression.
     fn class_names(&self) -> &[String];
+    /// What the features are: float features, a sequence over time, or token ids.
+    fn values(&self) -> ValueKind {
+        ValueKind::Features
+    }
+    /// Class labels per sample: one per time step of a sequence task, else 1.
+    fn target_positions(&self) -> usize {
+        1
+    }
+    /// The class of each of sample `index`'s `target_positions` into `out`.
+    fn copy_classes(&self, index: usize, out: &mut [usize]) {
+        out[0] = self.class(index);
+    }
+    /// Whether the samples are windows of one stream in order (a text), to be split by
+    /// position rather than shuffled, so validation reads text training never saw.
+    fn ordered(&self) -> bool {
+        false
+    }
 }
 
 /// The targets of an [`InMemoryDataset`], one entry (or `width` values) per sample.
@@ -83,6 +106,10 @@ pub struct InMemoryDataset {
     features: Vec<f32>,
     targets: Targets,
     class_names: Vec<String>,
+    values: ValueKind,
+    /// Class labels per sample (one per time step of a sequence task).
+    positions: usize,
+    ordered: bool,
     // Cached so that the step loop does not recompute them per sample.
     feature_len: usize,
     len: usize,
@@ -99,7 +126,75 @@ impl InMemoryDataset {
         targets: Targets,
         class_names: Vec<String>,
     ) -> Result<Self, DataError> {
+        Self::build(
+            name.into(),
+            feature_shape,
+            features,
+            ValueKind::Features,
+            targets,
+            class_names,
+        )
+    }
+
+    /// A set of sequences: `feature_shape` starts with the time axis, and class targets give a
+    /// class per time step. Token ids must be whole numbers below the vocabulary; the first
+    /// that is not is named with its sample and time step.
+    pub fn sequences(
+        name: impl Into<String>,
+        feature_shape: Vec<usize>,
+        features: Vec<f32>,
+        values: ValueKind,
+        targets: Targets,
+        class_names: Vec<String>,
+    ) -> Result<Self, DataError> {
+        let dataset = Self::build(
+            name.into(),
+            feature_shape,
+            features,
+            values,
+            targets,
+            class_names,
+        )?;
+        if let ValueKind::Tokens { vocabulary } = values {
+            let steps = dataset.feature_len;
+            let bad = dataset
+                .features
+                .iter()
+                .position(|&t| !(t >= 0.0 && t < vocabulary as f32 && t.fract() == 0.0));
+            if let Some(at) = bad {
+                return Err(DataError::Inconsistent(format!(
+                    "sample {}, time step {}: token {} is not a whole number below the vocabulary size {vocabulary}",
+                    at / steps + 1,
+                    at % steps + 1,
+                    dataset.features[at]
+                )));
+            }
+        }
+        Ok(dataset)
+    }
+
+    /// Marks the samples as windows of one stream, in order: see [`Dataset::ordered`].
+    pub fn in_order(mut self) -> Self {
+        self.ordered = true;
+        self
+    }
+
+    fn build(
+        name: String,
+        feature_shape: Vec<usize>,
+        features: Vec<f32>,
+        values: ValueKind,
+        targets: Targets,
+        class_names: Vec<String>,
+    ) -> Result<Self, DataError> {
         let bad = |message: String| Err(DataError::Inconsistent(message));
+        if values.has_time()
+            && feature_shape.len() != 1 + usize::from(values == ValueKind::Sequence)
+        {
+            return bad(format!(
+                "a sequence's samples are shaped [time] (token ids) or [time, features], not {feature_shape:?}"
+            ));
+        }
         if feature_shape.is_empty() || feature_shape.contains(&0) {
             return bad(format!("feature shape {feature_shape:?} has no elements"));
         }
@@ -111,10 +206,21 @@ impl InMemoryDataset {
             ));
         }
         let len = features.len() / feature_len;
+        // A sequence task has a class per sample or one per time step.
+        let positions = match &targets {
+            Targets::Classes { labels, .. } if values.has_time() && labels.len() != len => {
+                feature_shape[0]
+            }
+            _ => 1,
+        };
         match &targets {
             Targets::Classes { labels, classes } => {
-                if labels.len() != len {
-                    return bad(format!("{len} samples but {} labels", labels.len()));
+                if labels.len() != len * positions {
+                    return bad(format!(
+                        "{len} samples need {len} labels (or one per time step, {}), got {}",
+                        len * feature_shape[0],
+                        labels.len()
+                    ));
                 }
                 if *classes == 0 {
                     return bad("a classification set needs at least one class".into());
@@ -148,11 +254,14 @@ impl InMemoryDataset {
             }
         }
         Ok(Self {
-            name: name.into(),
+            name,
             feature_shape,
             features,
             targets,
             class_names,
+            values,
+            positions,
+            ordered: false,
             feature_len,
             len,
         })
@@ -204,9 +313,33 @@ impl Dataset for InMemoryDataset {
 
     fn class(&self, index: usize) -> usize {
         match &self.targets {
-            Targets::Classes { labels, .. } => labels[index] as usize,
+            Targets::Classes { labels, .. } => labels[index * self.positions] as usize,
             Targets::Values { .. } => 0,
         }
+    }
+
+    fn values(&self) -> ValueKind {
+        self.values
+    }
+
+    fn target_positions(&self) -> usize {
+        self.positions
+    }
+
+    fn copy_classes(&self, index: usize, out: &mut [usize]) {
+        match &self.targets {
+            Targets::Classes { labels, .. } => {
+                let labels = &labels[index * self.positions..][..self.positions];
+                for (o, &l) in out.iter_mut().zip(labels) {
+                    *o = l as usize;
+                }
+            }
+            Targets::Values { .. } => out.fill(0),
+        }
+    }
+
+    fn ordered(&self) -> bool {
+        self.ordered
     }
 
     fn copy_target(&self, index: usize, out: &mut [f32]) {
@@ -266,6 +399,22 @@ pub enum DatasetSpec {
     /// MNIST-format IDX files (images idx3 uint8, labels idx1 uint8), optionally gzipped; relative
     /// paths as for CSV.
     Idx { images: String, labels: String },
+    /// Characters of a UTF-8 text file, in windows of `length` with the next character as each
+    /// one's target; relative paths as for CSV.
+    Text {
+        path: String,
+        #[serde(default = "default_text_length")]
+        length: usize,
+    },
+    /// Six plays of Shakespeare (842 KB, 73 characters), as `Text`.
+    Shakespeare {
+        #[serde(default = "default_text_length")]
+        length: usize,
+    },
+}
+
+fn default_text_length() -> usize {
+    64
 }
 
 // The Playground's own defaults (500 points to classify, 1200 to regress).
@@ -331,6 +480,11 @@ pub fn load_in_memory(spec: &DatasetSpec, base_dir: &Path) -> Result<InMemoryDat
             let labels = resolve("IDX labels file", base_dir, labels)?;
             load_idx(&images, &labels)
         }
+        DatasetSpec::Text { path, length } => {
+            let path = resolve("text file", base_dir, path)?;
+            load_text(&path, *length)
+        }
+        DatasetSpec::Shakespeare { length } => shakespeare(*length),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Dataset;
 use crate::rng::Rng;
 
 /// Random stream for splits, apart from the toy-data and init streams of the same seed.
@@ -72,6 +73,28 @@ pub fn split(len: usize, fractions: &SplitFractions, seed: u64) -> Splits {
         validation: sorted(&order[..validation]),
         test: sorted(&order[validation..validation + test]),
         train: sorted(&order[validation + test..]),
+    }
+}
+
+/// The parts cut by position: training first, then validation, then test, as for windows of
+/// one text (nothing of what validation reads was trained on).
+pub fn split_in_order(len: usize, fractions: &SplitFractions) -> Splits {
+    let SplitSizes {
+        train, validation, ..
+    } = split_sizes(len, fractions);
+    Splits {
+        train: (0..train).collect(),
+        validation: (train..train + validation).collect(),
+        test: (train + validation..len).collect(),
+    }
+}
+
+/// The split a dataset asks for: shuffled with `seed`, or by position for an ordered one.
+pub fn split_for(dataset: &dyn Dataset, fractions: &SplitFractions, seed: u64) -> Splits {
+    if dataset.ordered() {
+        split_in_order(dataset.len(), fractions)
+    } else {
+        split(dataset.len(), fractions, seed)
     }
 }
 

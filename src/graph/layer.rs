@@ -10,6 +10,30 @@ pub enum Layer {
     /// Where samples enter. `shape` is one sample's shape, without the batch axis.
     Input {
         shape: Vec<usize>,
+        /// What the values are: features, a sequence over time, or token ids.
+        #[serde(default, skip_serializing_if = "ValueKind::is_features")]
+        values: ValueKind,
+    },
+    /// Looks up a learned vector per token id, as PyTorch's `nn.Embedding`: token ids `[time]`
+    /// become a sequence `[time, embedding_dim]`.
+    Embedding {
+        num_embeddings: usize,
+        embedding_dim: usize,
+        #[serde(default = "standard_normal")]
+        init: Init,
+    },
+    /// A recurrent layer over a sequence `[time, features]`, as PyTorch's `nn.RNN`, `nn.LSTM`
+    /// and `nn.GRU` with `batch_first=True`, from a zero state.
+    Recurrent {
+        cell: RecurrentCell,
+        hidden_size: usize,
+        #[serde(default = "one")]
+        num_layers: usize,
+        #[serde(default)]
+        bidirectional: bool,
+        /// Every time step's output `[time, hidden]`, or the last one's `[hidden]`.
+        #[serde(default)]
+        returns: Returns,
     },
     Dense {
         units: usize,
@@ -84,6 +108,67 @@ pub enum Layer {
     Loss {
         kind: LossKind,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecurrentCell {
+    /// `nn.RNN` with tanh.
+    Rnn,
+    /// `nn.RNN` with `nonlinearity="relu"`.
+    RnnRelu,
+    Lstm,
+    Gru,
+}
+
+impl RecurrentCell {
+    pub fn label(self) -> &'static str {
+        match self {
+            RecurrentCell::Rnn => "RNN",
+            RecurrentCell::RnnRelu => "RNN (ReLU)",
+            RecurrentCell::Lstm => "LSTM",
+            RecurrentCell::Gru => "GRU",
+        }
+    }
+}
+
+/// What a recurrent layer passes on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Returns {
+    /// The output at every time step, `[time, hidden]`.
+    #[default]
+    Sequence,
+    /// The output at the last time step only, `[hidden]` (PyTorch's `output[:, -1]`).
+    LastStep,
+}
+
+/// What one sample's values are. A sequence's first axis is time; token ids are integers below
+/// the vocabulary size, one per time step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ValueKind {
+    #[default]
+    Features,
+    Sequence,
+    Tokens {
+        vocabulary: usize,
+    },
+}
+
+impl ValueKind {
+    pub fn is_features(&self) -> bool {
+        *self == ValueKind::Features
+    }
+
+    /// Whether the first axis is time.
+    pub fn has_time(&self) -> bool {
+        !self.is_features()
+    }
+}
+
+fn standard_normal() -> Init {
+    Init::Normal { std: 1.0 }
 }
 
 fn yes() -> bool {
@@ -171,6 +256,15 @@ pub enum Init {
     Constant {
         value: f32,
     },
+    /// Normal with mean 0 and this standard deviation, whatever the fans (PyTorch's
+    /// `nn.Embedding` starts at a standard normal).
+    Normal {
+        std: f32,
+    },
+    /// Uniform in `[-limit, limit]` (PyTorch starts recurrent layers at `1/√hidden`).
+    Uniform {
+        limit: f32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,10 +292,20 @@ impl LossKind {
 }
 
 impl Layer {
+    /// An Input of float features shaped `shape`.
+    pub fn input(shape: Vec<usize>) -> Layer {
+        Layer::Input {
+            shape,
+            values: ValueKind::Features,
+        }
+    }
+
     /// The word a user sees for this kind of layer.
     pub fn kind_label(&self) -> &'static str {
         match self {
             Layer::Input { .. } => "Input",
+            Layer::Embedding { .. } => "Embedding",
+            Layer::Recurrent { cell, .. } => cell.label(),
             Layer::Dense { .. } => "Dense",
             Layer::Conv2d { .. } => "Conv2d",
             Layer::MaxPool2d { .. } => "MaxPool2d",

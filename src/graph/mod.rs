@@ -6,7 +6,7 @@ mod layer;
 mod load;
 mod project;
 
-pub use layer::{Activation, Init, Layer, LossKind};
+pub use layer::{Activation, Init, Layer, LossKind, RecurrentCell, Returns, ValueKind};
 pub use project::{
     BackendChoice, EarlyStopping, FORMAT_VERSION, LoadError, Optimizer, Project, Schedule,
     TrainingSettings, ViewState,
@@ -199,7 +199,7 @@ impl Graph {
             init: Init::default(),
         };
         let mut g = Graph::default();
-        let mut last = g.add_node(Layer::Input { shape: vec![64] }, [0.0, 0.0]);
+        let mut last = g.add_node(Layer::input(vec![64]), [0.0, 0.0]);
         for _ in 0..blocks {
             let a = g.add_node(dense(64, Activation::Relu), [0.0, 0.0]);
             let b = g.add_node(dense(64, Activation::Identity), [0.0, 0.0]);
@@ -235,6 +235,11 @@ fn default_name(layer: &Layer) -> String {
     match layer {
         Layer::Activation { function } => function.label().to_lowercase(),
         Layer::Loss { .. } => "loss".to_string(),
+        Layer::Recurrent { cell, .. } => match cell {
+            RecurrentCell::Rnn | RecurrentCell::RnnRelu => "rnn".to_string(),
+            RecurrentCell::Lstm => "lstm".to_string(),
+            RecurrentCell::Gru => "gru".to_string(),
+        },
         other => other.kind_label().to_lowercase(),
     }
 }

@@ -10,7 +10,7 @@
 use std::fmt::Write;
 
 use crate::compile::Model;
-use crate::graph::{Activation, Layer, LossKind};
+use crate::graph::{Activation, Layer, LossKind, RecurrentCell, Returns};
 
 fn activation_call(function: Activation, x: &str) -> String {
     match function {
@@ -68,6 +68,41 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
         let x = inputs.first().cloned().unwrap_or_default();
         let expr = match &node.layer {
             Layer::Input { .. } => "x".to_string(),
+            Layer::Embedding {
+                num_embeddings,
+                embedding_dim,
+                ..
+            } => {
+                let _ = writeln!(
+                    init,
+                    "        {layer} = nn.Embedding({num_embeddings}, {embedding_dim})"
+                );
+                format!("{layer}({x}.long())")
+            }
+            Layer::Recurrent {
+                cell,
+                hidden_size,
+                num_layers,
+                bidirectional,
+                returns,
+            } => {
+                let (module, nonlinearity) = match cell {
+                    RecurrentCell::Rnn => ("RNN", ""),
+                    RecurrentCell::RnnRelu => ("RNN", ", nonlinearity=\"relu\""),
+                    RecurrentCell::Lstm => ("LSTM", ""),
+                    RecurrentCell::Gru => ("GRU", ""),
+                };
+                let _ = writeln!(
+                    init,
+                    "        {layer} = nn.{module}({}, {hidden_size}, num_layers={num_layers}{nonlinearity}, batch_first=True, bidirectional={})",
+                    input_shape.last().copied().unwrap_or(1),
+                    py_bool(*bidirectional)
+                );
+                match returns {
+                    Returns::Sequence => format!("{layer}({x})[0]"),
+                    Returns::LastStep => format!("{layer}({x})[0][:, -1]"),
+                }
+            }
             Layer::Dense {
                 units,
                 bias,
@@ -77,7 +112,7 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
                 let _ = writeln!(
                     init,
                     "        {layer} = nn.Linear({}, {units}, bias={})",
-                    input_shape[0],
+                    input_shape.last().copied().unwrap_or(1),
                     py_bool(*bias)
                 );
                 activation_call(*activation, &format!("{layer}({x})"))
@@ -142,13 +177,13 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
                 format!("torch.cat([{}], dim={})", inputs.join(", "), axis + 1)
             }
             Layer::Loss { kind } => {
-                loss = Some((*kind, x));
+                loss = Some((*kind, x, input_shape.has_time()));
                 continue;
             }
         };
         let _ = writeln!(forward, "        {} = {expr}", var(i));
     }
-    let (kind, output) = loss.unwrap_or((LossKind::MeanSquaredError, "x".into()));
+    let (kind, output, per_step) = loss.unwrap_or((LossKind::MeanSquaredError, "x".into(), false));
     if init.is_empty() {
         init.push_str("        pass\n");
     }
@@ -178,7 +213,12 @@ class Net(nn.Module):
 loss_fn = {loss}
 "#,
         title = docstring_text(title),
-        loss = loss_module(kind)
+        loss = if per_step && kind == LossKind::SoftmaxCrossEntropy {
+            // A class per time step: the batch and time axes are one axis of tokens.
+            "lambda scores, targets: F.cross_entropy(scores.flatten(0, 1), targets.flatten())"
+        } else {
+            loss_module(kind)
+        }
     )
 }
 
@@ -336,7 +376,7 @@ mod tests {
             init: Init::default(),
         };
         let mut graph = Graph::chain([
-            Layer::Input { shape: vec![4] },
+            Layer::input(vec![4]),
             dense(8),
             Layer::BatchNorm {
                 momentum: 0.1,

@@ -36,6 +36,8 @@ pub struct Accumulator {
     task: Task,
     loss_sum: f64,
     samples: usize,
+    /// Classes compared: one per sample, or one per time step of a sequence task.
+    labels: usize,
     correct: usize,
     confusion: Vec<u32>,
     abs_err: f64,
@@ -55,6 +57,7 @@ impl Accumulator {
             task,
             loss_sum: 0.0,
             samples: 0,
+            labels: 0,
             correct: 0,
             confusion: vec![0; classes * classes],
             abs_err: 0.0,
@@ -69,6 +72,7 @@ impl Accumulator {
     pub fn clear(&mut self) {
         self.loss_sum = 0.0;
         self.samples = 0;
+        self.labels = 0;
         self.correct = 0;
         self.confusion.fill(0);
         self.abs_err = 0.0;
@@ -92,8 +96,10 @@ impl Accumulator {
         self.samples += rows;
         match self.task {
             Task::Classification { classes: k } => {
-                let width = prediction.len() / rows.max(1);
-                for (r, &truth) in classes.iter().enumerate().take(rows) {
+                // A row of scores per class label: per sample, or per time step.
+                let width = prediction.len() / classes.len().max(1);
+                self.labels += classes.len();
+                for (r, &truth) in classes.iter().enumerate() {
                     let guess = predicted_class(&prediction[r * width..(r + 1) * width]);
                     self.correct += (guess == truth) as usize;
                     if truth < k && guess < k {
@@ -123,7 +129,7 @@ impl Accumulator {
         };
         match self.task {
             Task::Classification { classes } => {
-                m.accuracy = Some((self.correct as f64 / samples) as f32);
+                m.accuracy = Some((self.correct as f64 / self.labels.max(1) as f64) as f32);
                 m.confusion = Some(
                     self.confusion
                         .chunks(classes.max(1))

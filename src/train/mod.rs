@@ -55,10 +55,7 @@ pub fn prepare(project: &Project, base_dir: &Path) -> Result<Prepared, TrainErro
 
 /// As `prepare`, on `dataset`, already loaded as the project's settings ask.
 pub fn prepare_on(project: &Project, dataset: Arc<dyn Dataset>) -> Result<Prepared, TrainError> {
-    let info = DataInfo {
-        feature_shape: dataset.feature_shape().to_vec(),
-        task: dataset.task(),
-    };
+    let info = DataInfo::of(&*dataset);
     let model = compile::check_project(project, Some(&info), Some(dataset.len()));
     if !model.is_trainable() {
         return Err(TrainError::Problems(Box::new(model)));
@@ -117,11 +114,7 @@ pub fn session_on(
     prepared: &Prepared,
     backend: Box<dyn Backend>,
 ) -> Result<Session, TrainError> {
-    let splits = data::split(
-        prepared.dataset.len(),
-        &project.split,
-        project.training.seed,
-    );
+    let splits = data::split_for(&*prepared.dataset, &project.split, project.training.seed);
     Session::new(
         Arc::clone(&prepared.program),
         backend,

@@ -158,8 +158,12 @@ pub struct Session {
     eval_metrics: Accumulator,
     // Reused batch staging, so a step allocates nothing.
     features: Vec<f32>,
+    /// The features as ids, for an input of token ids.
+    feature_ids: Vec<i32>,
     target_values: Vec<f32>,
     target_classes: Vec<i32>,
+    /// Class labels per sample (one per time step of a sequence task).
+    positions: usize,
     classes: Vec<usize>,
     readback: Vec<f32>,
 }
@@ -181,6 +185,8 @@ impl Session {
         let target_len = program.buffers[program.target].per_sample_len();
         let prediction_len = program.buffers[program.train.prediction].per_sample_len();
         let task = dataset.task();
+        let positions = dataset.target_positions();
+        let token_ids = program.buffers[program.input].dtype == DType::I32;
         let persistent: Vec<BufferId> = (0..program.buffers.len())
             .filter(|&id| {
                 let b = &program.buffers[id];
@@ -188,7 +194,7 @@ impl Session {
             })
             .collect();
         let in_flight = std::array::from_fn(|_| InFlight {
-            classes: vec![0; capacity],
+            classes: vec![0; capacity * positions],
             target_values: vec![0.0; capacity * target_len],
             ..InFlight::default()
         });
@@ -219,9 +225,11 @@ impl Session {
             epoch_metrics: Accumulator::new(task.clone()),
             eval_metrics: Accumulator::new(task.clone()),
             features: vec![0.0; capacity * feature_len],
+            feature_ids: vec![0; if token_ids { capacity * feature_len } else { 0 }],
             target_values: vec![0.0; capacity * target_len],
-            target_classes: vec![0; capacity],
-            classes: vec![0; capacity],
+            target_classes: vec![0; capacity * positions],
+            positions,
+            classes: vec![0; capacity * positions],
             readback: Vec::with_capacity(2 + capacity * prediction_len + persistent_len),
             program,
             backend,
@@ -404,14 +412,18 @@ impl Session {
             Some(Part::Validation) => &self.splits.validation[start..start + rows],
             Some(Part::Test) => &self.splits.test[start..start + rows],
         };
+        let p = self.positions;
         for (r, &i) in indices.iter().enumerate() {
             self.dataset.copy_features(
                 i,
                 &mut self.features[r * feature_len..(r + 1) * feature_len],
             );
-            self.classes[r] = self.dataset.class(i);
+            let classes = &mut self.classes[r * p..(r + 1) * p];
+            self.dataset.copy_classes(i, classes);
             if classes_as_labels {
-                self.target_classes[r] = self.classes[r] as i32;
+                for (t, &c) in self.target_classes[r * p..].iter_mut().zip(&*classes) {
+                    *t = c as i32;
+                }
             } else {
                 self.dataset.copy_target(
                     i,
@@ -419,11 +431,20 @@ impl Session {
                 );
             }
         }
-        self.backend
-            .write(self.program.input, &self.features[..rows * feature_len])?;
+        let features = &self.features[..rows * feature_len];
+        if self.feature_ids.is_empty() {
+            self.backend.write(self.program.input, features)?;
+        } else {
+            // Token ids are whole numbers below the vocabulary: the dataset checked them.
+            for (id, &f) in self.feature_ids.iter_mut().zip(features) {
+                *id = f as i32;
+            }
+            self.backend
+                .write_i32(self.program.input, &self.feature_ids[..rows * feature_len])?;
+        }
         if classes_as_labels {
             self.backend
-                .write_i32(self.program.target, &self.target_classes[..rows])?;
+                .write_i32(self.program.target, &self.target_classes[..rows * p])?;
         } else {
             self.backend.write(
                 self.program.target,
@@ -542,7 +563,8 @@ impl Session {
         record.started = Some(started);
         record.checkpoint = checkpoint;
         record.watched = watch;
-        record.classes[..rows].copy_from_slice(&self.classes[..rows]);
+        let labels = rows * self.positions;
+        record.classes[..labels].copy_from_slice(&self.classes[..labels]);
         record.target_values[..target_len].copy_from_slice(&self.target_values[..target_len]);
         self.cursor += rows;
         record.epoch_done = self.cursor >= self.order.len();
@@ -617,7 +639,7 @@ impl Session {
             loss,
             record.rows,
             prediction,
-            &record.classes[..record.rows],
+            &record.classes[..record.rows * self.positions],
             values,
         );
         Ok(Some(Ok(StepReport {
@@ -766,8 +788,13 @@ impl Session {
                 Task::Classification { .. } => &[],
             };
             let (loss, prediction) = (self.readback[0], &self.readback[1..]);
-            self.eval_metrics
-                .add(loss, rows, prediction, &self.classes[..rows], values);
+            self.eval_metrics.add(
+                loss,
+                rows,
+                prediction,
+                &self.classes[..rows * self.positions],
+                values,
+            );
             start += rows;
         }
         Ok(self.eval_metrics.finish())

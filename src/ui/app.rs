@@ -363,6 +363,7 @@ impl NetloomApp {
                         .default_open(true)
                         .show(ui, |ui| match self.dataset.show(ui, &mut self.editor) {
                             Some(Import::Csv) => self.files.ask(Purpose::ImportCsv, ""),
+                            Some(Import::Text) => self.files.ask(Purpose::ImportText, ""),
                             Some(Import::Idx) => self.files.ask(Purpose::ImportIdx, ""),
                             None => {}
                         });
@@ -436,6 +437,13 @@ impl NetloomApp {
                     target_column: None,
                     task: Default::default(),
                     standardize: true,
+                };
+                self.dataset.choose(&mut self.editor, spec);
+            }
+            (Purpose::ImportText, [path, ..]) => {
+                let spec = crate::data::DatasetSpec::Text {
+                    path: relative(path),
+                    length: 64,
                 };
                 self.dataset.choose(&mut self.editor, spec);
             }

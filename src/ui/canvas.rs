@@ -166,7 +166,7 @@ impl<'a> Lookup<'a> {
 
     fn output_shape(&self, editor: &Editor, node: NodeId) -> Option<String> {
         let info = editor.model.nodes.get(*self.index.get(&node)?)?;
-        info.output.as_deref().map(shape_text)
+        info.output.as_ref().map(|s| s.to_string())
     }
 }
 
@@ -557,7 +557,7 @@ impl Canvas {
                 .and_then(|info| info.inputs.get(port).cloned().flatten());
             let hit = hit.on_hover_ui(|ui| {
                 ui.label(match &feeding {
-                    Some((_, shape)) => format!("Input: takes {}", shape_text(shape)),
+                    Some((_, shape)) => format!("Input: takes {shape}"),
                     None => "Input: not connected. Drag a wire here from an output.".into(),
                 });
             });
@@ -937,7 +937,17 @@ fn summary(layer: &Layer) -> String {
         other => format!(", {}", other.label()),
     };
     match layer {
-        Layer::Input { shape } => format!("Input {}", shape_text(shape)),
+        Layer::Input { shape, values } => {
+            format!(
+                "Input {}",
+                crate::compile::Shape::with(shape.clone(), *values)
+            )
+        }
+        Layer::Embedding {
+            num_embeddings,
+            embedding_dim,
+            ..
+        } => format!("Embedding {num_embeddings}×{embedding_dim}"),
         Layer::Dense {
             units, activation, ..
         } => format!("Dense {units}{}", act(activation)),

@@ -1,7 +1,7 @@
 //! What the palette offers: every layer kind, grouped, with a fresh layer's settings and a
 //! description a student can follow (what it does, the formula in words, when to use it).
 
-use crate::graph::{Activation, Init, Layer, LossKind};
+use crate::graph::{Activation, Init, Layer, LossKind, RecurrentCell, Returns};
 
 pub struct Entry {
     pub name: &'static str,
@@ -30,6 +30,16 @@ pub fn matches(group: &Group, entry: &Entry, query: &str) -> bool {
         .all(|word| haystack.contains(word))
 }
 
+fn recurrent(cell: RecurrentCell) -> Layer {
+    Layer::Recurrent {
+        cell,
+        hidden_size: 64,
+        num_layers: 1,
+        bidirectional: false,
+        returns: Returns::Sequence,
+    }
+}
+
 fn activation(function: Activation) -> Layer {
     Layer::Activation { function }
 }
@@ -42,7 +52,7 @@ pub const GROUPS: &[Group] = &[
                 name: "Input",
                 keywords: "data features samples start",
                 description: "Where samples enter the network. Its shape comes from the dataset.",
-                make: || Layer::Input { shape: vec![2] },
+                make: || Layer::input(vec![2]),
             },
             Entry {
                 name: "Dense",
@@ -259,6 +269,44 @@ pub const GROUPS: &[Group] = &[
                 make: || Layer::Loss {
                     kind: LossKind::MeanAbsoluteError,
                 },
+            },
+        ],
+    },
+    Group {
+        name: "Sequences",
+        entries: &[
+            Entry {
+                name: "Embedding",
+                keywords: "token word character vocabulary lookup text nlp vector",
+                description: "Turns each token id into a learned vector: ids [time] become [time, size]. \
+                The first layer of a network that reads text.",
+                make: || Layer::Embedding {
+                    num_embeddings: 64,
+                    embedding_dim: 32,
+                    init: Init::Normal { std: 1.0 },
+                },
+            },
+            Entry {
+                name: "LSTM",
+                keywords: "recurrent rnn long short-term memory gates cell state sequence time",
+                description: "Reads a sequence one step at a time, keeping a memory (the cell state) \
+                that its input, forget and output gates write, keep and read. Learns long-range \
+                patterns a plain RNN forgets.",
+                make: || recurrent(RecurrentCell::Lstm),
+            },
+            Entry {
+                name: "GRU",
+                keywords: "recurrent rnn gated recurrent unit reset update gates sequence time",
+                description: "Like an LSTM with two gates (reset and update) and no separate memory: \
+                fewer weights, often as good.",
+                make: || recurrent(RecurrentCell::Gru),
+            },
+            Entry {
+                name: "RNN",
+                keywords: "recurrent vanilla elman simple tanh sequence time",
+                description: "The simplest recurrent layer: h' = tanh(W·x + U·h + b) at every step. \
+                Its gradient fades over long sequences, which is what LSTM and GRU fix.",
+                make: || recurrent(RecurrentCell::Rnn),
             },
         ],
     },

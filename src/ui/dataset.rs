@@ -64,6 +64,10 @@ fn builtins() -> Vec<(String, DatasetSpec)> {
         .chain([
             ("Digits 8×8".to_string(), DatasetSpec::Digits),
             ("MNIST (5,000 images)".to_string(), DatasetSpec::Mnist5k),
+            (
+                "Shakespeare (text)".to_string(),
+                DatasetSpec::Shakespeare { length: 64 },
+            ),
         ])
         .collect()
 }
@@ -92,6 +96,7 @@ fn describe(spec: &DatasetSpec) -> String {
     match spec {
         DatasetSpec::Csv { path, .. } => format!("CSV: {}", file_name(path)),
         DatasetSpec::Idx { images, .. } => format!("IDX: {}", file_name(images)),
+        DatasetSpec::Text { path, .. } => format!("Text: {}", file_name(path)),
         _ => builtins()
             .into_iter()
             .find(|(_, s)| same_choice(s, spec))
@@ -178,17 +183,15 @@ impl DatasetPanel {
         spec: DatasetSpec,
         dataset: InMemoryDataset,
     ) {
-        let shape = dataset.feature_shape().to_vec();
-        let info = DataInfo {
-            feature_shape: shape.clone(),
-            task: dataset.task(),
-        };
+        let info = DataInfo::of(&dataset);
+        let (shape, kind) = (info.feature_shape.clone(), info.values);
         editor.set_data_info(Some((info, dataset.len())));
         if std::mem::take(&mut self.adopt_shape) {
             editor.follow_up(|p| {
                 for node in &mut p.graph.nodes {
-                    if let Layer::Input { shape: s } = &mut node.layer {
+                    if let Layer::Input { shape: s, values } = &mut node.layer {
                         s.clone_from(&shape);
+                        *values = kind;
                     }
                 }
             });
@@ -222,7 +225,7 @@ impl DatasetPanel {
                     }
                 }
             });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             if ui.button("Import CSV…").clicked() {
                 import = Some(Import::Csv);
             }
@@ -232,6 +235,13 @@ impl DatasetPanel {
                 .clicked()
             {
                 import = Some(Import::Idx);
+            }
+            if ui
+                .button("Import text…")
+                .on_hover_text("A UTF-8 text: the network learns to write its characters")
+                .clicked()
+            {
+                import = Some(Import::Text);
             }
         });
         self.settings(ui, editor);
@@ -307,6 +317,13 @@ impl DatasetPanel {
                     });
                 changed |= ui.checkbox(standardize, "Standardise features").changed();
             }
+            DatasetSpec::Text { length, .. } | DatasetSpec::Shakespeare { length } => {
+                changed |= labelled(
+                    ui,
+                    "Characters per sample",
+                    egui::DragValue::new(length).range(1..=data::MAX_TEXT_LENGTH),
+                );
+            }
             _ => {}
         }
         if changed {
@@ -326,7 +343,7 @@ impl DatasetPanel {
             editor.edit(Gesture::Training("split"), |p| p.split = split);
         }
         if let Some(loaded) = &self.loaded {
-            let parts = data::split(loaded.dataset.len(), &split, editor.project.training.seed);
+            let parts = data::split_for(&*loaded.dataset, &split, editor.project.training.seed);
             ui.label(format!(
                 "{} samples: {} to train, {} to validate, {} to test",
                 loaded.dataset.len(),
@@ -343,6 +360,7 @@ impl DatasetPanel {
 pub enum Import {
     Csv,
     Idx,
+    Text,
 }
 
 /// A widget after its label, linked to it for screen readers; true when it changed.

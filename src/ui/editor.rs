@@ -622,7 +622,7 @@ mod tests {
     #[test]
     fn undoing_back_to_the_saved_state_clears_the_unsaved_mark() {
         let mut e = editor();
-        e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        e.add_layer(Layer::input(vec![2]), [0.0, 0.0]);
         e.mark_saved(PathBuf::from("p.json"));
         assert!(!e.is_dirty());
         e.add_after_selection(dense(8));
@@ -638,20 +638,14 @@ mod tests {
     #[test]
     fn a_dataset_change_and_the_shape_it_brings_undo_as_one_step() {
         let mut e = editor();
-        let input = e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        let input = e.add_layer(Layer::input(vec![2]), [0.0, 0.0]);
         let before = e.project.clone();
         e.set_dataset(DatasetSpec::Digits);
         // Once loaded, the Input takes the dataset's shape as part of the same change.
-        e.follow_up(|p| {
-            p.graph.nodes[0].layer = Layer::Input {
-                shape: vec![1, 8, 8],
-            }
-        });
+        e.follow_up(|p| p.graph.nodes[0].layer = Layer::input(vec![1, 8, 8]));
         assert_eq!(
             e.project.graph.node(input).unwrap().layer,
-            Layer::Input {
-                shape: vec![1, 8, 8]
-            }
+            Layer::input(vec![1, 8, 8])
         );
         e.undo();
         assert_eq!(e.project, before);
@@ -659,9 +653,7 @@ mod tests {
         assert_eq!(e.project.dataset, DatasetSpec::Digits);
         assert_eq!(
             e.project.graph.node(input).unwrap().layer,
-            Layer::Input {
-                shape: vec![1, 8, 8]
-            }
+            Layer::input(vec![1, 8, 8])
         );
     }
 
@@ -681,12 +673,7 @@ mod tests {
             }
         };
         let mut e = editor();
-        let input = e.add_layer(
-            Layer::Input {
-                shape: vec![1, 4, 4],
-            },
-            [0.0, 0.0],
-        );
+        let input = e.add_layer(Layer::input(vec![1, 4, 4]), [0.0, 0.0]);
         let hidden = e.add_after_selection(dense(8));
         e.add_after_selection(Layer::Loss {
             kind: LossKind::MeanSquaredError,
@@ -716,7 +703,7 @@ mod tests {
     #[test]
     fn a_clip_survives_the_clipboard_and_refuses_other_text() {
         let mut e = editor();
-        let input = e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        let input = e.add_layer(Layer::input(vec![2]), [0.0, 0.0]);
         let hidden = e.add_after_selection(dense(8));
         e.selection = [input, hidden].into();
         let text = e.copy_selection().to_text();
@@ -736,7 +723,7 @@ mod tests {
     #[test]
     fn every_edit_undoes_and_redoes() {
         let mut e = editor();
-        let input = e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        let input = e.add_layer(Layer::input(vec![2]), [0.0, 0.0]);
         let hidden = e.add_after_selection(dense(8));
         assert_eq!(e.project.graph.edges.len(), 1);
         e.set_layer(hidden, "units", dense(16));
@@ -759,7 +746,7 @@ mod tests {
     #[test]
     fn refused_connections_say_why() {
         let mut e = editor();
-        let a = e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        let a = e.add_layer(Layer::input(vec![2]), [0.0, 0.0]);
         let b = e.add_after_selection(dense(4));
         let c = e.add_after_selection(dense(4));
         let out = |node| PortRef { node, port: 0 };
@@ -783,7 +770,7 @@ mod tests {
     #[test]
     fn paste_makes_fresh_names_and_keeps_inner_wires() {
         let mut e = editor();
-        e.add_layer(Layer::Input { shape: vec![2] }, [0.0, 0.0]);
+        e.add_layer(Layer::input(vec![2]), [0.0, 0.0]);
         let b = e.add_after_selection(dense(4));
         e.selection = e.project.graph.nodes.iter().map(|n| n.id).collect();
         e.duplicate_selection();
@@ -798,7 +785,7 @@ mod tests {
     #[test]
     fn layout_puts_each_node_right_of_its_inputs() {
         let mut e = editor();
-        let a = e.add_layer(Layer::Input { shape: vec![2] }, [500.0, 500.0]);
+        let a = e.add_layer(Layer::input(vec![2]), [500.0, 500.0]);
         let b = e.add_after_selection(dense(4));
         e.edit(Gesture::Single, |p| p.graph.nodes[1].position = [0.0, 0.0]);
         e.auto_layout();

@@ -27,6 +27,8 @@ pub enum Purpose {
     Open,
     SaveAs,
     ImportCsv,
+    /// A UTF-8 text to learn characters from.
+    ImportText,
     /// The images and labels files of an IDX set, picked together.
     ImportIdx,
     /// Where to write the plot in view, as values or as a picture.
@@ -146,6 +148,12 @@ impl Files {
                         .collect(),
                     Purpose::ImportCsv => dialog
                         .add_filter("CSV", &["csv", "gz"])
+                        .pick_file()
+                        .await
+                        .into_iter()
+                        .collect(),
+                    Purpose::ImportText => dialog
+                        .add_filter("Text", &["txt", "gz"])
                         .pick_file()
                         .await
                         .into_iter()
@@ -447,6 +455,7 @@ impl Chooser {
             Purpose::Open => "Open a project",
             Purpose::SaveAs => "Save the project as",
             Purpose::ImportCsv => "Import a CSV file",
+            Purpose::ImportText => "Import a text file",
             Purpose::ImportIdx => "Import IDX images and labels",
             Purpose::ExportCsv => "Export as CSV",
             Purpose::ExportPng => "Export as PNG",

@@ -5,8 +5,8 @@ use egui::{DragValue, Ui};
 
 use super::canvas::thousands;
 use super::editor::Editor;
-use crate::compile::{Location, shape_text};
-use crate::graph::{Activation, Init, Layer, LossKind, NodeId};
+use crate::compile::Location;
+use crate::graph::{Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns, ValueKind};
 
 /// A labelled number field; true when it changed.
 pub fn number<T: egui::emath::Numeric>(
@@ -98,6 +98,7 @@ fn init_choice(ui: &mut Ui, value: &mut Init) -> bool {
         ("LeCun normal", Init::LecunNormal),
         ("Zeros", Init::Zeros),
         ("Constant", Init::Constant { value: 0.1 }),
+        ("Normal", Init::Normal { std: 1.0 }),
     ];
     let current = all
         .iter()
@@ -114,8 +115,40 @@ fn init_choice(ui: &mut Ui, value: &mut Init) -> bool {
                 }
             }
         });
-    if let Init::Constant { value } = value {
-        changed |= number(ui, "Constant", value, -10.0..=10.0, 0.01);
+    match value {
+        Init::Constant { value } => changed |= number(ui, "Constant", value, -10.0..=10.0, 0.01),
+        Init::Normal { std } => {
+            changed |= number(ui, "Standard deviation", std, 0.0..=10.0, 0.01);
+        }
+        _ => {}
+    }
+    changed
+}
+
+/// Features, a sequence over time, or token ids below a vocabulary size.
+fn values_choice(ui: &mut Ui, value: &mut ValueKind) -> bool {
+    let all = [
+        ("Features", ValueKind::Features),
+        ("Sequence [time, features]", ValueKind::Sequence),
+        ("Token ids [time]", ValueKind::Tokens { vocabulary: 64 }),
+    ];
+    let current = all
+        .iter()
+        .find(|(_, v)| std::mem::discriminant(v) == std::mem::discriminant(value))
+        .map_or("", |(name, _)| name);
+    let mut changed = false;
+    egui::ComboBox::from_label("Values")
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            for (name, choice) in all {
+                if ui.selectable_label(*name == *current, name).clicked() && name != current {
+                    *value = choice;
+                    changed = true;
+                }
+            }
+        });
+    if let ValueKind::Tokens { vocabulary } = value {
+        changed |= number(ui, "Vocabulary", vocabulary, 1..=1_000_000, 0.2);
     }
     changed
 }
@@ -159,7 +192,69 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
         }
     };
     match layer {
-        Layer::Input { shape } => mark("shape", shape_field(ui, "Shape", shape)),
+        Layer::Input { shape, values } => {
+            mark("shape", shape_field(ui, "Shape", shape));
+            mark("values", values_choice(ui, values));
+        }
+        Layer::Recurrent {
+            cell,
+            hidden_size,
+            num_layers,
+            bidirectional,
+            returns,
+        } => {
+            let mut chosen = false;
+            egui::ComboBox::from_label("Cell")
+                .selected_text(cell.label())
+                .show_ui(ui, |ui| {
+                    for choice in [
+                        RecurrentCell::Lstm,
+                        RecurrentCell::Gru,
+                        RecurrentCell::Rnn,
+                        RecurrentCell::RnnRelu,
+                    ] {
+                        chosen |= ui.selectable_value(cell, choice, choice.label()).changed();
+                    }
+                });
+            mark("cell", chosen);
+            mark(
+                "hidden_size",
+                number(ui, "Hidden size", hidden_size, 1..=8192, 0.2),
+            );
+            mark("num_layers", number(ui, "Layers", num_layers, 1..=8, 0.05));
+            mark(
+                "bidirectional",
+                ui.checkbox(bidirectional, "Both directions").changed(),
+            );
+            let mut last = *returns == Returns::LastStep;
+            if ui
+                .checkbox(&mut last, "Last step only")
+                .on_hover_text("Pass on the output at the last time step, not the whole sequence")
+                .changed()
+            {
+                *returns = if last {
+                    Returns::LastStep
+                } else {
+                    Returns::Sequence
+                };
+                mark("returns", true);
+            }
+        }
+        Layer::Embedding {
+            num_embeddings,
+            embedding_dim,
+            init,
+        } => {
+            mark(
+                "num_embeddings",
+                number(ui, "Tokens", num_embeddings, 1..=1_000_000, 0.2),
+            );
+            mark(
+                "embedding_dim",
+                number(ui, "Vector size", embedding_dim, 1..=65_536, 0.2),
+            );
+            mark("init", init_choice(ui, init));
+        }
         Layer::Dense {
             units,
             bias,
@@ -265,12 +360,12 @@ pub fn show(ui: &mut Ui, editor: &mut Editor) {
             ui.label(
                 input
                     .as_ref()
-                    .map_or("not connected".into(), |(_, s)| shape_text(s)),
+                    .map_or("not connected".into(), |(_, s)| s.to_string()),
             );
             ui.end_row();
         }
         ui.label("Output");
-        ui.label(info.output.as_deref().map_or("—".into(), shape_text));
+        ui.label(info.output.as_ref().map_or("—".into(), |s| s.to_string()));
         ui.end_row();
         ui.label("Parameters");
         ui.label(thousands(info.params));

@@ -227,7 +227,7 @@ impl TaskView {
         // The split is drawn only when asking: it shuffles the whole set.
         let asked_samples = &mut self.asked_samples;
         self.validation.ask(run, |run| {
-            let split = crate::data::split(dataset.len(), &project.split, project.training.seed);
+            let split = crate::data::split_for(dataset, &project.split, project.training.seed);
             *asked_samples = split.validation;
             asked_samples.truncate(VALIDATION_MAX);
             let mut features = Vec::with_capacity(asked_samples.len() * dataset.feature_len());
@@ -291,7 +291,7 @@ impl TaskView {
     fn test_samples(&mut self, dataset: &InMemoryDataset, project: &Project) -> &[usize] {
         let key = (dataset.len(), project.split, project.training.seed);
         if self.test_samples.as_ref().is_none_or(|(k, _)| *k != key) {
-            let split = crate::data::split(dataset.len(), &project.split, project.training.seed);
+            let split = crate::data::split_for(dataset, &project.split, project.training.seed);
             self.test_samples = Some((key, split.test));
         }
         self.test_samples.as_ref().map_or(&[], |(_, t)| t)

@@ -25,6 +25,7 @@ pub const TEMPLATES: &[Template] = &[
     example!("Residual MLP", "residual_mlp.json"),
     example!("BatchNorm and Dropout", "batchnorm_dropout.json"),
     example!("MNIST CNN", "mnist_cnn.json"),
+    example!("Shakespeare LSTM (text)", "char_lstm.json"),
 ];
 
 impl Template {
@@ -40,7 +41,7 @@ impl Template {
 /// A canvas with nothing on it but the dataset's input.
 pub fn empty() -> Project {
     let mut graph = Graph::default();
-    graph.add_node(Layer::Input { shape: vec![2] }, [40.0, 40.0]);
+    graph.add_node(Layer::input(vec![2]), [40.0, 40.0]);
     let mut project = Project::new("Untitled", graph, DatasetSpec::default());
     // Long enough for the palette's layers to learn any toy set, the spiral too (ten epochs,
     // the file format's default, leave it at a coin toss).

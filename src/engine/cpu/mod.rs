@@ -4,10 +4,12 @@
 mod conv;
 mod disjoint;
 mod elementwise;
+mod embedding;
 mod gemm;
 mod loss;
 mod norm;
 pub mod pool;
+mod recurrent;
 mod statistics;
 mod update;
 
@@ -293,6 +295,22 @@ impl CpuBackend {
                     o[part..part + n].copy_from_slice(&src[whole..whole + n]);
                 });
                 st.put(out, o);
+            }
+            Op::Unslice {
+                dy,
+                dx,
+                total,
+                start,
+                width,
+                inner,
+            } => {
+                let mut o = st.take(dx);
+                let src = st.get(dy);
+                o[..len(dx)].fill(0.0);
+                elementwise::copy_blocks(len(dx), total, start, width, inner, |whole, part, n| {
+                    o[whole..whole + n].copy_from_slice(&src[part..part + n]);
+                });
+                st.put(dx, o);
             }
             Op::Conv2d {
                 x,
@@ -583,7 +601,9 @@ impl CpuBackend {
                 target,
                 out,
                 width,
+                positions,
             } => {
+                let rows = rows * positions;
                 let value = loss::loss(kind, st.get(pred), st.get(target), rows, width);
                 let mut o = st.take(out);
                 o[0] = value;
@@ -595,10 +615,95 @@ impl CpuBackend {
                 target,
                 dpred,
                 width,
+                positions,
             } => {
+                let rows = rows * positions;
                 let mut o = st.take(dpred);
                 loss::loss_backward(kind, st.get(pred), st.get(target), &mut o, rows, width);
                 st.put(dpred, o);
+            }
+            Op::Embedding {
+                table,
+                ids,
+                out,
+                dim,
+                table_rows,
+            } => {
+                let mut o = st.take(out);
+                let ids = &st.get(ids)[..len(ids)];
+                embedding::gather(st.get(table), ids, &mut o, dim, table_rows);
+                st.put(out, o);
+            }
+            Op::EmbeddingBackward {
+                ids,
+                dy,
+                dtable,
+                dim,
+                table_rows,
+            } => {
+                let mut o = st.take(dtable);
+                let ids = &st.get(ids)[..len(ids)];
+                embedding::scatter_add(ids, st.get(dy), &mut o, dim, table_rows);
+                st.put(dtable, o);
+            }
+            Op::Recurrence {
+                ref shape,
+                xw,
+                w_hh,
+                b_hh,
+                out,
+                saved,
+                scratch,
+            } => {
+                let (mut o, mut kept, mut hh) = (st.take(out), st.take(saved), st.take(scratch));
+                let (xw, w_hh, b_hh) = (st.get(xw), st.get(w_hh), st.get(b_hh));
+                recurrent::forward(
+                    &mut self.gemm,
+                    shape,
+                    rows,
+                    xw,
+                    w_hh,
+                    b_hh,
+                    &mut o,
+                    &mut kept,
+                    &mut hh,
+                );
+                st.put(out, o);
+                st.put(saved, kept);
+                st.put(scratch, hh);
+            }
+            Op::RecurrenceBackward {
+                ref shape,
+                w_hh,
+                saved,
+                dy,
+                dxw,
+                dw_hh,
+                db_hh,
+                scratch,
+            } => {
+                let (mut dx, mut dw, mut db, mut work) = (
+                    st.take(dxw),
+                    st.take(dw_hh),
+                    st.take(db_hh),
+                    st.take(scratch),
+                );
+                recurrent::backward(
+                    &mut self.gemm,
+                    shape,
+                    rows,
+                    st.get(w_hh),
+                    st.get(saved),
+                    st.get(dy),
+                    &mut dx,
+                    &mut dw,
+                    &mut db,
+                    &mut work,
+                );
+                st.put(dxw, dx);
+                st.put(dw_hh, dw);
+                st.put(db_hh, db);
+                st.put(scratch, work);
             }
             Op::GradNormSq { ref grads, out } => {
                 let value = update::norm_sq(grads.iter().map(|&g| st.get(g)));

@@ -28,6 +28,7 @@ pub fn family_source(family: Family) -> String {
         Family::Norm => include_str!("../../../shaders/norm.wgsl"),
         Family::Conv => include_str!("../../../shaders/conv.wgsl"),
         Family::Stats => include_str!("../../../shaders/stats.wgsl"),
+        Family::Embedding => include_str!("../../../shaders/embedding.wgsl"),
     };
     format!(
         "{}\n{core}\n{body}",
@@ -50,6 +51,7 @@ pub enum Family {
     Norm,
     Conv,
     Stats,
+    Embedding,
 }
 
 /// How many workgroups a dispatch needs once the live rows are known.
@@ -603,6 +605,25 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             out,
             &buffers[out],
         )),
+        Op::Unslice {
+            dy,
+            dx,
+            total,
+            start,
+            width,
+            inner,
+        } => {
+            let mut plan = copy_block(
+                "unslice",
+                &buffers[dx],
+                (total, start, width, inner),
+                dy,
+                dx,
+                &buffers[dx],
+            );
+            plan.grid = Grid::Elements(extent_of(&buffers[dx]));
+            one(plan)
+        }
         Op::GradNormSq { ref grads, out } => Some(norm_sq(grads, out, buffers)),
         Op::BiasGrad {
             dy,
@@ -638,10 +659,11 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             target,
             out,
             width,
+            positions,
         } => one(Plan {
             family: Family::Loss,
             entry: "loss",
-            params: vec![loss_code(kind), width as u32, 0, 0],
+            params: vec![loss_code(kind), width as u32, positions as u32, 0],
             bindings: vec![(2, pred, false), (3, target, false), (4, out, true)],
             grid: Grid::Single,
             scratch_len: 0,
@@ -652,12 +674,51 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             target,
             dpred,
             width,
+            positions,
         } => one(Plan {
             family: Family::Loss,
             entry: "loss_backward",
-            params: vec![loss_code(kind), width as u32, 0, 0],
+            params: vec![loss_code(kind), width as u32, positions as u32, 0],
             bindings: vec![(2, pred, false), (3, target, false), (4, dpred, true)],
             grid: Grid::Elements(extent_of(&buffers[pred])),
+            scratch_len: 0,
+        }),
+        Op::Embedding {
+            table,
+            ids,
+            out,
+            dim,
+            table_rows,
+        } => one(Plan {
+            family: Family::Embedding,
+            entry: "embedding",
+            params: vec![
+                dim as u32,
+                table_rows as u32,
+                extent_of(&buffers[ids]).per_row as u32,
+                0,
+            ],
+            bindings: vec![(2, table, false), (3, ids, false), (4, out, true)],
+            grid: Grid::Elements(extent_of(&buffers[out])),
+            scratch_len: 0,
+        }),
+        Op::EmbeddingBackward {
+            ids,
+            dy,
+            dtable,
+            dim,
+            table_rows,
+        } => one(Plan {
+            family: Family::Embedding,
+            entry: "embedding_backward",
+            params: vec![
+                dim as u32,
+                table_rows as u32,
+                extent_of(&buffers[ids]).per_row as u32,
+                0,
+            ],
+            bindings: vec![(2, dy, false), (3, ids, false), (4, dtable, true)],
+            grid: Grid::Elements(extent_of(&buffers[dtable])),
             scratch_len: 0,
         }),
         Op::Softmax { x, out, width } => one(Plan {
