@@ -252,22 +252,27 @@ fn a_csv_dataset_is_found_next_to_the_project() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn training_matches_pytorch_step_by_step() {
-    // Fixture from tests/fixtures/pytorch_parity/make.py: the same data, initial weights and
-    // settings in PyTorch, and the losses it reported.
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_parity");
-    let dir = temp_dir("parity");
+/// Trains `project` of `fixture` from `weights` for as many steps as PyTorch's `losses` list
+/// and asserts each step's loss is PyTorch's within `tolerance`, relative.
+fn assert_trains_like_pytorch(
+    fixture: &str,
+    project: &str,
+    weights: &str,
+    losses: &str,
+    tolerance: f64,
+) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
+    let expected: Vec<f64> =
+        serde_json::from_str(&std::fs::read_to_string(fixture.join(losses)).unwrap()).unwrap();
+    let dir = temp_dir(project);
     let metrics = dir.join("m.jsonl");
     let out = netloom()
-        .args([
-            "train",
-            fixture.join("parity.json").to_str().unwrap(),
-            "--steps",
-            "30",
-            "--init-weights",
-        ])
-        .arg(fixture.join("init.safetensors"))
+        .args(["train", fixture.join(project).to_str().unwrap(), "--steps"])
+        .arg(expected.len().to_string())
+        .arg("--init-weights")
+        .arg(fixture.join(weights))
         .arg("--metrics-out")
         .arg(&metrics)
         .output()
@@ -277,9 +282,6 @@ fn training_matches_pytorch_step_by_step() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let expected: Vec<f64> =
-        serde_json::from_str(&std::fs::read_to_string(fixture.join("torch_losses.json")).unwrap())
-            .unwrap();
     let ours: Vec<f64> = json_lines(&metrics)
         .iter()
         .filter(|l| l["kind"] == "step")
@@ -288,12 +290,40 @@ fn training_matches_pytorch_step_by_step() {
     assert_eq!(ours.len(), expected.len());
     for (step, (a, b)) in ours.iter().zip(&expected).enumerate() {
         assert!(
-            (a - b).abs() <= 1e-5 * b.abs(),
-            "step {}: Netloom {a}, PyTorch {b}",
+            (a - b).abs() <= tolerance * b.abs(),
+            "{project}, step {}: Netloom {a}, PyTorch {b}",
             step + 1
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn training_matches_pytorch_step_by_step() {
+    // Fixture from tests/fixtures/pytorch_parity/make.py: the same data, initial weights and
+    // settings in PyTorch, and the losses it reported.
+    assert_trains_like_pytorch(
+        "pytorch_parity",
+        "parity.json",
+        "init.safetensors",
+        "torch_losses.json",
+        1e-5,
+    );
+}
+
+#[test]
+fn sequence_models_train_like_pytorch_for_100_steps() {
+    // Fixture from tests/fixtures/pytorch_sequences/make.py: character windows of one text, an
+    // Embedding, a recurrent layer of each family and a Dense per step, in text order.
+    for family in ["lstm", "gru", "rnn", "bigru2"] {
+        assert_trains_like_pytorch(
+            "pytorch_sequences",
+            &format!("{family}.json"),
+            &format!("{family}.safetensors"),
+            &format!("{family}_losses.json"),
+            1e-4,
+        );
+    }
 }
 
 fn run(args: &[&str]) -> (bool, String) {
