@@ -980,6 +980,16 @@ mod training {
 
     /// The example on the GPU and on the CPU, with its own batch size unless `batch_size`.
     fn sessions(name: &str, batch_size: Option<usize>) -> Option<(Session, Session)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/examples");
+        sessions_in(&dir, name, batch_size)
+    }
+
+    /// A session on the GPU and one on the CPU of project `name` in `dir`.
+    fn sessions_in(
+        dir: &Path,
+        name: &str,
+        batch_size: Option<usize>,
+    ) -> Option<(Session, Session)> {
         let device = match gpu::open(true) {
             Ok(device) => device,
             Err(e) if !super::required() => {
@@ -988,12 +998,11 @@ mod training {
             }
             Err(e) => panic!("NETLOOM_REQUIRE_GPU=1 but {e}"),
         };
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/examples");
         let mut project = netloom::io::load_project(&dir.join(format!("{name}.json"))).unwrap();
         if let Some(batch_size) = batch_size {
             project.training.batch_size = batch_size;
         }
-        let prepared = train::prepare(&project, &dir).unwrap();
+        let prepared = train::prepare(&project, dir).unwrap();
         let backend = GpuBackend::new(device, prepared.program.clone()).unwrap();
         let on_gpu = train::session_on(&project, &prepared, Box::new(backend)).unwrap();
         Some((on_gpu, train::cpu_session(&project, &prepared, 1).unwrap()))
@@ -1025,21 +1034,42 @@ mod training {
     #[test]
     fn one_step_gives_every_parameter_the_same_gradient() {
         for name in EXAMPLES {
-            let Some((mut on_gpu, mut on_cpu)) = sessions(name, None) else {
+            let Some((on_gpu, on_cpu)) = sessions(name, None) else {
                 return;
             };
-            on_gpu.step().unwrap().unwrap();
-            on_cpu.step().unwrap().unwrap();
-            for ((param, g), (_, c)) in gradients(&mut on_gpu).iter().zip(gradients(&mut on_cpu)) {
-                // Relative to the tensor's largest gradient; the floor covers gradients that are
-                // zero up to rounding (a bias just before batch norm).
-                let scale = c.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
-                for (a, b) in g.iter().zip(&c) {
-                    assert!(
-                        (a - b).abs() <= 1e-4 * scale,
-                        "{name}: gradient of {param} differs: GPU {a}, CPU {b}"
-                    );
-                }
+            assert_same_gradients(name, on_gpu, on_cpu);
+        }
+    }
+
+    /// Recurrent layers of every family, over an Embedding, with a Dense per time step: the
+    /// sequence fixture of the PyTorch comparison, whose last batch of an epoch is short.
+    #[test]
+    fn recurrent_layers_give_the_same_gradients_and_losses_on_both_backends() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_sequences");
+        for name in ["lstm", "gru", "rnn", "bigru2"] {
+            let Some((on_gpu, on_cpu)) = sessions_in(&dir, name, None) else {
+                return;
+            };
+            assert_same_gradients(name, on_gpu, on_cpu);
+            let (mut on_gpu, mut on_cpu) = sessions_in(&dir, name, None).unwrap();
+            let (g, c) = (losses(&mut on_gpu, 40), losses(&mut on_cpu, 40));
+            let worst = worst_difference(&g, &c);
+            assert!(worst < 1e-3, "{name}: losses differ by {worst:e}");
+        }
+    }
+
+    fn assert_same_gradients(name: &str, mut on_gpu: Session, mut on_cpu: Session) {
+        on_gpu.step().unwrap().unwrap();
+        on_cpu.step().unwrap().unwrap();
+        for ((param, g), (_, c)) in gradients(&mut on_gpu).iter().zip(gradients(&mut on_cpu)) {
+            // Relative to the tensor's largest gradient; the floor covers gradients that are
+            // zero up to rounding (a bias just before batch norm).
+            let scale = c.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+            for (a, b) in g.iter().zip(&c) {
+                assert!(
+                    (a - b).abs() <= 1e-4 * scale,
+                    "{name}: gradient of {param} differs: GPU {a}, CPU {b}"
+                );
             }
         }
     }

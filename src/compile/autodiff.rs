@@ -381,7 +381,8 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
             ..
         } => {
             let (dxw, dw_hh, db_hh) = (grad_like(b, xw), grad_like(b, w_hh), grad_like(b, b_hh));
-            let per_sample = shape.steps * shape.gate_width() + 2 * shape.hidden;
+            // Every step's gate gradients, then three [hidden] vectors (see Op::RecurrenceBackward).
+            let per_sample = shape.steps * shape.gate_width() + 3 * shape.hidden;
             let scratch = b.value(format!("{} (backward)", b.name(scratch)), vec![per_sample]);
             b.push(RecurrenceBackward {
                 shape,

@@ -3,7 +3,7 @@
 //! a program that needs them stays on the CPU.
 
 use super::gemm::{self, Convolution};
-use crate::compile::{Buffer, BufferId, Extent, Op, UnaryFn, UpdateRule, Window};
+use crate::compile::{Buffer, BufferId, Cell, Extent, Op, Recurrence, UnaryFn, UpdateRule, Window};
 use crate::graph::LossKind;
 
 /// A WGSL source: the shared globals, the tile core for the families that multiply tiles, then
@@ -29,6 +29,7 @@ pub fn family_source(family: Family) -> String {
         Family::Conv => include_str!("../../../shaders/conv.wgsl"),
         Family::Stats => include_str!("../../../shaders/stats.wgsl"),
         Family::Embedding => include_str!("../../../shaders/embedding.wgsl"),
+        Family::Recurrent => include_str!("../../../shaders/recurrent.wgsl"),
     };
     format!(
         "{}\n{core}\n{body}",
@@ -52,6 +53,7 @@ pub enum Family {
     Conv,
     Stats,
     Embedding,
+    Recurrent,
 }
 
 /// How many workgroups a dispatch needs once the live rows are known.
@@ -260,6 +262,47 @@ fn norm(entry: &'static str, params: [u32; 6], bindings: &[(u32, usize)], grid: 
             .collect(),
         grid,
         scratch_len: 0,
+    }
+}
+
+/// A kernel of shaders/recurrent.wgsl for processing step `s`, one thread per value of `len`.
+fn recurrent(
+    entry: &'static str,
+    shape: &Recurrence,
+    s: usize,
+    bindings: Vec<(u32, usize, bool)>,
+    len: Extent,
+) -> Plan {
+    let cell = match shape.cell {
+        Cell::RnnTanh => 0,
+        Cell::RnnRelu => 1,
+        Cell::Lstm => 2,
+        Cell::Gru => 3,
+    };
+    Plan {
+        family: Family::Recurrent,
+        entry,
+        params: vec![
+            cell,
+            shape.steps as u32,
+            shape.hidden as u32,
+            s as u32,
+            shape.time(s) as u32,
+            0,
+            0,
+            0,
+        ],
+        bindings,
+        grid: Grid::Elements(len),
+        scratch_len: 0,
+    }
+}
+
+/// One thread per live row and hidden unit.
+fn units(shape: &Recurrence) -> Extent {
+    Extent {
+        per_row: shape.hidden,
+        batched: true,
     }
 }
 
@@ -623,6 +666,103 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             );
             plan.grid = Grid::Elements(extent_of(&buffers[dx]));
             one(plan)
+        }
+        Op::Recurrence {
+            ref shape,
+            xw,
+            w_hh,
+            b_hh,
+            out,
+            saved,
+            scratch,
+        } => Some(
+            (0..shape.steps)
+                .flat_map(|s| {
+                    let product = recurrent(
+                        "recurrent_product",
+                        shape,
+                        s,
+                        vec![
+                            (3, w_hh, false),
+                            (4, b_hh, false),
+                            (6, saved, true),
+                            (7, scratch, true),
+                        ],
+                        Extent {
+                            per_row: shape.gate_width(),
+                            batched: true,
+                        },
+                    );
+                    let cell = recurrent(
+                        "recurrent_cell",
+                        shape,
+                        s,
+                        vec![
+                            (2, xw, false),
+                            (5, out, true),
+                            (6, saved, true),
+                            (7, scratch, true),
+                        ],
+                        units(shape),
+                    );
+                    [product, cell]
+                })
+                .collect(),
+        ),
+        Op::RecurrenceBackward {
+            ref shape,
+            w_hh,
+            saved,
+            dy,
+            dxw,
+            dw_hh,
+            db_hh,
+            scratch,
+        } => {
+            let mut plans: Vec<Plan> = (0..shape.steps)
+                .rev()
+                .flat_map(|s| {
+                    let cell = recurrent(
+                        "recurrent_cell_backward",
+                        shape,
+                        s,
+                        vec![
+                            (2, dy, false),
+                            (5, dxw, true),
+                            (6, saved, true),
+                            (7, scratch, true),
+                        ],
+                        units(shape),
+                    );
+                    // The first step passes nothing further back.
+                    let hidden = (s > 0).then(|| {
+                        recurrent(
+                            "recurrent_hidden_backward",
+                            shape,
+                            s,
+                            vec![(3, w_hh, false), (7, scratch, true)],
+                            units(shape),
+                        )
+                    });
+                    std::iter::once(cell).chain(hidden)
+                })
+                .collect();
+            let g = shape.gate_width();
+            plans.push(recurrent(
+                "recurrent_weight_backward",
+                shape,
+                0,
+                vec![(6, saved, true), (7, scratch, true), (8, dw_hh, true)],
+                Extent::fixed(g * shape.hidden),
+            ));
+            plans.push(recurrent(
+                "recurrent_bias_backward",
+                shape,
+                0,
+                vec![(7, scratch, true), (9, db_hh, true)],
+                Extent::fixed(g),
+            ));
+            Some(plans)
         }
         Op::GradNormSq { ref grads, out } => Some(norm_sq(grads, out, buffers)),
         Op::BiasGrad {
