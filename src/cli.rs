@@ -428,6 +428,7 @@ fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             // The CLI asks for neither.
             Event::Statistics(_)
             | Event::Predictions { .. }
+            | Event::Generated { .. }
             | Event::Inspection(_)
             | Event::Traced { .. } => {}
             Event::Paused

@@ -550,7 +550,7 @@ fn sequences_carry_their_time_axis_to_the_loss_and_on_the_wires() {
     let model = check(&g, Some(&data));
     assert!(model.is_trainable(), "{:?}", model.problems);
     let shape = |i: usize| model.nodes[i].output.as_ref().unwrap().to_string();
-    assert_eq!(shape(0), "[time 64] token ids");
+    assert_eq!(shape(0), "[time 64] ids");
     assert_eq!(shape(1), "[time 64, 32]");
     assert_eq!(shape(3), "[time 64, 73]");
     // The same Dense at every step: its weights once, its work 64 times.
@@ -567,9 +567,7 @@ fn token_ids_into_a_dense_layer_are_offered_an_embedding() {
         .next()
         .expect("a problem on the Dense");
     assert!(
-        problem
-            .message
-            .contains("got token ids [time 16] token ids")
+        problem.message.contains("got token ids [time 16] ids")
             && problem.message.contains("Add an Embedding before it"),
         "{}",
         problem.message
@@ -655,7 +653,7 @@ fn an_input_of_features_fed_token_ids_is_offered_the_datasets_kind() {
         .next()
         .expect("a problem on the input");
     assert!(
-        problem.message.contains("[time 10] token ids below 5"),
+        problem.message.contains("[time 10] ids below 5"),
         "{}",
         problem.message
     );

@@ -916,3 +916,39 @@ fn presenting_a_run_leaves_the_plot_room_to_read() {
     assert!(view.max.x <= screen.max.x, "{view:?} runs past {screen:?}");
     h.get_by_role_and_label(Role::CheckBox, "Log scale");
 }
+
+#[test]
+fn a_text_model_writes_from_the_prompt_as_it_trains() {
+    let template = TEMPLATES
+        .iter()
+        .find(|t| t.name.contains("Shakespeare"))
+        .expect("a text template");
+    let mut project = template.project();
+    // A small LSTM, so that the test is quick; the template trains the real one.
+    for node in &mut project.graph.nodes {
+        if let netloom::graph::Layer::Recurrent { hidden_size, .. } = &mut node.layer {
+            *hidden_size = 16;
+        }
+    }
+    let mut app = app(project);
+    app.run.set_watch(None);
+    app.training.text.every = 5;
+    app.training.text.length = 12;
+    let mut h = harness(app);
+    click(&mut h, "Generated text");
+    h.get_by_label_contains("every 5 steps the network writes 12 characters");
+    // The prompt's characters come from the text; one it lacks is named and left out.
+    h.state_mut().training.text.prompt = "To be~".into();
+    h.run_steps(2);
+    h.get_by_label_contains("The text has no \"~\"");
+    click(&mut h, "Train");
+    until(&mut h, "two samples", |app| {
+        app.training.text.samples.len() >= 2
+    });
+    let (step, prompt, text) = h.state().training.text.samples[1].clone();
+    assert!(step >= 5, "{step}");
+    assert_eq!(prompt, "To be~");
+    assert_eq!(text.chars().count(), 12);
+    h.get_by_label(&format!("Step {step}"));
+    h.get_by_label(&format!("{prompt}{text}"));
+}

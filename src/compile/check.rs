@@ -44,14 +44,14 @@ impl std::ops::Deref for Shape {
     }
 }
 
-/// As users see it: `[16, 14, 14]`, a sequence `[time 64, 32]`, token ids `[time 64] token ids`.
+/// As users see it: `[16, 14, 14]`, a sequence `[time 64, 32]`, token ids `[time 64] ids`.
 impl std::fmt::Display for Shape {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let dims: Vec<String> = self.dims.iter().map(|d| d.to_string()).collect();
         match self.values {
             ValueKind::Features => write!(f, "[{}]", dims.join(", ")),
             ValueKind::Sequence => write!(f, "[time {}]", dims.join(", ")),
-            ValueKind::Tokens { .. } => write!(f, "[time {}] token ids", dims.join(", ")),
+            ValueKind::Tokens { .. } => write!(f, "[time {}] ids", dims.join(", ")),
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Training: a `Session` runs steps and evaluations; the `Trainer` runs a session on its own thread
 //! and speaks to the UI (or the CLI) only through `Command`s in and `Event`s out.
 
+mod generate;
 mod metrics;
 mod schedule;
 mod session;
 mod trainer;
 mod watch;
 
+pub use generate::{Sampling, draw};
 pub use metrics::{Accumulator, Metrics, predicted_class};
 pub use schedule::{Progress, learning_rate};
 pub use session::{BackendSwitch, NamedTensor, NonFinite, Part, Session, StepReport};

@@ -431,17 +431,12 @@ impl Session {
                 );
             }
         }
-        let features = &self.features[..rows * feature_len];
-        if self.feature_ids.is_empty() {
-            self.backend.write(self.program.input, features)?;
-        } else {
-            // Token ids are whole numbers below the vocabulary: the dataset checked them.
-            for (id, &f) in self.feature_ids.iter_mut().zip(features) {
-                *id = f as i32;
-            }
-            self.backend
-                .write_i32(self.program.input, &self.feature_ids[..rows * feature_len])?;
-        }
+        write_input(
+            &mut *self.backend,
+            &self.program,
+            &self.features[..rows * feature_len],
+            &mut self.feature_ids,
+        )?;
         if classes_as_labels {
             self.backend
                 .write_i32(self.program.target, &self.target_classes[..rows * p])?;
@@ -823,8 +818,12 @@ impl Session {
             if rows == 0 {
                 break;
             }
-            self.backend
-                .write(self.program.input, &chunk[..rows * feature_len])?;
+            write_input(
+                &mut *self.backend,
+                &self.program,
+                &chunk[..rows * feature_len],
+                &mut self.feature_ids,
+            )?;
             self.backend
                 .run(self.program.phases.eval_forward.clone(), rows, &scalars)?;
             let len = self.program.buffers[prediction].len(rows);
@@ -881,8 +880,12 @@ impl Session {
             if rows == 0 {
                 break;
             }
-            self.backend
-                .write(program.input, &chunk[..rows * feature_len])?;
+            write_input(
+                &mut *self.backend,
+                &program,
+                &chunk[..rows * feature_len],
+                &mut self.feature_ids,
+            )?;
             self.backend
                 .run(program.phases.eval_forward.clone(), rows, &scalars)?;
             fetches.clear();
@@ -1099,4 +1102,22 @@ pub struct NamedTensor {
     pub name: String,
     pub shape: Vec<usize>,
     pub values: Vec<f32>,
+}
+
+/// Writes rows of features into the program's input: as they are, or as token ids (whole
+/// numbers below the vocabulary, as the dataset checked) staged in `ids`.
+fn write_input(
+    backend: &mut dyn Backend,
+    program: &Program,
+    features: &[f32],
+    ids: &mut [i32],
+) -> Result<(), EngineError> {
+    if program.buffers[program.input].dtype != DType::I32 {
+        return backend.write(program.input, features);
+    }
+    let ids = &mut ids[..features.len()];
+    for (id, &f) in ids.iter_mut().zip(features) {
+        *id = f as i32;
+    }
+    backend.write_i32(program.input, ids)
 }

@@ -6,6 +6,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel}
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::generate::Sampling;
 use super::metrics::Metrics;
 use super::session::{BackendSwitch, NamedTensor, NonFinite, Part, Session, StepReport};
 use super::watch::{Inspection, Snapshot, Traced};
@@ -45,6 +46,11 @@ pub enum Command {
     Trace {
         tag: u64,
         features: Vec<f32>,
+    },
+    /// Text written by the model as it is now (`Event::Generated` with the same tag).
+    Generate {
+        tag: u64,
+        sampling: Sampling,
     },
     Stop,
     /// The weights as they are now, with PyTorch's names (`Event::Weights`).
@@ -89,6 +95,12 @@ pub enum Event {
     Predictions {
         tag: u64,
         values: Vec<f32>,
+    },
+    /// The tokens written for `Command::Generate`, at the step the weights were at.
+    Generated {
+        tag: u64,
+        step: u64,
+        tokens: Vec<u32>,
     },
     Inspection(Arc<Inspection>),
     Traced {
@@ -315,6 +327,16 @@ impl Loop {
                 let mut values = Vec::new();
                 match self.session.predict(&features, &mut values) {
                     Ok(()) => self.send(Event::Predictions { tag, values }),
+                    Err(e) => self.send(Event::Error(e.to_string())),
+                }
+                self.report_switch();
+            }
+            Command::Generate { tag, sampling } => {
+                // Writing runs the evaluation pass on the input buffer of the steps in flight.
+                self.drain();
+                let step = self.session.steps_taken();
+                match self.session.generate(&sampling) {
+                    Ok(tokens) => self.send(Event::Generated { tag, step, tokens }),
                     Err(e) => self.send(Event::Error(e.to_string())),
                 }
                 self.report_switch();

@@ -208,6 +208,9 @@ impl NetloomApp {
         }
         self.run
             .follow(&self.editor.project, version, self.base_dir(), has_errors);
+        self.training
+            .text
+            .update(&mut self.run, self.dataset.dataset());
         self.training.task.update(
             ctx,
             &mut self.run,

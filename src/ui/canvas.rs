@@ -948,6 +948,21 @@ fn summary(layer: &Layer) -> String {
             embedding_dim,
             ..
         } => format!("Embedding {num_embeddings}×{embedding_dim}"),
+        Layer::Recurrent {
+            cell,
+            hidden_size,
+            num_layers,
+            bidirectional,
+            ..
+        } => {
+            let layers = if *num_layers > 1 {
+                format!(" ×{num_layers}")
+            } else {
+                String::new()
+            };
+            let both = if *bidirectional { ", both ways" } else { "" };
+            format!("{} {hidden_size}{layers}{both}", cell.label())
+        }
         Layer::Dense {
             units, activation, ..
         } => format!("Dense {units}{}", act(activation)),

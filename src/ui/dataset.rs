@@ -395,9 +395,29 @@ fn preview(ui: &mut Ui, loaded: &Loaded) {
     } else if dataset.feature_shape() == [2] {
         let side = ui.available_width().min(240.0);
         scatter(ui, dataset, side, None).on_hover_text("The dataset's points");
+    } else if super::text_view::is_text(dataset) {
+        text_excerpt(ui, dataset);
     } else {
         table(ui, dataset);
     }
+}
+
+/// The first samples of a text, as the characters they are: what the network learns to write.
+fn text_excerpt(ui: &mut Ui, dataset: &InMemoryDataset) {
+    let names = dataset.class_names();
+    let text: String = (0..dataset.len().min(4))
+        .flat_map(|i| dataset.sample_features(i).iter())
+        .filter_map(|&id| names.get(id as usize))
+        .map(String::as_str)
+        .collect();
+    ui.label(format!(
+        "{} different characters; each sample is {} of them, and each character's target is the one after it.",
+        names.len(),
+        dataset.feature_len()
+    ));
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label(egui::RichText::new(text).monospace());
+    });
 }
 
 /// Half the width of the square a scatter plot of `dataset` shows, in data units.

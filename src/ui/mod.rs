@@ -21,6 +21,7 @@ mod refresh;
 mod run;
 mod task_view;
 mod templates;
+mod text_view;
 mod training;
 
 pub use app::NetloomApp;
@@ -78,6 +79,7 @@ mod tests {
         include_str!("run.rs"),
         include_str!("task_view.rs"),
         include_str!("training.rs"),
+        include_str!("text_view.rs"),
     ];
 
     /// A glyph missing from the bundled fonts is drawn as an empty box.

@@ -551,7 +551,7 @@ pub fn csv(
             }
             csv
         }
-        Tab::DecisionBoundary | Tab::Neurons | Tab::Predictions => return None,
+        Tab::DecisionBoundary | Tab::Neurons | Tab::Predictions | Tab::Text => return None,
     })
 }
 

@@ -153,6 +153,8 @@ pub enum WeightsAnswer {
 enum Answer {
     Predictions(Vec<f32>),
     Traced(Arc<Traced>),
+    /// Tokens written, and the step (counted across edits) of the weights that wrote them.
+    Generated(u64, Vec<u32>),
 }
 
 impl Default for Run {
@@ -430,6 +432,20 @@ impl Run {
         self.send_tagged(|tag| Command::Trace { tag, features })
     }
 
+    /// Asks for text written by the model; `take_generated` gives it with the returned tag.
+    pub fn generate(&mut self, sampling: train::Sampling) -> Option<u64> {
+        self.send_tagged(|tag| Command::Generate { tag, sampling })
+    }
+
+    /// The answer to the `generate` that returned `tag`, once it is in: the step of the
+    /// weights that wrote it, and the tokens.
+    pub fn take_generated(&mut self, tag: u64) -> Option<(u64, Vec<u32>)> {
+        match self.take_answer(tag)? {
+            Answer::Generated(step, tokens) => Some((step, tokens)),
+            _ => None,
+        }
+    }
+
     /// Sends a command whose answer comes back under a fresh tag, which is returned.
     fn send_tagged(&mut self, command: impl FnOnce(u64) -> Command) -> Option<u64> {
         let Phase::Live(trainer) = &self.phase else {
@@ -445,7 +461,7 @@ impl Run {
     pub fn take_predictions(&mut self, tag: u64) -> Option<Vec<f32>> {
         match self.take_answer(tag)? {
             Answer::Predictions(values) => Some(values),
-            Answer::Traced(_) => None,
+            _ => None,
         }
     }
 
@@ -453,7 +469,7 @@ impl Run {
     pub fn take_traced(&mut self, tag: u64) -> Option<Arc<Traced>> {
         match self.take_answer(tag)? {
             Answer::Traced(traced) => Some(traced),
-            Answer::Predictions(_) => None,
+            _ => None,
         }
     }
 
@@ -533,6 +549,10 @@ impl Run {
             Event::Statistics(snapshot) => self.history.snapshot(&snapshot, self.step_offset),
             Event::Inspection(inspection) => self.inspection = Some(inspection),
             Event::Traced { tag, traced } => self.keep_answer(tag, Answer::Traced(traced)),
+            Event::Generated { tag, step, tokens } => {
+                let step = step + self.step_offset;
+                self.keep_answer(tag, Answer::Generated(step, tokens));
+            }
             Event::Predictions { tag, values } => {
                 self.keep_answer(tag, Answer::Predictions(values))
             }

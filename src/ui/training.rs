@@ -11,6 +11,7 @@ use super::inspector::number;
 use super::plots;
 use super::run::{DEFAULT_PACE, Run};
 use super::task_view::TaskView;
+use super::text_view::TextView;
 use crate::data::{Dataset, InMemoryDataset};
 use crate::graph::{BackendChoice, EarlyStopping, Optimizer, Schedule};
 use crate::train::{Command, FinishReason};
@@ -28,10 +29,12 @@ pub enum Tab {
     Neurons,
     Confusion,
     Predictions,
+    Text,
 }
 
 impl Tab {
-    const ALL: [Tab; 10] = [
+    const ALL: [Tab; 11] = [
+        Tab::Text,
         Tab::Loss,
         Tab::Accuracy,
         Tab::LearningRate,
@@ -51,9 +54,12 @@ impl Tab {
         let Some(dataset) = dataset else { return true };
         match self {
             Tab::DecisionBoundary | Tab::Neurons => dataset.feature_shape() == [2],
+            // A class per sample; a class per time step has views of its own.
             Tab::Confusion | Tab::Predictions => {
                 matches!(dataset.task(), crate::data::Task::Classification { .. })
+                    && dataset.target_positions() == 1
             }
+            Tab::Text => super::text_view::is_text(dataset),
             _ => true,
         }
     }
@@ -70,6 +76,7 @@ impl Tab {
             Tab::Neurons => "Neurons",
             Tab::Confusion => "Confusion matrix",
             Tab::Predictions => "Predictions",
+            Tab::Text => "Generated text",
         }
     }
 }
@@ -77,6 +84,7 @@ impl Tab {
 pub struct TrainingPanel {
     pub tab: Tab,
     pub task: TaskView,
+    pub text: TextView,
     pub histograms: plots::HistogramChoice,
     /// Where the tab's view was drawn last, in points: what a PNG export shows.
     pub view_rect: egui::Rect,
@@ -90,6 +98,7 @@ impl Default for TrainingPanel {
         Self {
             tab: Tab::default(),
             task: TaskView::default(),
+            text: TextView::default(),
             histograms: plots::HistogramChoice::default(),
             view_rect: egui::Rect::NOTHING,
             more_epochs: None,
@@ -268,7 +277,7 @@ impl TrainingPanel {
             {
                 request = Some(Request::Export { picture: true });
             }
-            if !matches!(self.tab, Tab::DecisionBoundary | Tab::Neurons)
+            if !matches!(self.tab, Tab::DecisionBoundary | Tab::Neurons | Tab::Text)
                 && ui
                     .button("Export CSV…")
                     .on_hover_text("Save the numbers behind this view")
@@ -301,6 +310,7 @@ impl TrainingPanel {
                 }
             }
             Tab::Predictions => self.task.predictions(ui, dataset),
+            Tab::Text => self.text.show(ui, dataset, &editor.project.graph),
         }
         self.view_rect = egui::Rect::from_min_max(top, ui.min_rect().max);
         request
