@@ -11,7 +11,8 @@ use serde_json::json;
 use crate::compile;
 use crate::data::{Dataset, InMemoryDataset, Splits, Targets, Task};
 use crate::graph::{
-    Activation, BackendChoice, Graph, Layer, LossKind, Node, NodeId, Optimizer, TrainingSettings,
+    Activation, BackendChoice, Graph, Init, Layer, LossKind, Node, NodeId, Optimizer,
+    RecurrentCell, Returns, TrainingSettings, ValueKind,
 };
 use crate::rng::Rng;
 use crate::train::Session;
@@ -20,8 +21,8 @@ use crate::train::Session;
 pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = crate::cli::BackendArg::Cpu)]
     pub backend: crate::cli::BackendArg,
-    /// Comma-separated: tiny, mlp, cnn, check, matmul (default: all but matmul, and matmul
-    /// too with --backend gpu).
+    /// Comma-separated: tiny, mlp, cnn, charlstm, check, matmul (default: all but charlstm and
+    /// matmul, and matmul too with --backend gpu).
     #[arg(long)]
     pub workload: Option<String>,
     /// The matmul sweep's square sizes.
@@ -33,8 +34,9 @@ pub struct BenchArgs {
     /// Timed runs per workload; the median is reported.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
-    /// Steps per timed run, as `tiny=5000,mlp=500,cnn=200` (the PyTorch script's defaults).
-    #[arg(long, default_value = "tiny=5000,mlp=500,cnn=200")]
+    /// Steps per timed run, as `tiny=5000,mlp=500,cnn=200,charlstm=50` (the PyTorch script's
+    /// defaults).
+    #[arg(long, default_value = "tiny=5000,mlp=500,cnn=200,charlstm=50")]
     pub steps: String,
     #[arg(long, default_value_t = 50)]
     pub warmup: usize,
@@ -102,6 +104,34 @@ fn random_images(n: usize, shape: Vec<usize>) -> InMemoryDataset {
     .expect("the random set's parts fit by construction")
 }
 
+/// Random character windows as `token_batches` makes them: `context` ids below `vocabulary` per
+/// row, each position's target the next id.
+fn random_tokens(rows: usize, context: usize, vocabulary: usize) -> InMemoryDataset {
+    let mut rng = Rng::new(0);
+    let mut features = Vec::with_capacity(rows * context);
+    let mut labels = Vec::with_capacity(rows * context);
+    for _ in 0..rows {
+        let row: Vec<u32> = (0..=context)
+            .map(|_| rng.below(vocabulary) as u32)
+            .collect();
+        features.extend(row[..context].iter().map(|&t| t as f32));
+        labels.extend_from_slice(&row[1..]);
+    }
+    let names = (0..vocabulary).map(|c| c.to_string()).collect();
+    InMemoryDataset::sequences(
+        "random tokens",
+        vec![context],
+        features,
+        ValueKind::Tokens { vocabulary },
+        Targets::Classes {
+            labels,
+            classes: vocabulary,
+        },
+        names,
+    )
+    .expect("the random tokens' parts fit by construction")
+}
+
 pub fn workload(name: &str) -> Option<Workload> {
     Some(match name {
         "tiny" => Workload {
@@ -160,6 +190,34 @@ pub fn workload(name: &str) -> Option<Workload> {
             batch_size: 64,
             optimizer: adam(),
             learning_rate: 1e-3,
+        },
+        "charlstm" => Workload {
+            graph: Graph::chain([
+                Layer::Input {
+                    shape: vec![64],
+                    values: ValueKind::Tokens { vocabulary: 65 },
+                },
+                Layer::Embedding {
+                    num_embeddings: 65,
+                    embedding_dim: 64,
+                    init: Init::Normal { std: 1.0 },
+                },
+                Layer::Recurrent {
+                    cell: RecurrentCell::Lstm,
+                    hidden_size: 256,
+                    num_layers: 1,
+                    bidirectional: false,
+                    returns: Returns::Sequence,
+                },
+                dense(65, Activation::Identity),
+                Layer::Loss {
+                    kind: LossKind::SoftmaxCrossEntropy,
+                },
+            ]),
+            dataset: random_tokens(32 * 8, 64, 65),
+            batch_size: 32,
+            optimizer: adam(),
+            learning_rate: 2e-3,
         },
         _ => return None,
     })
@@ -241,7 +299,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
             continue;
         }
         let Some(chosen) = workload(name) else {
-            bail!("unknown workload \"{name}\" (tiny, mlp, cnn, check, matmul)")
+            bail!("unknown workload \"{name}\" (tiny, mlp, cnn, charlstm, check, matmul)")
         };
         let flop_per_step = training_flop(&chosen);
         let steps = steps_for(&args.steps, name);

@@ -57,7 +57,9 @@ impl Session {
 /// A token drawn from `scores` as `Sampling` describes.
 pub fn draw(scores: &[f32], temperature: f32, top_k: usize, rng: &mut Rng) -> usize {
     // A score that is not a number is not a chance.
-    let mut order: Vec<usize> = (0..scores.len()).filter(|&i| scores[i].is_finite()).collect();
+    let mut order: Vec<usize> = (0..scores.len())
+        .filter(|&i| scores[i].is_finite())
+        .collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let Some(&most_likely) = order.first() else {
         return 0;

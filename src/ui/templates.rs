@@ -26,6 +26,8 @@ pub const TEMPLATES: &[Template] = &[
     example!("BatchNorm and Dropout", "batchnorm_dropout.json"),
     example!("MNIST CNN", "mnist_cnn.json"),
     example!("Shakespeare LSTM (text)", "char_lstm.json"),
+    example!("Shakespeare GRU (text)", "char_gru.json"),
+    example!("Shakespeare RNN (text)", "char_rnn.json"),
 ];
 
 impl Template {

@@ -5,6 +5,7 @@ mod conv;
 mod disjoint;
 mod elementwise;
 mod embedding;
+mod fast_math;
 mod gemm;
 mod loss;
 mod norm;

@@ -6,7 +6,7 @@
 //! a step's hidden states are one contiguous matrix for the products, and the gradient of
 //! `W_hh` is one product over all steps at the end rather than one per step.
 
-use super::elementwise::sigmoid;
+use super::fast_math::{sigmoid, tanh};
 use super::gemm::{Gemm, View};
 use crate::compile::{Cell, Recurrence};
 
@@ -24,13 +24,6 @@ fn regions(r: &Recurrence, rows: usize) -> [usize; 3] {
         block * r.hidden,
         cell_states,
     ]
-}
-
-fn activate(cell: Cell, v: f32) -> f32 {
-    match cell {
-        Cell::RnnRelu => v.max(0.0),
-        _ => v.tanh(),
-    }
 }
 
 /// Runs the recurrence over `rows` sequences: see `Op::Recurrence`.
@@ -78,41 +71,57 @@ pub fn forward(
         let (c_done, c_rest) = cs.split_at_mut((s * rows * h).min(cs.len()));
         for row in 0..rows {
             let x = &xw[(row * r.steps + t) * g..][..g];
-            let hh = &hh[row * g..][..g];
+            // The pre-activations, in place of the product: x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh
+            // (a GRU's candidate adds its recurrent part only after the reset gate).
+            let pre = &mut hh[row * g..][..g];
             let h_new = &mut now[row * h..][..h];
             let act = &mut acts[(s * rows + row) * a..][..a];
+            // Each loop is over contiguous values with no calls, so that it vectorises.
             match r.cell {
                 Cell::RnnTanh | Cell::RnnRelu => {
                     for j in 0..h {
-                        h_new[j] = activate(r.cell, x[j] + hh[j] + b_hh[j]);
+                        let v = pre[j] + x[j] + b_hh[j];
+                        h_new[j] = if r.cell == Cell::RnnRelu {
+                            v.max(0.0)
+                        } else {
+                            tanh(v)
+                        };
                     }
                 }
                 Cell::Lstm => {
+                    for k in 0..g {
+                        pre[k] += x[k] + b_hh[k];
+                    }
+                    // Gates i, f, o squash to (0, 1); the candidate g to (-1, 1).
+                    for k in (0..2 * h).chain(3 * h..g) {
+                        act[k] = sigmoid(pre[k]);
+                    }
+                    for k in 2 * h..3 * h {
+                        act[k] = tanh(pre[k]);
+                    }
                     let c_new = &mut c_rest[row * h..][..h];
+                    let c_prev = (s > 0).then(|| &c_done[((s - 1) * rows + row) * h..][..h]);
                     for j in 0..h {
-                        let pre = |k: usize| x[k * h + j] + hh[k * h + j] + b_hh[k * h + j];
-                        let (i, f) = (sigmoid(pre(0)), sigmoid(pre(1)));
-                        let (gg, o) = (pre(2).tanh(), sigmoid(pre(3)));
-                        let c_prev = if s > 0 {
-                            c_done[((s - 1) * rows + row) * h + j]
-                        } else {
-                            0.0
-                        };
-                        let c = f * c_prev + i * gg;
+                        let (i, f) = (act[j], act[h + j]);
+                        let (gg, o) = (act[2 * h + j], act[3 * h + j]);
+                        let c = f * c_prev.map_or(0.0, |c| c[j]) + i * gg;
                         c_new[j] = c;
-                        h_new[j] = o * c.tanh();
-                        (act[j], act[h + j], act[2 * h + j], act[3 * h + j]) = (i, f, gg, o);
+                        h_new[j] = o * tanh(c);
                     }
                 }
                 Cell::Gru => {
+                    for k in 0..2 * h {
+                        act[k] = sigmoid(pre[k] + x[k] + b_hh[k]);
+                    }
+                    for j in 0..h {
+                        let hn = pre[2 * h + j] + b_hh[2 * h + j];
+                        act[2 * h + j] = tanh(x[2 * h + j] + act[j] * hn);
+                        act[3 * h + j] = hn;
+                    }
                     for j in 0..h {
                         let h_prev = before.map_or(0.0, |b| b[row * h + j]);
-                        let rr = sigmoid(x[j] + hh[j] + b_hh[j]);
-                        let z = sigmoid(x[h + j] + hh[h + j] + b_hh[h + j]);
-                        let hn = hh[2 * h + j] + b_hh[2 * h + j];
-                        let n = (x[2 * h + j] + rr * hn).tanh();
+                        let (z, n) = (act[h + j], act[2 * h + j]);
                         h_new[j] = (1.0 - z) * n + z * h_prev;
-                        (act[j], act[h + j], act[2 * h + j], act[3 * h + j]) = (rr, z, n, hn);
                     }
                 }
             }
@@ -180,7 +189,7 @@ pub fn backward(
                         } else {
                             0.0
                         };
-                        let tc = c.tanh();
+                        let tc = tanh(c);
                         let dc = dc_next[j] + dh * o * (1.0 - tc * tc);
                         dg[j] = dc * gg * i * (1.0 - i);
                         dg[h + j] = dc * c_prev * f * (1.0 - f);
