@@ -19,7 +19,7 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 8.333_452e-3;
     let p = p * r + 4.166_579_6e-2;
     let p = p * r + 1.666_666_5e-1;
-    let p = p * r + 5.000_000_1e-1;
+    let p = p * r + 0.5;
     let e = p * r * r + r + 1.0;
     // 2ⁿ from bits alone (no float-to-integer conversion, which vectorises badly): n + 127 sits
     // in the low mantissa bits of `n + 127 + ROUND`, and shifting it up makes it the exponent.
@@ -37,10 +37,10 @@ pub fn tanh(x: f32) -> f32 {
     // Near zero, a polynomial keeps the relative precision `1 - 2/(e^2a + 1)` loses.
     let z = x * x;
     let p = -5.704_988_7e-3;
-    let p = p * z + 2.063_908_9e-2;
+    let p = p * z + 2.063_909e-2;
     let p = p * z - 5.373_971_6e-2;
     let p = p * z + 1.333_144_2e-1;
-    let p = p * z - 3.333_328_2e-1;
+    let p = p * z - 3.333_328e-1;
     let small = x + x * z * p;
     let large = (1.0 - 2.0 / (exp(2.0 * a) + 1.0)).copysign(x);
     if a < 0.625 { small } else { large }
