@@ -596,11 +596,13 @@ impl Checker<'_> {
         let Some((source, prediction)) = nodes[l].inputs.first().cloned().flatten() else {
             return;
         };
-        // A sequence's prediction has a row of scores (or values) per time step.
-        let width: usize = if prediction.has_time() {
-            prediction.last().copied().unwrap_or(1)
-        } else {
-            prediction.iter().product()
+        // A sequence's prediction has a row of scores per time step; a regression compares
+        // every value.
+        let width: usize = match data.task {
+            Task::Classification { .. } if prediction.has_time() => {
+                prediction.last().copied().unwrap_or(1)
+            }
+            _ => prediction.iter().product(),
         };
         let positions = data.positions;
         if positions > 1 && !prediction.has_time() && kind == LossKind::SoftmaxCrossEntropy {

@@ -8,6 +8,7 @@ mod builtin;
 mod csv;
 mod error;
 mod idx;
+mod series;
 mod split;
 mod text;
 mod toy;
@@ -24,6 +25,7 @@ pub use builtin::{digits, mnist_5k};
 pub use csv::{CsvOptions, CsvTask, load_csv, parse_csv};
 pub use error::DataError;
 pub use idx::{load_idx, parse_idx};
+pub use series::sine_waves;
 pub use split::{
     SplitFractions, SplitSizes, Splits, split, split_for, split_in_order, split_sizes,
 };
@@ -411,10 +413,35 @@ pub enum DatasetSpec {
         #[serde(default = "default_text_length")]
         length: usize,
     },
+    /// Noisy sine waves (or sums of several) to forecast a step ahead.
+    SineWaves {
+        #[serde(default = "default_series_samples")]
+        samples: usize,
+        #[serde(default = "default_series_length")]
+        length: usize,
+        #[serde(default = "one_wave")]
+        waves: usize,
+        #[serde(default)]
+        noise: f32,
+        #[serde(default)]
+        seed: u64,
+    },
 }
 
 fn default_text_length() -> usize {
     64
+}
+
+fn default_series_samples() -> usize {
+    1000
+}
+
+fn default_series_length() -> usize {
+    40
+}
+
+fn one_wave() -> usize {
+    1
 }
 
 // The Playground's own defaults (500 points to classify, 1200 to regress).
@@ -485,6 +512,13 @@ pub fn load_in_memory(spec: &DatasetSpec, base_dir: &Path) -> Result<InMemoryDat
             load_text(&path, *length)
         }
         DatasetSpec::Shakespeare { length } => shakespeare(*length),
+        DatasetSpec::SineWaves {
+            samples,
+            length,
+            waves,
+            noise,
+            seed,
+        } => sine_waves(*samples, *length, *waves, *noise, *seed),
     }
 }
 

@@ -68,6 +68,16 @@ fn builtins() -> Vec<(String, DatasetSpec)> {
                 "Shakespeare (text)".to_string(),
                 DatasetSpec::Shakespeare { length: 64 },
             ),
+            (
+                "Sine waves (series)".to_string(),
+                DatasetSpec::SineWaves {
+                    samples: 1000,
+                    length: 40,
+                    waves: 1,
+                    noise: 0.1,
+                    seed: 0,
+                },
+            ),
         ])
         .collect()
 }
@@ -317,6 +327,23 @@ impl DatasetPanel {
                     });
                 changed |= ui.checkbox(standardize, "Standardise features").changed();
             }
+            DatasetSpec::SineWaves {
+                samples,
+                length,
+                waves,
+                noise,
+                seed,
+            } => {
+                changed |= labelled(
+                    ui,
+                    "Samples",
+                    egui::DragValue::new(samples).range(1..=100_000),
+                );
+                changed |= labelled(ui, "Steps", egui::DragValue::new(length).range(2..=4096));
+                changed |= labelled(ui, "Waves summed", egui::DragValue::new(waves).range(1..=8));
+                changed |= labelled(ui, "Noise", egui::Slider::new(noise, 0.0..=1.0));
+                changed |= labelled(ui, "Data seed", egui::DragValue::new(seed));
+            }
             DatasetSpec::Text { length, .. } | DatasetSpec::Shakespeare { length } => {
                 changed |= labelled(
                     ui,
@@ -397,9 +424,41 @@ fn preview(ui: &mut Ui, loaded: &Loaded) {
         scatter(ui, dataset, side, None).on_hover_text("The dataset's points");
     } else if super::text_view::is_text(dataset) {
         text_excerpt(ui, dataset);
+    } else if dataset.values() == crate::graph::ValueKind::Sequence
+        && dataset.feature_shape()[1] == 1
+    {
+        series_plot(ui, dataset);
     } else {
         table(ui, dataset);
     }
+}
+
+/// The first few series of a set of them, one line each.
+fn series_plot(ui: &mut Ui, dataset: &InMemoryDataset) {
+    let lines: Vec<Vec<[f64; 2]>> = (0..dataset.len().min(3))
+        .map(|i| {
+            let values = dataset.sample_features(i).iter();
+            values
+                .enumerate()
+                .map(|(t, &v)| [t as f64, f64::from(v)])
+                .collect()
+        })
+        .collect();
+    egui_plot::Plot::new("series preview")
+        .height(140.0)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .x_axis_label("Time step")
+        .show(ui, |plot| {
+            for (i, points) in lines.into_iter().enumerate() {
+                let line = egui_plot::Line::new(format!("series {}", i + 1), points)
+                    .color(CLASS_COLORS[i]);
+                plot.line(line);
+            }
+        })
+        .response
+        .on_hover_text("The first series of the set: the network sees each up to a step, and predicts the next value");
 }
 
 /// The first samples of a text, as the characters they are: what the network learns to write.

@@ -1,0 +1,98 @@
+//! Time series to forecast: noisy waves, each sample a window of `length` values with the next
+//! value as each step's target, so that a recurrent network learns to continue a signal. The
+//! noise is in the targets too: the best forecast still misses by it, so a validation error near
+//! the noise's variance is as good as it gets.
+
+use std::f64::consts::TAU;
+
+use super::{DataError, InMemoryDataset, Targets};
+use crate::graph::ValueKind;
+use crate::rng::Rng;
+
+/// Stream of the run's generator for series, apart from the other sets of the same seed.
+const SERIES_STREAM: u64 = 0x5e12;
+
+/// `samples` windows of `length` steps of a sum of `waves` sines (each of a random period of 8
+/// to 40 steps, phase and amplitude), plus Gaussian noise of standard deviation `noise`.
+pub fn sine_waves(
+    samples: usize,
+    length: usize,
+    waves: usize,
+    noise: f32,
+    seed: u64,
+) -> Result<InMemoryDataset, DataError> {
+    let invalid = |setting, problem: String| Err(DataError::InvalidSetting { setting, problem });
+    if !(1..=100_000).contains(&samples) {
+        return invalid("samples", format!("between 1 and 100000, not {samples}"));
+    }
+    if !(2..=4096).contains(&length) {
+        return invalid(
+            "window length",
+            format!("between 2 and 4096 steps, not {length}"),
+        );
+    }
+    if !(1..=8).contains(&waves) {
+        return invalid("waves", format!("between 1 and 8, not {waves}"));
+    }
+    if !(0.0..=1.0).contains(&noise) {
+        return invalid("noise", format!("between 0 and 1, not {noise}"));
+    }
+    let mut rng = Rng::fork(seed, SERIES_STREAM);
+    let mut features = Vec::with_capacity(samples * length);
+    let mut targets = Vec::with_capacity(samples * length);
+    let mut series = vec![0.0f32; length + 1];
+    for _ in 0..samples {
+        let parts: Vec<(f64, f64, f64)> = (0..waves)
+            .map(|_| {
+                let period = rng.uniform(8.0, 40.0);
+                let amplitude = rng.uniform(0.5, 1.0) / waves as f64;
+                (TAU / period, rng.uniform(0.0, TAU), amplitude)
+            })
+            .collect();
+        for (t, v) in series.iter_mut().enumerate() {
+            let clean: f64 = parts
+                .iter()
+                .map(|(w, phase, a)| a * (w * t as f64 + phase).sin())
+                .sum();
+            *v = (clean + f64::from(noise) * rng.normal()) as f32;
+        }
+        features.extend_from_slice(&series[..length]);
+        targets.extend_from_slice(&series[1..]);
+    }
+    let name = if waves == 1 {
+        "sine waves"
+    } else {
+        "sums of sines"
+    };
+    InMemoryDataset::sequences(
+        name,
+        vec![length, 1],
+        features,
+        ValueKind::Sequence,
+        Targets::Values {
+            values: targets,
+            width: length,
+        },
+        Vec::new(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Dataset, Task};
+
+    #[test]
+    fn each_step_is_asked_for_the_next_value() {
+        let d = sine_waves(5, 10, 2, 0.0, 3).unwrap();
+        assert_eq!(d.feature_shape(), [10, 1]);
+        assert_eq!(d.values(), ValueKind::Sequence);
+        assert_eq!(d.task(), Task::Regression { outputs: 10 });
+        let mut next = [0.0; 10];
+        d.copy_target(2, &mut next);
+        assert_eq!(d.sample_features(2)[1..], next[..9]);
+        assert!(d.features().iter().all(|v| v.abs() <= 1.0));
+        assert!(sine_waves(5, 1, 1, 0.1, 0).is_err());
+        assert!(sine_waves(5, 10, 1, 2.0, 0).is_err());
+    }
+}
