@@ -314,8 +314,9 @@ fn training_matches_pytorch_step_by_step() {
 #[test]
 fn sequence_models_train_like_pytorch_for_100_steps() {
     // Fixture from tests/fixtures/pytorch_sequences/make.py: character windows of one text, an
-    // Embedding, a recurrent layer of each family and a Dense per step, in text order.
-    for family in ["lstm", "gru", "rnn", "bigru2"] {
+    // Embedding, a recurrent layer of each family (and a one-block GPT: positions, causal
+    // attention, a GELU MLP, residual adds and LayerNorms) and a Dense per step, in text order.
+    for family in ["lstm", "gru", "rnn", "bigru2", "gpt"] {
         assert_trains_like_pytorch(
             "pytorch_sequences",
             &format!("{family}.json"),

@@ -622,6 +622,33 @@ fn the_last_step_of_a_recurrent_layer_over_embeddings() {
 }
 
 #[test]
+fn attention_with_positions_causal_or_not() {
+    for causal in [true, false] {
+        let graph = Graph::chain([
+            Layer::Input {
+                shape: vec![5],
+                values: ValueKind::Tokens { vocabulary: 6 },
+            },
+            Layer::Embedding {
+                num_embeddings: 6,
+                embedding_dim: 4,
+                init: Init::Normal { std: 1.0 },
+            },
+            Layer::PositionalEmbedding,
+            Layer::MultiHeadAttention { heads: 2, causal },
+            dense(6, Activation::Identity),
+            Layer::Loss {
+                kind: LossKind::SoftmaxCrossEntropy,
+            },
+        ]);
+        let values = ValueKind::Tokens { vocabulary: 6 };
+        let program = compile_values(&graph, classify(6), vec![5], values);
+        let report = gradient_check(program, &classify(6), 5);
+        assert!(report.passes(), "causal {causal}: {report:?}");
+    }
+}
+
+#[test]
 fn a_planted_wrong_gradient_is_caught() {
     let graph = Graph::chain([
         Layer::input(vec![4]),

@@ -89,6 +89,7 @@ fn differentiable_inputs(op: &Op) -> Vec<BufferId> {
         }
         Loss { pred, .. } => vec![*pred],
         Embedding { table, .. } => vec![*table],
+        Attention { qkv, .. } => vec![*qkv],
         Recurrence { xw, w_hh, b_hh, .. } => vec![*xw, *w_hh, *b_hh],
         _ => vec![],
     }
@@ -395,6 +396,24 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
                 scratch,
             });
             add_wanted(b, g, [(xw, dxw), (w_hh, dw_hh), (b_hh, db_hh)]);
+        }
+        Attention {
+            shape, qkv, probs, ..
+        } => {
+            let dqkv = grad_like(b, qkv);
+            let scratch = b.value(
+                format!("{} (score gradients)", b.name(probs)),
+                vec![shape.steps],
+            );
+            b.push(AttentionBackward {
+                shape,
+                qkv,
+                probs,
+                dy,
+                dqkv,
+                scratch,
+            });
+            g.add(b, qkv, dqkv);
         }
         AvgPool2d { x, window, .. } => {
             let dx = grad_like(b, x);

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use super::builder::Builder;
 use super::check::Model;
 use super::program::{
-    BufferId, BufferKind, Cell, DType, Extent, NamedState, Op, Param, ParamInit, Recurrence,
-    UnaryFn, Window,
+    Attention, BufferId, BufferKind, Cell, DType, Extent, NamedState, Op, Param, ParamInit,
+    Recurrence, UnaryFn, Window,
 };
 use super::shapes::window_output;
 use crate::graph::{Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns};
@@ -256,6 +256,58 @@ impl LayerLowering<'_> {
                         self.b.reshape(last, out_shape, name)
                     }
                 }
+            }
+            Layer::MultiHeadAttention { heads, causal } => {
+                let (steps, width) = (x_shape[0], x_shape[1]);
+                let shape = Attention {
+                    steps,
+                    width,
+                    heads: *heads,
+                    causal: *causal,
+                };
+                // nn.MultiheadAttention's own start: Xavier for the input projection, Linear's
+                // for the output one, zero biases.
+                let in_init = ParamInit::Weight {
+                    init: Init::GlorotUniform,
+                    fan_in: width,
+                    fan_out: 3 * width,
+                };
+                let out_init = ParamInit::Weight {
+                    init: Init::Uniform {
+                        limit: 1.0 / (width as f32).sqrt(),
+                    },
+                    fan_in: width,
+                    fan_out: width,
+                };
+                let qkv = self.projection(x, "in_proj_weight", "in_proj_bias", 3 * width, in_init);
+                let probs = self.value("attention weights", vec![*heads, steps, steps]);
+                let mixed = self.value("heads", vec![steps, width]);
+                self.b.push(Op::Attention {
+                    shape,
+                    qkv,
+                    probs,
+                    out: mixed,
+                });
+                self.projection(mixed, "out_proj.weight", "out_proj.bias", width, out_init)
+            }
+            Layer::PositionalEmbedding => {
+                let (steps, width) = (x_shape[0], x_shape[1]);
+                // As nn.Embedding(steps, width) looked up at 0, 1, 2, ...
+                let init = ParamInit::Weight {
+                    init: Init::Normal { std: 1.0 },
+                    fan_in: width,
+                    fan_out: steps,
+                };
+                let table = self.param("weight", vec![steps, width], init);
+                let out = self.value("with positions", x_shape);
+                self.b.push(Op::BiasAdd {
+                    x,
+                    bias: table,
+                    out,
+                    channels: steps * width,
+                    inner: 1,
+                });
+                out
             }
             Layer::Dense {
                 units,
@@ -552,6 +604,44 @@ impl LayerLowering<'_> {
             out,
             saved,
             scratch,
+        });
+        out
+    }
+
+    /// `x·Wᵀ + b` at every time step of `x` (`[steps, features]`), to `width` values per step.
+    fn projection(
+        &mut self,
+        x: BufferId,
+        weight: &str,
+        bias: &str,
+        width: usize,
+        init: ParamInit,
+    ) -> BufferId {
+        let x_shape = self.b.shape(x).to_vec();
+        let (steps, features) = (x_shape[0], x_shape[1]);
+        let w = self.param(weight, vec![width, features], init);
+        let b = self.param(bias, vec![width], ParamInit::Constant(0.0));
+        let y = self.value(&format!("{weight} product"), vec![steps, width]);
+        self.b.push(Op::MatMul {
+            a: x,
+            b: w,
+            out: y,
+            trans_a: false,
+            trans_b: true,
+            m: Extent {
+                per_row: steps,
+                batched: true,
+            },
+            n: Extent::fixed(width),
+            k: Extent::fixed(features),
+        });
+        let out = self.value(&format!("{weight} product + bias"), vec![steps, width]);
+        self.b.push(Op::BiasAdd {
+            x: y,
+            bias: b,
+            out,
+            channels: width,
+            inner: 1,
         });
         out
     }

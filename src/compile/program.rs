@@ -151,6 +151,23 @@ impl Recurrence {
     }
 }
 
+/// The sizes of multi-head self-attention over a sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attention {
+    pub steps: usize,
+    /// Width of a step: `heads × head_dim`.
+    pub width: usize,
+    pub heads: usize,
+    /// Each step attends only to itself and the steps before it.
+    pub causal: bool,
+}
+
+impl Attention {
+    pub fn head_dim(&self) -> usize {
+        self.width / self.heads.max(1)
+    }
+}
+
 /// A 2D convolution or pooling window over NCHW images, per sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
@@ -341,6 +358,26 @@ pub enum Op {
         dxw: BufferId,
         dw_hh: BufferId,
         db_hh: BufferId,
+        scratch: BufferId,
+    },
+    /// Scaled dot-product attention per head, as `nn.MultiheadAttention` computes it: `qkv`
+    /// holds each step's query, key and value side by side (`[steps, 3·width]` per sample, head
+    /// `h` in columns `h·head_dim..` of each), `probs` keeps the attention weights
+    /// (`[heads, steps, steps]` per sample) and `out` the heads' outputs side by side
+    /// (`[steps, width]`).
+    Attention {
+        shape: Attention,
+        qkv: BufferId,
+        probs: BufferId,
+        out: BufferId,
+    },
+    /// `scratch` holds a query's gradients of its scores (`[steps]` per sample).
+    AttentionBackward {
+        shape: Attention,
+        qkv: BufferId,
+        probs: BufferId,
+        dy: BufferId,
+        dqkv: BufferId,
         scratch: BufferId,
     },
     /// Fills `out` with 0 or `1 / (1 - rate)` from a counter-based hash of (seed, step, stream,
@@ -614,6 +651,8 @@ impl Op {
                 scratch,
                 ..
             } => vec![*out, *saved, *scratch],
+            Attention { probs, out, .. } => vec![*out, *probs],
+            AttentionBackward { dqkv, scratch, .. } => vec![*dqkv, *scratch],
             RecurrenceBackward {
                 dxw,
                 dw_hh,
@@ -686,6 +725,8 @@ impl Op {
             LossBackward { kind, .. } => format!("{} gradient", kind.label().to_lowercase()),
             GradNormSq { .. } => "gradient norm".into(),
             Embedding { .. } => "embedding lookup".into(),
+            Attention { .. } => "attention".into(),
+            AttentionBackward { .. } => "attention gradient".into(),
             Recurrence { shape, .. } => format!("{} over time", cell_label(shape.cell)),
             RecurrenceBackward { shape, .. } => {
                 format!("{} gradient through time", cell_label(shape.cell))

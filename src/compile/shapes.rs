@@ -315,6 +315,35 @@ fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred,
             };
             ok(dims, params, flops)
         }
+        Layer::MultiHeadAttention { heads, .. } => {
+            positive(*heads, "number of heads")?;
+            let x = x();
+            let (true, &[steps, width]) = (x.has_time(), &x[..]) else {
+                return Err(Issue::new(format!(
+                    "MultiHeadAttention expects a sequence [time, features]; got {x}. Add an Embedding before it."
+                )));
+            };
+            if !width.is_multiple_of(*heads) {
+                return Err(Issue::new(format!(
+                    "The {width} features of each step must split evenly between the {heads} heads. Choose a number of heads that divides {width}."
+                )));
+            }
+            let square = product(&[width, width])?;
+            let params = sum(&[product(&[4, square])?, product(&[4, width])?])?;
+            let projections = product(&[2, steps, 4, square])?;
+            let mixing = product(&[4, steps, steps, width])?;
+            ok(vec![steps, width], params, sum(&[projections, mixing])?)
+        }
+        Layer::PositionalEmbedding => {
+            let x = x();
+            let (true, &[steps, width]) = (x.has_time(), &x[..]) else {
+                return Err(Issue::new(format!(
+                    "PositionalEmbedding adds a vector per time step to a sequence [time, features]; got {x}. Add an Embedding before it."
+                )));
+            };
+            let params = product(&[steps, width])?;
+            ok(vec![steps, width], params, params)
+        }
         Layer::Dense {
             units,
             bias,

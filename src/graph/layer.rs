@@ -35,6 +35,18 @@ pub enum Layer {
         #[serde(default)]
         returns: Returns,
     },
+    /// Self-attention over a sequence `[time, width]`, as PyTorch's `nn.MultiheadAttention`
+    /// (`batch_first=True`, query, key and value all the input): each step's output mixes every
+    /// step's values, weighted by how well its query matches their keys, in `heads` heads.
+    MultiHeadAttention {
+        heads: usize,
+        /// Each step sees only itself and the steps before it, as a model that writes must.
+        #[serde(default)]
+        causal: bool,
+    },
+    /// Adds a learned vector per time step to a sequence, so that later layers know where each
+    /// step is (attention alone cannot tell).
+    PositionalEmbedding,
     Dense {
         units: usize,
         #[serde(default = "yes")]
@@ -306,6 +318,8 @@ impl Layer {
             Layer::Input { .. } => "Input",
             Layer::Embedding { .. } => "Embedding",
             Layer::Recurrent { cell, .. } => cell.label(),
+            Layer::MultiHeadAttention { .. } => "MultiHeadAttention",
+            Layer::PositionalEmbedding => "PositionalEmbedding",
             Layer::Dense { .. } => "Dense",
             Layer::Conv2d { .. } => "Conv2d",
             Layer::MaxPool2d { .. } => "MaxPool2d",

@@ -79,6 +79,26 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
                 );
                 format!("{layer}({x}.long())")
             }
+            Layer::MultiHeadAttention { heads, causal } => {
+                let width = input_shape.last().copied().unwrap_or(1);
+                let _ = writeln!(
+                    init,
+                    "        {layer} = nn.MultiheadAttention({width}, {heads}, batch_first=True)"
+                );
+                let mask = if *causal {
+                    format!(
+                        ", attn_mask=torch.ones({x}.shape[1], {x}.shape[1], dtype=torch.bool, device={x}.device).triu(1)"
+                    )
+                } else {
+                    String::new()
+                };
+                format!("{layer}({x}, {x}, {x}, need_weights=False{mask})[0]")
+            }
+            Layer::PositionalEmbedding => {
+                let (steps, width) = (input_shape[0], input_shape.last().copied().unwrap_or(1));
+                let _ = writeln!(init, "        {layer} = nn.Embedding({steps}, {width})");
+                format!("{x} + {layer}.weight[: {x}.shape[1]]")
+            }
             Layer::Recurrent {
                 cell,
                 hidden_size,

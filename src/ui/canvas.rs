@@ -948,6 +948,11 @@ fn summary(layer: &Layer) -> String {
             embedding_dim,
             ..
         } => format!("Embedding {num_embeddings}×{embedding_dim}"),
+        Layer::MultiHeadAttention { heads, causal } => format!(
+            "Attention, {heads} head{}{}",
+            if *heads == 1 { "" } else { "s" },
+            if *causal { ", causal" } else { "" }
+        ),
         Layer::Recurrent {
             cell,
             hidden_size,

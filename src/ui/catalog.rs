@@ -302,6 +302,24 @@ pub const GROUPS: &[Group] = &[
                 make: || recurrent(RecurrentCell::Gru),
             },
             Entry {
+                name: "MultiHeadAttention",
+                keywords: "attention self-attention transformer heads query key value gpt causal",
+                description: "Each step looks at every step (or, causal, every earlier one) and \
+                    takes a mix of their values, weighted by how well its query matches their \
+                    keys; several heads look for different things. The heart of a transformer.",
+                make: || Layer::MultiHeadAttention {
+                    heads: 4,
+                    causal: true,
+                },
+            },
+            Entry {
+                name: "PositionalEmbedding",
+                keywords: "position positional encoding order transformer",
+                description: "Adds a learned vector per time step, so that attention, which sees \
+                    the steps as a set, knows their order.",
+                make: || Layer::PositionalEmbedding,
+            },
+            Entry {
                 name: "RNN",
                 keywords: "recurrent vanilla elman simple tanh sequence time",
                 description: "The simplest recurrent layer: h' = tanh(W·x + U·h + b) at every step. \

@@ -240,6 +240,20 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
                 mark("returns", true);
             }
         }
+        Layer::MultiHeadAttention { heads, causal } => {
+            mark("heads", number(ui, "Heads", heads, 1..=64, 0.05));
+            mark(
+                "causal",
+                ui.checkbox(causal, "Causal (only earlier steps)")
+                    .on_hover_text(
+                        "Each step sees only itself and the steps before it: needed to write text",
+                    )
+                    .changed(),
+            );
+        }
+        Layer::PositionalEmbedding => {
+            ui.weak("A learned vector per time step, added to the input.");
+        }
         Layer::Embedding {
             num_embeddings,
             embedding_dim,

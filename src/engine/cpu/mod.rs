@@ -1,6 +1,7 @@
 //! The reference executor: every op as plain Rust over `Vec<f32>` storage allocated once per
 //! program, a real GEMM underneath products and convolutions, and no allocation per step.
 
+mod attention;
 mod conv;
 mod disjoint;
 mod elementwise;
@@ -646,6 +647,31 @@ impl CpuBackend {
                 let ids = &st.get(ids)[..len(ids)];
                 embedding::scatter_add(ids, st.get(dy), &mut o, dim, table_rows);
                 st.put(dtable, o);
+            }
+            Op::Attention {
+                ref shape,
+                qkv,
+                probs,
+                out,
+            } => {
+                let (mut p, mut o) = (st.take(probs), st.take(out));
+                attention::forward(shape, rows, st.get(qkv), &mut p, &mut o);
+                st.put(probs, p);
+                st.put(out, o);
+            }
+            Op::AttentionBackward {
+                ref shape,
+                qkv,
+                probs,
+                dy,
+                dqkv,
+                scratch,
+            } => {
+                let (mut dx, mut ds) = (st.take(dqkv), st.take(scratch));
+                let (qkv, probs, dy) = (st.get(qkv), st.get(probs), st.get(dy));
+                attention::backward(shape, rows, qkv, probs, dy, &mut dx, &mut ds);
+                st.put(dqkv, dx);
+                st.put(scratch, ds);
             }
             Op::Recurrence {
                 ref shape,
