@@ -1041,12 +1041,13 @@ mod training {
         }
     }
 
-    /// Recurrent layers of every family, over an Embedding, with a Dense per time step: the
+    /// Recurrent layers of every family and a one-block GPT, over an Embedding, with a Dense per
+    /// time step: the
     /// sequence fixture of the PyTorch comparison, whose last batch of an epoch is short.
     #[test]
-    fn recurrent_layers_give_the_same_gradients_and_losses_on_both_backends() {
+    fn sequence_models_give_the_same_gradients_and_losses_on_both_backends() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_sequences");
-        for name in ["lstm", "gru", "rnn", "bigru2"] {
+        for name in ["lstm", "gru", "rnn", "bigru2", "gpt"] {
             let Some((on_gpu, on_cpu)) = sessions_in(&dir, name, None) else {
                 return;
             };

@@ -403,7 +403,7 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
             let dqkv = grad_like(b, qkv);
             let scratch = b.value(
                 format!("{} (score gradients)", b.name(probs)),
-                vec![shape.steps],
+                vec![shape.heads, shape.steps, shape.steps],
             );
             b.push(AttentionBackward {
                 shape,

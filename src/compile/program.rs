@@ -371,7 +371,8 @@ pub enum Op {
         probs: BufferId,
         out: BufferId,
     },
-    /// `scratch` holds a query's gradients of its scores (`[steps]` per sample).
+    /// `scratch` holds the gradients of the scores (`[heads, steps, steps]` per sample; the CPU
+    /// needs one query's at a time).
     AttentionBackward {
         shape: Attention,
         qkv: BufferId,

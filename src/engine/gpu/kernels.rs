@@ -3,7 +3,9 @@
 //! a program that needs them stays on the CPU.
 
 use super::gemm::{self, Convolution};
-use crate::compile::{Buffer, BufferId, Cell, Extent, Op, Recurrence, UnaryFn, UpdateRule, Window};
+use crate::compile::{
+    Attention, Buffer, BufferId, Cell, Extent, Op, Recurrence, UnaryFn, UpdateRule, Window,
+};
 use crate::graph::LossKind;
 
 /// A WGSL source: the shared globals, the tile core for the families that multiply tiles, then
@@ -30,6 +32,7 @@ pub fn family_source(family: Family) -> String {
         Family::Stats => include_str!("../../../shaders/stats.wgsl"),
         Family::Embedding => include_str!("../../../shaders/embedding.wgsl"),
         Family::Recurrent => include_str!("../../../shaders/recurrent.wgsl"),
+        Family::Attention => include_str!("../../../shaders/attention.wgsl"),
     };
     format!(
         "{}\n{core}\n{body}",
@@ -54,6 +57,7 @@ pub enum Family {
     Stats,
     Embedding,
     Recurrent,
+    Attention,
 }
 
 /// How many workgroups a dispatch needs once the live rows are known.
@@ -294,6 +298,35 @@ fn recurrent(
         ],
         bindings,
         grid: Grid::Elements(len),
+        scratch_len: 0,
+    }
+}
+
+/// A kernel of shaders/attention.wgsl, one thread per `per_row` items of each live row.
+fn attention(
+    entry: &'static str,
+    shape: &Attention,
+    bindings: Vec<(u32, usize, bool)>,
+    per_row: usize,
+) -> Plan {
+    Plan {
+        family: Family::Attention,
+        entry,
+        params: vec![
+            shape.steps as u32,
+            shape.width as u32,
+            shape.heads as u32,
+            shape.causal as u32,
+            shape.head_dim() as u32,
+            0,
+            0,
+            0,
+        ],
+        bindings,
+        grid: Grid::Elements(Extent {
+            per_row,
+            batched: true,
+        }),
         scratch_len: 0,
     }
 }
@@ -666,6 +699,58 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             );
             plan.grid = Grid::Elements(extent_of(&buffers[dx]));
             one(plan)
+        }
+        Op::Attention {
+            ref shape,
+            qkv,
+            probs,
+            out,
+        } => one(attention(
+            "attention",
+            shape,
+            vec![(2, qkv, false), (3, probs, true), (5, out, true)],
+            shape.heads * shape.steps,
+        )),
+        Op::AttentionBackward {
+            ref shape,
+            qkv,
+            probs,
+            dy,
+            dqkv,
+            scratch,
+        } => {
+            let (queries, columns) = (shape.heads * shape.steps, shape.steps * shape.width);
+            Some(vec![
+                attention(
+                    "attention_scores_backward",
+                    shape,
+                    vec![
+                        (2, qkv, false),
+                        (3, probs, true),
+                        (4, dy, false),
+                        (6, scratch, true),
+                    ],
+                    queries,
+                ),
+                attention(
+                    "attention_query_backward",
+                    shape,
+                    vec![(2, qkv, false), (5, dqkv, true), (6, scratch, true)],
+                    columns,
+                ),
+                attention(
+                    "attention_key_value_backward",
+                    shape,
+                    vec![
+                        (2, qkv, false),
+                        (3, probs, true),
+                        (4, dy, false),
+                        (5, dqkv, true),
+                        (6, scratch, true),
+                    ],
+                    columns,
+                ),
+            ])
         }
         Op::Recurrence {
             ref shape,
