@@ -21,8 +21,8 @@ use crate::train::Session;
 pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = crate::cli::BackendArg::Cpu)]
     pub backend: crate::cli::BackendArg,
-    /// Comma-separated: tiny, mlp, cnn, charlstm, check, matmul (default: all but charlstm and
-    /// matmul, and matmul too with --backend gpu).
+    /// Comma-separated: tiny, mlp, cnn, charlstm, gpt, check, matmul (default: all but the
+    /// sequence models and matmul, and matmul too with --backend gpu).
     #[arg(long)]
     pub workload: Option<String>,
     /// The matmul sweep's square sizes.
@@ -34,9 +34,9 @@ pub struct BenchArgs {
     /// Timed runs per workload; the median is reported.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
-    /// Steps per timed run, as `tiny=5000,mlp=500,cnn=200,charlstm=50` (the PyTorch script's
+    /// Steps per timed run, as `tiny=5000,mlp=500,cnn=200,charlstm=50,gpt=50` (the PyTorch script's
     /// defaults).
-    #[arg(long, default_value = "tiny=5000,mlp=500,cnn=200,charlstm=50")]
+    #[arg(long, default_value = "tiny=5000,mlp=500,cnn=200,charlstm=50,gpt=50")]
     pub steps: String,
     #[arg(long, default_value_t = 50)]
     pub warmup: usize,
@@ -53,6 +53,7 @@ pub struct Workload {
     pub batch_size: usize,
     pub optimizer: Optimizer,
     pub learning_rate: f32,
+    pub weight_decay: f32,
 }
 
 fn dense(units: usize, activation: Activation) -> Layer {
@@ -132,6 +133,77 @@ fn random_tokens(rows: usize, context: usize, vocabulary: usize) -> InMemoryData
     .expect("the random tokens' parts fit by construction")
 }
 
+/// A GPT of `blocks` pre-norm transformer blocks (LayerNorm, causal attention, residual add;
+/// LayerNorm, a GELU MLP four times as wide, residual add) over token embeddings with learned
+/// positions, then a final LayerNorm and the scores per step.
+pub fn gpt_graph(
+    vocabulary: usize,
+    context: usize,
+    width: usize,
+    heads: usize,
+    blocks: usize,
+) -> Graph {
+    let mut g = Graph::default();
+    let chain = |g: &mut Graph, from: Option<NodeId>, layer: Layer| {
+        let id = g.add_node(layer, [0.0, 0.0]);
+        if let Some(from) = from {
+            g.connect(from, id, 0);
+        }
+        id
+    };
+    let input = chain(
+        &mut g,
+        None,
+        Layer::Input {
+            shape: vec![context],
+            values: ValueKind::Tokens { vocabulary },
+        },
+    );
+    let embedded = chain(
+        &mut g,
+        Some(input),
+        Layer::Embedding {
+            num_embeddings: vocabulary,
+            embedding_dim: width,
+            init: Init::Normal { std: 1.0 },
+        },
+    );
+    let mut x = chain(&mut g, Some(embedded), Layer::PositionalEmbedding);
+    let norm = || Layer::LayerNorm { epsilon: 1e-5 };
+    for _ in 0..blocks {
+        let normed = chain(&mut g, Some(x), norm());
+        let attended = chain(
+            &mut g,
+            Some(normed),
+            Layer::MultiHeadAttention {
+                heads,
+                causal: true,
+            },
+        );
+        let mixed = chain(&mut g, Some(x), Layer::Add { inputs: 2 });
+        g.connect(attended, mixed, 1);
+        let normed = chain(&mut g, Some(mixed), norm());
+        let wide = chain(&mut g, Some(normed), dense(4 * width, Activation::Gelu));
+        let narrow = chain(&mut g, Some(wide), dense(width, Activation::Identity));
+        x = chain(&mut g, Some(mixed), Layer::Add { inputs: 2 });
+        g.connect(narrow, x, 1);
+    }
+    let normed = chain(&mut g, Some(x), norm());
+    let scores = chain(
+        &mut g,
+        Some(normed),
+        dense(vocabulary, Activation::Identity),
+    );
+    chain(
+        &mut g,
+        Some(scores),
+        Layer::Loss {
+            kind: LossKind::SoftmaxCrossEntropy,
+        },
+    );
+    g
+}
+
 pub fn workload(name: &str) -> Option<Workload> {
     Some(match name {
         "tiny" => Workload {
@@ -151,6 +223,7 @@ pub fn workload(name: &str) -> Option<Workload> {
                 nesterov: false,
             },
             learning_rate: 0.03,
+            weight_decay: 0.0,
         },
         "mlp" => Workload {
             graph: Graph::chain([
@@ -166,6 +239,7 @@ pub fn workload(name: &str) -> Option<Workload> {
             batch_size: 64,
             optimizer: adam(),
             learning_rate: 1e-3,
+            weight_decay: 0.0,
         },
         "cnn" => Workload {
             graph: Graph::chain([
@@ -190,6 +264,7 @@ pub fn workload(name: &str) -> Option<Workload> {
             batch_size: 64,
             optimizer: adam(),
             learning_rate: 1e-3,
+            weight_decay: 0.0,
         },
         "charlstm" => Workload {
             graph: Graph::chain([
@@ -218,6 +293,19 @@ pub fn workload(name: &str) -> Option<Workload> {
             batch_size: 32,
             optimizer: adam(),
             learning_rate: 2e-3,
+            weight_decay: 0.0,
+        },
+        "gpt" => Workload {
+            graph: gpt_graph(65, 64, 128, 4, 2),
+            dataset: random_tokens(32 * 8, 64, 65),
+            batch_size: 32,
+            optimizer: Optimizer::AdamW {
+                beta1: 0.9,
+                beta2: 0.999,
+                epsilon: 1e-8,
+            },
+            learning_rate: 1e-3,
+            weight_decay: 0.1,
         },
         _ => return None,
     })
@@ -235,6 +323,7 @@ pub fn workload_session(
     let settings = TrainingSettings {
         optimizer: w.optimizer,
         learning_rate: w.learning_rate,
+        weight_decay: w.weight_decay,
         batch_size: w.batch_size,
         shuffle: false,
         // Never the end, yet small enough that steps per epoch times epochs fits in a u64.
@@ -299,7 +388,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
             continue;
         }
         let Some(chosen) = workload(name) else {
-            bail!("unknown workload \"{name}\" (tiny, mlp, cnn, charlstm, check, matmul)")
+            bail!("unknown workload \"{name}\" (tiny, mlp, cnn, charlstm, gpt, check, matmul)")
         };
         let flop_per_step = training_flop(&chosen);
         let steps = steps_for(&args.steps, name);

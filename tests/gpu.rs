@@ -1042,8 +1042,8 @@ mod training {
     }
 
     /// Recurrent layers of every family and a one-block GPT, over an Embedding, with a Dense per
-    /// time step: the
-    /// sequence fixture of the PyTorch comparison, whose last batch of an epoch is short.
+    /// time step: the sequence fixture of the PyTorch comparison, whose last batch of an epoch
+    /// is short.
     #[test]
     fn sequence_models_give_the_same_gradients_and_losses_on_both_backends() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_sequences");

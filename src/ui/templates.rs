@@ -28,6 +28,7 @@ pub const TEMPLATES: &[Template] = &[
     example!("Shakespeare LSTM (text)", "char_lstm.json"),
     example!("Shakespeare GRU (text)", "char_gru.json"),
     example!("Shakespeare RNN (text)", "char_rnn.json"),
+    example!("Tiny GPT (text)", "tiny_gpt.json"),
     example!("Sine forecast (series)", "sine_forecast.json"),
 ];
 
