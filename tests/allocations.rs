@@ -30,20 +30,21 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn steady_state_training_steps_do_not_allocate() {
-    for (example, threads) in [
-        ("batchnorm_dropout.json", 1),
-        ("residual_mlp.json", 2),
-        ("mnist_cnn.json", 1),
-        ("mnist_cnn.json", 2),
+    let sequences = "tests/fixtures/pytorch_sequences";
+    for (dir, example, threads) in [
+        ("assets/examples", "batchnorm_dropout.json", 1),
+        ("assets/examples", "residual_mlp.json", 2),
+        ("assets/examples", "mnist_cnn.json", 1),
+        ("assets/examples", "mnist_cnn.json", 2),
+        // Recurrence and attention, over token ids, with a short batch ending each epoch.
+        (sequences, "bigru2.json", 2),
+        (sequences, "lstm.json", 1),
+        (sequences, "gpt.json", 2),
     ] {
-        let mut project = netloom::io::load_project(
-            &Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("assets/examples")
-                .join(example),
-        )
-        .unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut project = netloom::io::load_project(&dir.join(example)).unwrap();
         project.training.epochs = 1000;
-        let prepared = netloom::train::prepare(&project, Path::new(".")).unwrap();
+        let prepared = netloom::train::prepare(&project, &dir).unwrap();
         let mut session = netloom::train::cpu_session(&project, &prepared, threads).unwrap();
         // Warm up: thread pools and per-thread GEMM scratch are set up on first use.
         let per_epoch = session.steps_per_epoch() as usize;
