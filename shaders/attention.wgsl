@@ -34,6 +34,12 @@ fn scale() -> f32 {
     return 1.0 / sqrt(f32(params.head_dim));
 }
 
+// The row, head and query step of thread x of a kernel with a thread per query.
+fn query_of(x: u32) -> vec3<u32> {
+    let t = params.steps;
+    return vec3<u32>(x / (t * params.heads), (x / t) % params.heads, x % t);
+}
+
 // One thread per row, head and query step: its weights over the keys, then its output.
 @compute @workgroup_size(256)
 fn attention(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -42,10 +48,12 @@ fn attention(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgrou
     if x >= globals.rows * params.heads * t {
         return;
     }
-    let i = x % t;
-    let h = (x / t) % params.heads;
-    let row = x / (t * params.heads);
+    let q = query_of(x);
+    let row = q.x;
+    let h = q.y;
+    let i = q.z;
     let d = params.head_dim;
+    // This query's weights (or score gradients) start at x * t.
     let p = x * t;
     let n = visible(i);
     var top = -3.4e38;
@@ -84,10 +92,12 @@ fn attention_scores_backward(@builtin(global_invocation_id) id: vec3<u32>, @buil
     if x >= globals.rows * params.heads * t {
         return;
     }
-    let i = x % t;
-    let h = (x / t) % params.heads;
-    let row = x / (t * params.heads);
+    let q = query_of(x);
+    let row = q.x;
+    let h = q.y;
+    let i = q.z;
     let d = params.head_dim;
+    // This query's weights (or score gradients) start at x * t.
     let p = x * t;
     let n = visible(i);
     var mean = 0.0;

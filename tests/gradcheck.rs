@@ -505,29 +505,38 @@ fn concat_of_images_along_channels() {
     assert_gradients(g, regress(2), vec![1, 4, 4]);
 }
 
-#[test]
-fn embeddings_and_layers_per_time_step_over_token_ids() {
-    let graph = Graph::chain([
+/// `layers` between an Embedding of token ids (`[5]` below 6, as vectors of 4) and a Dense of
+/// scores per step with a class per step: gradient-checked.
+fn assert_gradients_over_tokens(layers: impl IntoIterator<Item = Layer>, seed: u64, what: &str) {
+    let values = ValueKind::Tokens { vocabulary: 6 };
+    let mut chain = vec![
         Layer::Input {
             shape: vec![5],
-            values: ValueKind::Tokens { vocabulary: 6 },
+            values,
         },
         Layer::Embedding {
             num_embeddings: 6,
             embedding_dim: 4,
             init: Init::Normal { std: 1.0 },
         },
+    ];
+    chain.extend(layers);
+    chain.push(dense(6, Activation::Identity));
+    chain.push(Layer::Loss {
+        kind: LossKind::SoftmaxCrossEntropy,
+    });
+    let program = compile_values(&Graph::chain(chain), classify(6), vec![5], values);
+    let report = gradient_check(program, &classify(6), seed);
+    assert!(report.passes(), "{what}: {report:?}");
+}
+
+#[test]
+fn embeddings_and_layers_per_time_step_over_token_ids() {
+    let layers = [
         dense(5, Activation::Tanh),
         Layer::LayerNorm { epsilon: 1e-5 },
-        dense(6, Activation::Identity),
-        Layer::Loss {
-            kind: LossKind::SoftmaxCrossEntropy,
-        },
-    ]);
-    let values = ValueKind::Tokens { vocabulary: 6 };
-    let program = compile_values(&graph, classify(6), vec![5], values);
-    let report = gradient_check(program, &classify(6), 7);
-    assert!(report.passes(), "{report:?}");
+    ];
+    assert_gradients_over_tokens(layers, 7, "dense and layer norm");
 }
 
 #[test]
@@ -624,27 +633,11 @@ fn the_last_step_of_a_recurrent_layer_over_embeddings() {
 #[test]
 fn attention_with_positions_causal_or_not() {
     for causal in [true, false] {
-        let graph = Graph::chain([
-            Layer::Input {
-                shape: vec![5],
-                values: ValueKind::Tokens { vocabulary: 6 },
-            },
-            Layer::Embedding {
-                num_embeddings: 6,
-                embedding_dim: 4,
-                init: Init::Normal { std: 1.0 },
-            },
+        let layers = [
             Layer::PositionalEmbedding,
             Layer::MultiHeadAttention { heads: 2, causal },
-            dense(6, Activation::Identity),
-            Layer::Loss {
-                kind: LossKind::SoftmaxCrossEntropy,
-            },
-        ]);
-        let values = ValueKind::Tokens { vocabulary: 6 };
-        let program = compile_values(&graph, classify(6), vec![5], values);
-        let report = gradient_check(program, &classify(6), 5);
-        assert!(report.passes(), "causal {causal}: {report:?}");
+        ];
+        assert_gradients_over_tokens(layers, 5, &format!("causal {causal}"));
     }
 }
 

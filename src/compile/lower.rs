@@ -317,7 +317,6 @@ impl LayerLowering<'_> {
             } => {
                 // A sequence's time steps are rows of the product, as batch rows are.
                 let features = *x_shape.last().unwrap_or(&1);
-                let steps: usize = x_shape[..x_shape.len().saturating_sub(1)].iter().product();
                 let w = self.param(
                     "weight",
                     vec![*units, features],
@@ -327,21 +326,8 @@ impl LayerLowering<'_> {
                         fan_out: *units,
                     },
                 );
-                let y = self.value("matmul", out_shape);
-                self.b.push(Op::MatMul {
-                    a: x,
-                    b: w,
-                    out: y,
-                    trans_a: false,
-                    trans_b: true,
-                    m: Extent {
-                        per_row: steps,
-                        batched: true,
-                    },
-                    n: Extent::fixed(*units),
-                    k: Extent::fixed(features),
-                });
-                let y = if *bias { self.bias(y, *units, 1) } else { y };
+                let b = bias.then(|| self.param("bias", vec![*units], ParamInit::Constant(0.0)));
+                let y = self.linear(x, w, b, "matmul");
                 self.activate(*activation, y)
             }
             Layer::Conv2d {
@@ -565,31 +551,7 @@ impl LayerLowering<'_> {
         let w_hh = self.param(&format!("weight_hh_{suffix}"), vec![g, h], init);
         let b_ih = self.param(&format!("bias_ih_{suffix}"), vec![g], init);
         let b_hh = self.param(&format!("bias_hh_{suffix}"), vec![g], init);
-        let xw = self.value(&format!("input projection {suffix}"), vec![shape.steps, g]);
-        self.b.push(Op::MatMul {
-            a: x,
-            b: w_ih,
-            out: xw,
-            trans_a: false,
-            trans_b: true,
-            m: Extent {
-                per_row: shape.steps,
-                batched: true,
-            },
-            n: Extent::fixed(g),
-            k: Extent::fixed(features),
-        });
-        let xw_b = self.value(
-            &format!("input projection {suffix} + bias"),
-            vec![shape.steps, g],
-        );
-        self.b.push(Op::BiasAdd {
-            x: xw,
-            bias: b_ih,
-            out: xw_b,
-            channels: g,
-            inner: 1,
-        });
+        let xw_b = self.linear(x, w_ih, Some(b_ih), &format!("input projection {suffix}"));
         let out = self.value(&format!("hidden states {suffix}"), vec![shape.steps, h]);
         let saved = self.value(
             &format!("saved states {suffix}"),
@@ -608,7 +570,8 @@ impl LayerLowering<'_> {
         out
     }
 
-    /// `x·Wᵀ + b` at every time step of `x` (`[steps, features]`), to `width` values per step.
+    /// `x·Wᵀ + b` at every time step of `x` (`[steps, features]`), to `width` values per step,
+    /// with new parameters of these names (the bias starting at zero).
     fn projection(
         &mut self,
         x: BufferId,
@@ -617,11 +580,20 @@ impl LayerLowering<'_> {
         width: usize,
         init: ParamInit,
     ) -> BufferId {
-        let x_shape = self.b.shape(x).to_vec();
-        let (steps, features) = (x_shape[0], x_shape[1]);
+        let features = *self.b.shape(x).last().unwrap_or(&1);
         let w = self.param(weight, vec![width, features], init);
         let b = self.param(bias, vec![width], ParamInit::Constant(0.0));
-        let y = self.value(&format!("{weight} product"), vec![steps, width]);
+        self.linear(x, w, Some(b), &format!("{weight} product"))
+    }
+
+    /// `x·Wᵀ (+ b)` over the last axis of `x`, at every time step of a sequence as at every
+    /// sample: `w` is `[width, features]`, as PyTorch's Linear holds it.
+    fn linear(&mut self, x: BufferId, w: BufferId, b: Option<BufferId>, what: &str) -> BufferId {
+        let x_shape = self.b.shape(x).to_vec();
+        let (&features, steps) = x_shape.split_last().unwrap_or((&1, &[]));
+        let width = self.b.shape(w)[0];
+        let shape: Vec<usize> = steps.iter().copied().chain([width]).collect();
+        let y = self.value(what, shape.clone());
         self.b.push(Op::MatMul {
             a: x,
             b: w,
@@ -629,16 +601,17 @@ impl LayerLowering<'_> {
             trans_a: false,
             trans_b: true,
             m: Extent {
-                per_row: steps,
+                per_row: steps.iter().product(),
                 batched: true,
             },
             n: Extent::fixed(width),
             k: Extent::fixed(features),
         });
-        let out = self.value(&format!("{weight} product + bias"), vec![steps, width]);
+        let Some(bias) = b else { return y };
+        let out = self.value(&format!("{what} + bias"), shape);
         self.b.push(Op::BiasAdd {
             x: y,
-            bias: b,
+            bias,
             out,
             channels: width,
             inner: 1,

@@ -41,7 +41,7 @@ impl Default for TextView {
             temperature: 0.8,
             top_k: 0,
             length: 160,
-            every: 200,
+            every: 100,
             samples: Vec::new(),
             asked: None,
             last_step: None,
