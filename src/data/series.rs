@@ -11,6 +11,8 @@ use crate::rng::Rng;
 
 /// Stream of the run's generator for series, apart from the other sets of the same seed.
 const SERIES_STREAM: u64 = 0x5e12;
+/// The most values a set of series may hold, so that no setting exhausts memory.
+const MAX_VALUES: usize = 10_000_000;
 
 /// `samples` windows of `length` steps of a sum of `waves` sines (each of a random period of 8
 /// to 40 steps, phase and amplitude), plus Gaussian noise of standard deviation `noise`.
@@ -33,6 +35,16 @@ pub fn sine_waves(
     }
     if !(1..=8).contains(&waves) {
         return invalid("waves", format!("between 1 and 8, not {waves}"));
+    }
+    // Features and targets are each samples × length values: 10 million is 80 MB in all.
+    if samples.saturating_mul(length) > MAX_VALUES {
+        return invalid(
+            "samples",
+            format!(
+                "{samples} series of {length} steps are {} values; at most {MAX_VALUES} fit: use fewer or shorter series",
+                samples.saturating_mul(length)
+            ),
+        );
     }
     if !(0.0..=1.0).contains(&noise) {
         return invalid("noise", format!("between 0 and 1, not {noise}"));
@@ -94,5 +106,9 @@ mod tests {
         assert!(d.features().iter().all(|v| v.abs() <= 1.0));
         assert!(sine_waves(5, 1, 1, 0.1, 0).is_err());
         assert!(sine_waves(5, 10, 1, 2.0, 0).is_err());
+        let err = sine_waves(100_000, 4096, 1, 0.1, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("409600000 values"), "{err}");
     }
 }
