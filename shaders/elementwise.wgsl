@@ -32,14 +32,6 @@ fn erf(x: f32) -> f32 {
     return select(y, -y, x < 0.0);
 }
 
-fn sigmoid(v: f32) -> f32 {
-    if v >= 0.0 {
-        return 1.0 / (1.0 + exp(-v));
-    }
-    let e = exp(v);
-    return e / (1.0 + e);
-}
-
 // in0 = x
 @compute @workgroup_size(256)
 fn unary(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

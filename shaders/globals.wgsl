@@ -30,6 +30,15 @@ fn flat_index(id: vec3<u32>, groups: vec3<u32>) -> u32 {
     return id.x + id.y * groups.x * 256u;
 }
 
+// The logistic function, without overflow for large negative inputs.
+fn sigmoid(v: f32) -> f32 {
+    if v >= 0.0 {
+        return 1.0 / (1.0 + exp(-v));
+    }
+    let e = exp(v);
+    return e / (1.0 + e);
+}
+
 // Neither NaN nor infinite: the exponent bits are not all ones. A bit test, because fast-math
 // compilers may fold `x == x` to true.
 fn finite(x: f32) -> bool {

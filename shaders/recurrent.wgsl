@@ -53,14 +53,6 @@ fn c_at(s: u32, row: u32) -> u32 {
     return params.steps * globals.rows * (act_width() + params.hidden) + (s * globals.rows + row) * params.hidden;
 }
 
-fn sigmoid(v: f32) -> f32 {
-    if v >= 0.0 {
-        return 1.0 / (1.0 + exp(-v));
-    }
-    let e = exp(v);
-    return e / (1.0 + e);
-}
-
 // scratch[row, k] = b_hh[k] + Σ_j h_prev[row, j] · W_hh[k, j], from a zero state at step 0.
 @compute @workgroup_size(256)
 fn recurrent_product(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
