@@ -1034,10 +1034,10 @@ mod training {
     #[test]
     fn one_step_gives_every_parameter_the_same_gradient() {
         for name in EXAMPLES {
-            let Some((on_gpu, on_cpu)) = sessions(name, None) else {
+            let Some((mut on_gpu, mut on_cpu)) = sessions(name, None) else {
                 return;
             };
-            assert_same_gradients(name, on_gpu, on_cpu);
+            assert_same_gradients(name, &mut on_gpu, &mut on_cpu);
         }
     }
 
@@ -1051,7 +1051,9 @@ mod training {
             let Some((on_gpu, on_cpu)) = sessions_in(&dir, name, None) else {
                 return;
             };
-            assert_same_gradients(name, on_gpu, on_cpu);
+            let (mut on_gpu, mut on_cpu) = (on_gpu, on_cpu);
+            assert_same_gradients(name, &mut on_gpu, &mut on_cpu);
+            assert_same_insides(name, &mut on_gpu, &mut on_cpu);
             let (mut on_gpu, mut on_cpu) = sessions_in(&dir, name, None).unwrap();
             let (g, c) = (losses(&mut on_gpu, 40), losses(&mut on_cpu, 40));
             let worst = worst_difference(&g, &c);
@@ -1059,10 +1061,42 @@ mod training {
         }
     }
 
-    fn assert_same_gradients(name: &str, mut on_gpu: Session, mut on_cpu: Session) {
+    /// What the live views show inside attention and recurrent layers: the attention weights,
+    /// states and gates of a traced sequence, and the gradient through time of the last step.
+    fn assert_same_insides(name: &str, on_gpu: &mut Session, on_cpu: &mut Session) {
+        let program = on_cpu.program().clone();
+        let len = program.buffers[program.input].per_sample_len();
+        let ids: Vec<f32> = (0..len).map(|i| (i * 7 % 5) as f32).collect();
+        let (g, c) = (on_gpu.trace(&ids).unwrap(), on_cpu.trace(&ids).unwrap());
+        assert!(!c.inside.is_empty(), "{name}: nothing inside traced");
+        assert_eq!(g.inside.len(), c.inside.len());
+        for ((_, g), (_, c)) in g.inside.iter().zip(&c.inside) {
+            let (g, c) = (inside_values(g), inside_values(c));
+            assert_eq!(g.len(), c.len(), "{name}");
+            let worst = g
+                .iter()
+                .zip(&c)
+                .map(|(g, c)| (g - c).abs() / c.abs().max(1e-2))
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-3, "{name}: insides differ by {worst:e}");
+        }
+    }
+
+    fn inside_values(inside: &netloom::train::Inside) -> Vec<f32> {
+        match inside {
+            netloom::train::Inside::Attention { weights, .. } => weights.clone(),
+            netloom::train::Inside::Recurrence(r) => {
+                assert_eq!(r.gradient_norms.len(), r.steps, "a step was taken");
+                let maps = r.maps.iter().flat_map(|(_, m)| m.iter().copied());
+                maps.chain(r.gradient_norms.iter().copied()).collect()
+            }
+        }
+    }
+
+    fn assert_same_gradients(name: &str, on_gpu: &mut Session, on_cpu: &mut Session) {
         on_gpu.step().unwrap().unwrap();
         on_cpu.step().unwrap().unwrap();
-        for ((param, g), (_, c)) in gradients(&mut on_gpu).iter().zip(gradients(&mut on_cpu)) {
+        for ((param, g), (_, c)) in gradients(on_gpu).iter().zip(gradients(on_cpu)) {
             // Relative to the tensor's largest gradient; the floor covers gradients that are
             // zero up to rounding (a bias just before batch norm).
             let scale = c.iter().fold(1e-3f32, |m, v| m.max(v.abs()));

@@ -495,3 +495,100 @@ fn a_new_project_built_with_the_palette_defaults_learns_every_toy_set() {
         assert!(accuracy >= 0.9, "{set:?}: validation accuracy {accuracy}");
     }
 }
+
+/// The recurrent state view's numbers: a traced sequence's hidden states are the layer's output
+/// (both directions, in time order), gates stay in (0, 1), and the gradient through time at the
+/// step where nothing comes from later steps is the layer's own output gradient.
+#[test]
+fn a_trace_shows_a_recurrences_states_gates_and_gradients_through_time() {
+    use netloom::graph::{Layer, RecurrentCell};
+    use netloom::train::Inside;
+    let mut project = example("sine_forecast.json");
+    let (hidden, steps) = (5, 9);
+    project.dataset = netloom::data::DatasetSpec::SineWaves {
+        samples: 40,
+        length: steps,
+        waves: 1,
+        noise: 0.1,
+        seed: 3,
+    };
+    project.graph.nodes[0].layer = Layer::input(vec![steps, 1]);
+    if let Layer::Input { values, .. } = &mut project.graph.nodes[0].layer {
+        *values = netloom::graph::ValueKind::Sequence;
+    }
+    let Layer::Recurrent {
+        cell,
+        hidden_size,
+        num_layers,
+        bidirectional,
+        ..
+    } = &mut project.graph.nodes[1].layer
+    else {
+        panic!("the example's second node is its LSTM");
+    };
+    (*cell, *hidden_size, *num_layers, *bidirectional) = (RecurrentCell::Lstm, hidden, 2, true);
+    // One row per batch: the gradient norms over the batch are that sample's.
+    project.training.batch_size = 1;
+    let mut s = session(&project, 1);
+    s.step().unwrap().unwrap();
+    let lstm = project.graph.nodes[1].id;
+    let gradient = s.inspect(lstm, 0).unwrap();
+    let dy = &gradient
+        .tensors
+        .iter()
+        .find(|t| t.kind == Some(TensorKind::OutputGradient))
+        .unwrap()
+        .values;
+    let series: Vec<f32> = (0..steps).map(|t| (t as f32 * 0.7).sin()).collect();
+    let traced = s.trace(&series).unwrap();
+    let output = &traced
+        .outputs
+        .iter()
+        .find(|(n, _)| *n == lstm)
+        .unwrap()
+        .1
+        .values;
+    let traces: Vec<_> = traced
+        .inside
+        .iter()
+        .map(|(node, inside)| match inside {
+            Inside::Recurrence(r) if *node == lstm => r,
+            other => panic!("only the LSTM has insides, not {other:?}"),
+        })
+        .collect();
+    let order: Vec<_> = traces.iter().map(|r| (r.layer, r.reverse)).collect();
+    assert_eq!(order, [(0, false), (0, true), (1, false), (1, true)]);
+    let norm = |v: &mut dyn Iterator<Item = f32>| v.map(|x| x * x).sum::<f32>().sqrt();
+    for r in &traces {
+        let names: Vec<_> = r.maps.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names[..2], ["hidden state", "cell state"]);
+        assert_eq!(names.len(), 6, "and the four gates");
+        for (name, map) in &r.maps[2..] {
+            assert_eq!(map.len(), steps * hidden);
+            let (low, high) = if *name == "candidate" {
+                (-1.0, 1.0)
+            } else {
+                (0.0, 1.0)
+            };
+            assert!(
+                map.iter().all(|g| (low..=high).contains(g)),
+                "{name}: {map:?}"
+            );
+        }
+        assert_eq!(r.gradient_norms.len(), steps);
+        assert!(r.gradient_norms.iter().all(|g| g.is_finite() && *g > 0.0));
+        if r.layer == 1 {
+            // The top layer's output is the node's: [time, forward units, reverse units].
+            let column = if r.reverse { hidden } else { 0 };
+            for t in 0..steps {
+                let row = &output[t * 2 * hidden + column..][..hidden];
+                assert_eq!(&r.maps[0].1[t * hidden..][..hidden], row, "time {t}");
+            }
+            // The last step processed gets only the layer's own output gradient.
+            let last = if r.reverse { 0 } else { steps - 1 };
+            let own = norm(&mut dy[last * 2 * hidden + column..][..hidden].iter().copied());
+            let traced = r.gradient_norms[last];
+            assert!((traced - own).abs() <= 1e-5 * own, "{traced} against {own}");
+        }
+    }
+}

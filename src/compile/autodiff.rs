@@ -382,8 +382,9 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
             ..
         } => {
             let (dxw, dw_hh, db_hh) = (grad_like(b, xw), grad_like(b, w_hh), grad_like(b, b_hh));
-            // Every step's gate gradients, then three [hidden] vectors (see Op::RecurrenceBackward).
-            let per_sample = shape.steps * shape.gate_width() + 3 * shape.hidden;
+            // Every step's gate and hidden-state gradients, then three [hidden] vectors (see
+            // Op::RecurrenceBackward).
+            let per_sample = shape.steps * (shape.gate_width() + shape.hidden) + 3 * shape.hidden;
             let scratch = b.value(format!("{} (backward)", b.name(scratch)), vec![per_sample]);
             b.push(RecurrenceBackward {
                 shape,

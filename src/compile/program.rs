@@ -348,7 +348,8 @@ pub enum Op {
     },
     /// Back-propagation through time: from `dy` (the gradient of `out`) to the gradients of
     /// `xw`, `w_hh` and `b_hh`. `scratch` keeps every step's gradient of the recurrent
-    /// pre-activations (time-major), then the gradients flowing to the previous step's hidden
+    /// pre-activations, then every step's gradient of its hidden state (both time-major; the
+    /// second for the live view), then the gradients flowing to the previous step's hidden
     /// and cell states, and the part of the hidden one that skips the product (a GRU's).
     RecurrenceBackward {
         shape: Recurrence,

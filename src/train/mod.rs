@@ -13,7 +13,10 @@ pub use metrics::{Accumulator, Metrics, predicted_class};
 pub use schedule::{Progress, learning_rate};
 pub use session::{BackendSwitch, NamedTensor, NonFinite, Part, Session, StepReport};
 pub use trainer::{Command, EpochReport, Event, FinishReason, Limits, Trainer};
-pub use watch::{Inspected, Inspection, Snapshot, TensorKind, Traced, Watched, watch_list};
+pub use watch::{
+    Inside, Inspected, Inspection, RecurrentTrace, Snapshot, TensorKind, Traced, Watched,
+    watch_list,
+};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -8,9 +8,10 @@ use super::TrainError;
 use super::metrics::{Accumulator, Metrics};
 use super::schedule::{Progress, learning_rate};
 use super::watch::{
-    Inspected, Inspection, Snapshot, Traced, Watched, inspected_buffers, watch_list,
+    Inside, Inspected, Inspection, RecurrentTrace, Snapshot, Traced, Watched, inspected_buffers,
+    watch_list,
 };
-use crate::compile::{BufferId, BufferKind, DType, Program, initial_values};
+use crate::compile::{BufferId, BufferKind, DType, Op, Program, initial_values};
 use crate::data::{Dataset, Splits, Task};
 use crate::engine::cpu::CpuBackend;
 use crate::engine::{Backend, EngineError, Fetch, STATS_WORDS, StepScalars, TensorStats, Ticket};
@@ -875,6 +876,7 @@ impl Session {
         let mut values = vec![Vec::new(); outputs.len() + 1];
         let scalars = self.scalars();
         let mut fetches = Vec::with_capacity(values.len());
+        let mut inside = Vec::new();
         for chunk in features.chunks(program.batch_capacity * feature_len) {
             let rows = chunk.len() / feature_len;
             if rows == 0 {
@@ -888,6 +890,9 @@ impl Session {
             )?;
             self.backend
                 .run(program.phases.eval_forward.clone(), rows, &scalars)?;
+            if inside.is_empty() {
+                inside = self.read_inside(&program, rows)?;
+            }
             fetches.clear();
             let eval_buffers = outputs.iter().map(|o| o.eval);
             fetches.extend(eval_buffers.chain([program.eval.prediction]).map(|buffer| {
@@ -919,7 +924,77 @@ impl Session {
                 })
                 .collect(),
             prediction,
+            inside,
         })
+    }
+
+    /// What the evaluation pass just run on `rows` rows computed inside its sequence layers,
+    /// for the first row; a recurrence also gets the gradients through time of the last
+    /// training step.
+    fn read_inside(
+        &mut self,
+        program: &Program,
+        rows: usize,
+    ) -> Result<Vec<(NodeId, Inside)>, TrainError> {
+        let ops = |range: &std::ops::Range<usize>| program.steps[range.clone()].iter();
+        // The training pass runs the same recurrences in the same order: its k-th one's
+        // backward holds the k-th evaluated one's gradients.
+        let mut backward_scratch = ops(&program.phases.train_forward)
+            .filter_map(|step| match step.op {
+                Op::Recurrence { saved, .. } => Some(saved),
+                _ => None,
+            })
+            .map(|forward| {
+                ops(&program.phases.backward).find_map(|s| match s.op {
+                    Op::RecurrenceBackward { saved, scratch, .. } if saved == forward => {
+                        Some(scratch)
+                    }
+                    _ => None,
+                })
+            });
+        let train_rows = self.flight(self.collected).rows;
+        let mut inside = Vec::new();
+        let mut values = Vec::new();
+        let mut directions_seen: Vec<(NodeId, bool)> = Vec::new();
+        for step in ops(&program.phases.eval_forward) {
+            let Some(node) = step.node else { continue };
+            match step.op {
+                Op::Attention { shape, probs, .. } => {
+                    let len = shape.heads * shape.steps * shape.steps;
+                    self.backend.read(probs, len, &mut values)?;
+                    let weights = values[..len].to_vec();
+                    let (heads, steps) = (shape.heads, shape.steps);
+                    inside.push((
+                        node,
+                        Inside::Attention {
+                            heads,
+                            steps,
+                            weights,
+                        },
+                    ));
+                }
+                Op::Recurrence { shape, saved, .. } => {
+                    // Layers come in order, each forward then (if bidirectional) reverse.
+                    let layer = directions_seen
+                        .iter()
+                        .filter(|&&seen| seen == (node, shape.reverse))
+                        .count();
+                    directions_seen.push((node, shape.reverse));
+                    let len = program.buffers[saved].len(rows);
+                    self.backend.read(saved, len, &mut values)?;
+                    let mut trace = RecurrentTrace::from_saved(&shape, layer, &values, rows, 0);
+                    let scratch = backward_scratch.next().flatten();
+                    if let Some(scratch) = scratch.filter(|_| self.collected > 0) {
+                        let len = shape.steps * train_rows * (shape.gate_width() + shape.hidden);
+                        self.backend.read(scratch, len, &mut values)?;
+                        trace.set_gradients(&shape, &values, train_rows);
+                    }
+                    inside.push((node, Inside::Recurrence(trace)));
+                }
+                _ => {}
+            }
+        }
+        Ok(inside)
     }
 
     /// Every parameter and running statistic by its PyTorch name, with its shape.

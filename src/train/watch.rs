@@ -2,7 +2,7 @@
 //! each parameter's values, gradient and change in the step. Their statistics are reduced where the tensors live (on
 //! the device for the GPU) and ride along with a step's readback, a few dozen bytes each.
 
-use crate::compile::{BufferId, Program};
+use crate::compile::{BufferId, Cell, Program, Recurrence};
 use crate::engine::TensorStats;
 use crate::graph::NodeId;
 
@@ -90,6 +90,106 @@ pub struct Traced {
     pub outputs: Vec<(NodeId, Inspected)>,
     /// Logits for classification, values for regression, per row.
     pub prediction: Vec<f32>,
+    /// What each sequence layer computed inside for the first row, in program order.
+    pub inside: Vec<(NodeId, Inside)>,
+}
+
+/// What a sequence layer computes inside, for one sequence, in time order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inside {
+    /// Attention weights, `[heads, steps (query), steps (key)]`: row `i` of head `h` is how
+    /// much query step `i` takes from each step.
+    Attention {
+        heads: usize,
+        steps: usize,
+        weights: Vec<f32>,
+    },
+    Recurrence(RecurrentTrace),
+}
+
+/// One direction of one layer of a recurrent layer over a sequence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecurrentTrace {
+    pub layer: usize,
+    pub reverse: bool,
+    pub steps: usize,
+    pub hidden: usize,
+    /// `[steps, hidden]` maps in time order, each named: the hidden state, an LSTM's cell
+    /// state, then the gates (an LSTM's input, forget, candidate and output; a GRU's reset,
+    /// update and candidate).
+    pub maps: Vec<(&'static str, Vec<f32>)>,
+    /// At the last training step, the norm of the loss's gradient with respect to each time
+    /// step's hidden state (root mean square over the batch's rows): how far back through time
+    /// the loss reaches. Empty before the first step.
+    pub gradient_norms: Vec<f32>,
+}
+
+/// The names of a cell's gates, in the order its activations are saved.
+fn gate_names(cell: Cell) -> &'static [&'static str] {
+    match cell {
+        Cell::RnnTanh | Cell::RnnRelu => &[],
+        Cell::Lstm => &["input gate", "forget gate", "candidate", "output gate"],
+        Cell::Gru => &["reset gate", "update gate", "candidate"],
+    }
+}
+
+impl RecurrentTrace {
+    /// Reads row `row` of `rows` from a recurrence's saved states (see `Op::Recurrence`).
+    pub fn from_saved(
+        r: &Recurrence,
+        layer: usize,
+        saved: &[f32],
+        rows: usize,
+        row: usize,
+    ) -> Self {
+        let (steps, h) = (r.steps, r.hidden);
+        let a = r.cell.activations(h);
+        let (acts, rest) = saved.split_at(steps * rows * a);
+        let (hs, cs) = rest.split_at(steps * rows * h);
+        // Step `s` of the recurrence is time `r.time(s)`: the maps are put in time order.
+        let map = |region: &[f32], width: usize, offset: usize| -> Vec<f32> {
+            (0..steps)
+                .flat_map(|t| {
+                    let s = r.time(t);
+                    region[(s * rows + row) * width + offset..][..h]
+                        .iter()
+                        .copied()
+                })
+                .collect()
+        };
+        let mut maps = vec![("hidden state", map(hs, h, 0))];
+        if r.cell == Cell::Lstm {
+            maps.push(("cell state", map(cs, h, 0)));
+        }
+        for (k, &name) in gate_names(r.cell).iter().enumerate() {
+            maps.push((name, map(acts, a, k * h)));
+        }
+        Self {
+            layer,
+            reverse: r.reverse,
+            steps,
+            hidden: h,
+            maps,
+            gradient_norms: Vec::new(),
+        }
+    }
+
+    /// Sets the gradient norms from a backward pass's scratch over `rows` rows (see
+    /// `Op::RecurrenceBackward`).
+    pub fn set_gradients(&mut self, r: &Recurrence, scratch: &[f32], rows: usize) {
+        let (steps, h) = (r.steps, r.hidden);
+        let start = steps * rows * r.gate_width();
+        let Some(dhs) = scratch.get(start..start + steps * rows * h) else {
+            return;
+        };
+        self.gradient_norms = (0..steps)
+            .map(|t| {
+                let step = &dhs[r.time(t) * rows * h..][..rows * h];
+                let squares: f64 = step.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+                (squares / rows.max(1) as f64).sqrt() as f32
+            })
+            .collect();
+    }
 }
 
 impl Inspected {

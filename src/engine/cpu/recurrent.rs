@@ -151,6 +151,7 @@ pub fn backward(
     let (hs, rest) = rest.split_at(hs_len);
     let cs = &rest[..cs_len];
     let (dgates, rest) = scratch.split_at_mut(steps * rows * g);
+    let (dhs, rest) = rest.split_at_mut(steps * rows * h);
     let (dh_next, rest) = rest.split_at_mut(rows * h);
     let dc_next = &mut rest[..rows * h];
     dh_next.fill(0.0);
@@ -165,10 +166,15 @@ pub fn backward(
             let act = &acts[(s * rows + row) * a..][..a];
             let h_now = &hs[(s * rows + row) * h..][..h];
             let dh_next = &mut dh_next[row * h..][..h];
+            // The whole gradient reaching this step's hidden state, kept for the live view.
+            let dh = &mut dhs[(s * rows + row) * h..][..h];
+            for j in 0..h {
+                dh[j] = dy[j] + dh_next[j];
+            }
             match r.cell {
                 Cell::RnnTanh | Cell::RnnRelu => {
                     for j in 0..h {
-                        let dh = dy[j] + dh_next[j];
+                        let dh = dh[j];
                         let slope = match r.cell {
                             Cell::RnnRelu => f32::from(h_now[j] > 0.0),
                             _ => 1.0 - h_now[j] * h_now[j],
@@ -181,7 +187,7 @@ pub fn backward(
                 Cell::Lstm => {
                     let dc_next = &mut dc_next[row * h..][..h];
                     for j in 0..h {
-                        let dh = dy[j] + dh_next[j];
+                        let dh = dh[j];
                         let (i, f, gg, o) = (act[j], act[h + j], act[2 * h + j], act[3 * h + j]);
                         let c = cs[(s * rows + row) * h + j];
                         let c_prev = if s > 0 {
@@ -202,7 +208,7 @@ pub fn backward(
                 }
                 Cell::Gru => {
                     for j in 0..h {
-                        let dh = dy[j] + dh_next[j];
+                        let dh = dh[j];
                         let (rr, z, n, hn) = (act[j], act[h + j], act[2 * h + j], act[3 * h + j]);
                         let h_prev = if s > 0 {
                             hs[((s - 1) * rows + row) * h + j]
