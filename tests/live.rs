@@ -952,3 +952,104 @@ fn a_text_model_writes_from_the_prompt_as_it_trains() {
     h.get_by_label(&format!("Step {step}"));
     h.get_by_label(&format!("{prompt}{text}"));
 }
+
+/// The template called `name`, its recurrent layers and attention width shrunk so that a step
+/// is quick (the template trains the real sizes).
+fn small_template(name: &str) -> Project {
+    let mut project = TEMPLATES
+        .iter()
+        .find(|t| t.name == name)
+        .expect("the template")
+        .project();
+    for node in &mut project.graph.nodes {
+        if let netloom::graph::Layer::Recurrent { hidden_size, .. } = &mut node.layer {
+            *hidden_size = 16;
+        }
+    }
+    project
+}
+
+/// Runs frames until a widget labelled `label` is shown; fails after a minute.
+fn until_shown(h: &mut Harness<'_, NetloomApp>, label: &str) {
+    let started = Instant::now();
+    while h.query_by_label(label).is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {label:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+}
+
+#[test]
+fn each_attention_head_shows_its_weights_for_the_chosen_sequence() {
+    let mut h = harness(app(small_template("Tiny GPT (text)")));
+    assert!(h.query_by_label("Recurrent state").is_none());
+    click(&mut h, "Attention");
+    h.get_by_label_contains("each attention head's weights for this sequence appear here");
+    click(&mut h, "Step");
+    until_shown(&mut h, "Layer 2, head 4");
+    // One small map per layer and head; the first is drawn large.
+    for layer in 1..=2 {
+        for head in 1..=4 {
+            h.get_by_role_and_label(Role::Button, &format!("Layer {layer}, head {head}"));
+        }
+    }
+    assert_eq!(h.get_all_by_label("Layer 1, head 1").count(), 2);
+    h.get_by_role_and_label(Role::Button, "Layer 2, head 3")
+        .click();
+    h.run_steps(2);
+    assert_eq!(h.get_all_by_label("Layer 2, head 3").count(), 2);
+    assert_eq!(h.get_all_by_label("Layer 1, head 1").count(), 1);
+    h.get_by_role_and_label(Role::Image, "Attention weights of the chosen head");
+    // The sequence's characters are written out, blanks made visible.
+    let sequence = h
+        .get_all_by_label_contains("·")
+        .filter_map(|n| n.accesskit_node().value())
+        .find(|text| !text.contains(' '));
+    assert_eq!(sequence.map(|s| s.chars().count()), Some(64));
+    h.get_by_label_contains("validation sequences");
+}
+
+#[test]
+fn an_lstm_shows_its_states_and_gates_over_time_and_its_gradient_through_time() {
+    let mut h = harness(app(small_template("Shakespeare LSTM (text)")));
+    assert!(h.query_by_label("Attention").is_none());
+    click(&mut h, "Recurrent state");
+    click(&mut h, "Step");
+    until_shown(&mut h, "Forget gate");
+    for map in [
+        "hidden state",
+        "cell state",
+        "input gate",
+        "forget gate",
+        "candidate",
+        "output gate",
+    ] {
+        h.get_by_role_and_label(Role::Image, map);
+    }
+    h.get_by_label("Gradient through time");
+    h.get_by_label_contains("16 units");
+    assert!(h.query_by_label_contains("Take a training step").is_none());
+}
+
+#[test]
+fn a_forecaster_draws_its_forecast_against_the_truth() {
+    let mut h = harness(app(small_template("Sine forecast (series)")));
+    assert!(h.query_by_label("Attention").is_none());
+    click(&mut h, "Forecast");
+    h.get_by_label_contains("to see the network's forecast for this series");
+    click(&mut h, "Step");
+    until_shown(
+        &mut h,
+        "What the network predicts at each step for the next one, against what came",
+    );
+    // Another series is forecast when chosen.
+    h.state_mut().training.sequence.sample = 3;
+    h.run_steps(2);
+    until_shown(
+        &mut h,
+        "What the network predicts at each step for the next one, against what came",
+    );
+}

@@ -141,6 +141,7 @@ impl NetloomApp {
         self.editor = Editor::new(project, path);
         self.run = Run::default();
         self.training.task.clear();
+        self.training.sequence.clear();
         self.files.clear_recovery();
         self.canvas.fit();
     }
@@ -211,6 +212,12 @@ impl NetloomApp {
         self.training
             .text
             .update(&mut self.run, self.dataset.dataset());
+        self.training.sequence.update(
+            &mut self.run,
+            &self.editor.project,
+            self.dataset.dataset(),
+            self.training.tab,
+        );
         self.training.task.update(
             ctx,
             &mut self.run,
@@ -297,6 +304,7 @@ impl NetloomApp {
             Request::Reset => {
                 self.run.reset();
                 self.training.task.clear();
+                self.training.sequence.clear();
             }
             Request::Pace(pace) => self.run.set_pace(pace),
             Request::Export { picture } => {

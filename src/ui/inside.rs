@@ -20,7 +20,7 @@ pub struct InsideView {
 }
 
 /// A value as a colour: blue below zero, orange above, stronger further from it.
-fn diverging(v: f32, scale: f32) -> Color32 {
+pub(super) fn diverging(v: f32, scale: f32) -> Color32 {
     if !v.is_finite() {
         return Color32::from_rgb(255, 0, 255);
     }

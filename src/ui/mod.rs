@@ -19,6 +19,7 @@ mod plot_style;
 mod plots;
 mod refresh;
 mod run;
+mod sequence_view;
 mod task_view;
 mod templates;
 mod text_view;

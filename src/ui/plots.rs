@@ -551,7 +551,13 @@ pub fn csv(
             }
             csv
         }
-        Tab::DecisionBoundary | Tab::Neurons | Tab::Predictions | Tab::Text => return None,
+        Tab::DecisionBoundary
+        | Tab::Neurons
+        | Tab::Predictions
+        | Tab::Text
+        | Tab::Attention
+        | Tab::States
+        | Tab::Forecast => return None,
     })
 }
 

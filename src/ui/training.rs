@@ -10,10 +10,11 @@ use super::editor::{Editor, Gesture};
 use super::inspector::number;
 use super::plots;
 use super::run::{DEFAULT_PACE, Run};
+use super::sequence_view::{self, SequenceView};
 use super::task_view::TaskView;
 use super::text_view::TextView;
 use crate::data::{Dataset, InMemoryDataset};
-use crate::graph::{BackendChoice, EarlyStopping, Optimizer, Schedule};
+use crate::graph::{BackendChoice, EarlyStopping, Graph, Optimizer, Schedule};
 use crate::train::{Command, FinishReason};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,11 +31,17 @@ pub enum Tab {
     Confusion,
     Predictions,
     Text,
+    Attention,
+    States,
+    Forecast,
 }
 
 impl Tab {
-    const ALL: [Tab; 11] = [
+    const ALL: [Tab; 14] = [
         Tab::Text,
+        Tab::Forecast,
+        Tab::States,
+        Tab::Attention,
         Tab::Loss,
         Tab::Accuracy,
         Tab::LearningRate,
@@ -49,8 +56,14 @@ impl Tab {
 
     /// Whether this view says anything about `dataset` (while it loads, every view is offered):
     /// the plane's views need two input features, the confusion matrix and the predictions
-    /// per class a classification task.
-    pub fn applies_to(self, dataset: Option<&InMemoryDataset>) -> bool {
+    /// per class a classification task; the views inside sequence layers a network that has
+    /// them.
+    pub fn applies_to(self, dataset: Option<&InMemoryDataset>, graph: &Graph) -> bool {
+        match self {
+            Tab::Attention => return sequence_view::has_attention(graph),
+            Tab::States => return sequence_view::has_recurrence(graph),
+            _ => {}
+        }
         let Some(dataset) = dataset else { return true };
         match self {
             Tab::DecisionBoundary | Tab::Neurons => dataset.feature_shape() == [2],
@@ -60,6 +73,7 @@ impl Tab {
                     && dataset.target_positions() == 1
             }
             Tab::Text => super::text_view::is_text(dataset),
+            Tab::Forecast => sequence_view::is_series(dataset),
             _ => true,
         }
     }
@@ -77,6 +91,9 @@ impl Tab {
             Tab::Confusion => "Confusion matrix",
             Tab::Predictions => "Predictions",
             Tab::Text => "Generated text",
+            Tab::Attention => "Attention",
+            Tab::States => "Recurrent state",
+            Tab::Forecast => "Forecast",
         }
     }
 }
@@ -85,6 +102,7 @@ pub struct TrainingPanel {
     pub tab: Tab,
     pub task: TaskView,
     pub text: TextView,
+    pub sequence: SequenceView,
     pub histograms: plots::HistogramChoice,
     /// Where the tab's view was drawn last, in points: what a PNG export shows.
     pub view_rect: egui::Rect,
@@ -99,6 +117,7 @@ impl Default for TrainingPanel {
             tab: Tab::default(),
             task: TaskView::default(),
             text: TextView::default(),
+            sequence: SequenceView::default(),
             histograms: plots::HistogramChoice::default(),
             view_rect: egui::Rect::NOTHING,
             more_epochs: None,
@@ -237,7 +256,8 @@ impl TrainingPanel {
                 egui::ScrollArea::vertical().show(ui, |ui| settings(ui, editor, run));
             });
         // Views that say nothing about this dataset are not offered at all.
-        if !self.tab.applies_to(dataset) {
+        let graph = &editor.project.graph;
+        if !self.tab.applies_to(dataset, graph) {
             self.tab = Tab::Loss;
         }
         let rows = if ui.available_height() > 240.0 {
@@ -248,7 +268,7 @@ impl TrainingPanel {
         ui.horizontal_wrapped(|ui| {
             let offered: Vec<Tab> = Tab::ALL
                 .into_iter()
-                .filter(|t| t.applies_to(dataset))
+                .filter(|t| t.applies_to(dataset, graph))
                 .collect();
             // Tabs wrapped over several rows would take a short panel's height (Present mode's
             // larger text, a small window): then the views are offered as one list instead.
@@ -277,11 +297,18 @@ impl TrainingPanel {
             {
                 request = Some(Request::Export { picture: true });
             }
-            if !matches!(self.tab, Tab::DecisionBoundary | Tab::Neurons | Tab::Text)
-                && ui
-                    .button("Export CSV…")
-                    .on_hover_text("Save the numbers behind this view")
-                    .clicked()
+            if !matches!(
+                self.tab,
+                Tab::DecisionBoundary
+                    | Tab::Neurons
+                    | Tab::Text
+                    | Tab::Attention
+                    | Tab::States
+                    | Tab::Forecast
+            ) && ui
+                .button("Export CSV…")
+                .on_hover_text("Save the numbers behind this view")
+                .clicked()
             {
                 request = Some(Request::Export { picture: false });
             }
@@ -311,6 +338,9 @@ impl TrainingPanel {
             }
             Tab::Predictions => self.task.predictions(ui, dataset),
             Tab::Text => self.text.show(ui, dataset, &editor.project.graph),
+            Tab::Attention => self.sequence.attention(ui, dataset),
+            Tab::States => self.sequence.states(ui, dataset, &editor.project.graph),
+            Tab::Forecast => self.sequence.forecast(ui, dataset),
         }
         self.view_rect = egui::Rect::from_min_max(top, ui.min_rect().max);
         request
