@@ -1053,3 +1053,29 @@ fn a_forecaster_draws_its_forecast_against_the_truth() {
         "What the network predicts at each step for the next one, against what came",
     );
 }
+
+#[test]
+fn inside_a_recurrent_node_one_time_step_can_be_looked_at_alone() {
+    let mut h = harness(app(small_template("Shakespeare LSTM (text)")));
+    click(&mut h, "Step");
+    until(&mut h, "a step", |app| {
+        app.run.steps() == 1 && !app.run.running
+    });
+    select(&mut h, "lstm");
+    until(&mut h, "the look inside", |app| {
+        app.run.inspection.is_some()
+    });
+    h.run_steps(2);
+    // The whole sequence at first: one row per time step.
+    h.get_by_label("Output for sample 1: lstm (hidden states l0) [64×16]");
+    h.get_by_role_and_label(Role::CheckBox, "All time steps")
+        .click_accesskit();
+    h.run_steps(2);
+    h.get_by_label("Time step");
+    h.get_by_label("Output for sample 1: lstm (hidden states l0) at time step 1 [16]");
+    h.get_by_label(
+        "Gradient of the output for sample 1: lstm (hidden states l0) at time step 1 [16]",
+    );
+    // Weights have no time axis: they are shown whole.
+    h.get_by_label("Weights: lstm.weight_hh_l0 [64×16]");
+}

@@ -257,7 +257,15 @@ impl NetloomApp {
         self.run.want_inspection(node, self.inside.sample);
         if let Some(inspection) = self.run.inspection.clone().filter(|i| i.node == node) {
             ui.separator();
-            self.inside.show(ui, &inspection);
+            let time_steps = self
+                .editor
+                .model
+                .graph
+                .node_index(node)
+                .and_then(|i| self.editor.model.nodes.get(i)?.output.as_ref())
+                .filter(|shape| shape.has_time() && shape.len() >= 2)
+                .map(|shape| shape[0]);
+            self.inside.show(ui, &inspection, time_steps);
         }
     }
 

@@ -13,10 +13,37 @@ const MAX_TILES: usize = 64;
 
 #[derive(Default)]
 pub struct InsideView {
-    shown: Option<Arc<Inspection>>,
+    /// The inspection drawn, with the time step it was drawn at, and its tensors as drawn.
+    shown: Option<(Arc<Inspection>, Option<usize>)>,
+    tensors: Vec<Inspected>,
     textures: Vec<TextureHandle>,
     /// The sample of the batch whose output is shown.
     pub sample: usize,
+    /// The time step of a sequence output shown; `None` shows them all.
+    pub time_step: Option<usize>,
+}
+
+/// A sequence tensor (`[steps, ...]`) at one time step, with its own statistics; other
+/// tensors as they are.
+fn at_time_step(tensor: &Inspected, steps: usize, step: Option<usize>) -> Inspected {
+    let over_time = matches!(
+        tensor.kind,
+        Some(TensorKind::Activation | TensorKind::OutputGradient)
+    ) && tensor.shape.len() >= 2
+        && tensor.shape[0] == steps;
+    match step.filter(|_| over_time) {
+        Some(t) => {
+            let shape = tensor.shape[1..].to_vec();
+            let width: usize = shape.iter().product();
+            let values = tensor
+                .values
+                .get(t * width..(t + 1) * width)
+                .unwrap_or_default();
+            let name = format!("{} at time step {}", tensor.name, t + 1);
+            Inspected::new(name, tensor.kind, shape, values.to_vec())
+        }
+        None => tensor.clone(),
+    }
 }
 
 /// A value as a colour: blue below zero, orange above, stronger further from it.
@@ -108,13 +135,21 @@ fn title(tensor: &Inspected, sample: usize) -> String {
 const HISTOGRAM_HEIGHT: f32 = 90.0;
 
 impl InsideView {
-    pub fn show(&mut self, ui: &mut Ui, inspection: &Arc<Inspection>) {
+    /// `time_steps` is the length of the node's output sequence, if it has a time axis.
+    pub fn show(&mut self, ui: &mut Ui, inspection: &Arc<Inspection>, time_steps: Option<usize>) {
+        let step = time_steps.and(self.time_step);
         if !self
             .shown
             .as_ref()
-            .is_some_and(|s| Arc::ptr_eq(s, inspection))
+            .is_some_and(|(s, at)| Arc::ptr_eq(s, inspection) && *at == step)
         {
-            self.textures = inspection
+            let steps = time_steps.unwrap_or(0);
+            self.tensors = inspection
+                .tensors
+                .iter()
+                .map(|t| at_time_step(t, steps, step))
+                .collect();
+            self.textures = self
                 .tensors
                 .iter()
                 .map(|t| {
@@ -122,9 +157,12 @@ impl InsideView {
                         .load_texture(&t.name, heatmap(t), TextureOptions::NEAREST)
                 })
                 .collect();
-            self.shown = Some(Arc::clone(inspection));
+            self.shown = Some((Arc::clone(inspection), step));
         }
         ui.strong(format!("Inside, after step {}", inspection.step));
+        if let Some(steps) = time_steps {
+            self.time_step_picker(ui, steps);
+        }
         ui.horizontal(|ui| {
             let label = ui.label("Sample");
             let mut shown = self.sample + 1;
@@ -138,7 +176,7 @@ impl InsideView {
             }
         });
         let width = ui.available_width().min(260.0);
-        for (tensor, texture) in inspection.tensors.iter().zip(&self.textures) {
+        for (tensor, texture) in self.tensors.iter().zip(&self.textures) {
             ui.separator();
             ui.label(title(tensor, inspection.sample));
             let s = &tensor.stats;
@@ -162,6 +200,27 @@ impl InsideView {
                 super::plots::histogram(ui, ("inside", &tensor.name), &tensor.name, s);
             });
         }
+    }
+
+    /// All time steps of a sequence output at once, or one of them.
+    fn time_step_picker(&mut self, ui: &mut Ui, steps: usize) {
+        ui.horizontal(|ui| {
+            let mut all = self.time_step.is_none();
+            if ui
+                .checkbox(&mut all, "All time steps")
+                .on_hover_text("The output over the whole sequence, one row per time step; untick to see one step and its histogram")
+                .changed()
+            {
+                self.time_step = if all { None } else { Some(0) };
+            }
+            if let Some(step) = &mut self.time_step {
+                let label = ui.label("Time step");
+                let mut shown = (*step).min(steps - 1) + 1;
+                ui.add(egui::DragValue::new(&mut shown).range(1..=steps))
+                    .labelled_by(label.id);
+                *step = shown - 1;
+            }
+        });
     }
 }
 
