@@ -1,6 +1,7 @@
-// Losses (the mean over the live rows, into one value), their gradients, and softmax. Rows of
-// the prediction hold `width` values, `positions` rows per sample; the target is a class index (i32 bits) for softmax
-// cross-entropy, else shaped like the prediction.
+// Losses (the mean over the live rows, then how many targets it is over), their gradients, and
+// softmax. Rows of the prediction hold `width` values, `positions` rows per sample; the target
+// is a class index (i32 bits) for softmax cross-entropy, a negative one meaning no target, else
+// shaped like the prediction.
 
 struct Params {
     // 0 mean squared error, 1 mean absolute error, 2 softmax cross-entropy, 3 binary cross-entropy
@@ -15,6 +16,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> pred: array<f32>;
 @group(0) @binding(3) var<storage, read> truth: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+// The loss's own output, for its gradient: [mean, targets counted].
+@group(0) @binding(5) var<storage, read> loss_out: array<f32>;
+
+fn has_target(row: u32) -> bool {
+    return bitcast<i32>(truth[row]) >= 0;
+}
 
 fn class_of(row: u32) -> u32 {
     let label = bitcast<i32>(truth[row]);
@@ -56,17 +63,24 @@ fn loss(@builtin(local_invocation_id) local: vec3<u32>) {
     let cross_entropy = params.kind == 2u;
     let count = select(rows * params.width, rows, cross_entropy);
     var sum = 0.0;
+    var targets = 0.0;
     for (var i = local.x; i < count; i += 256u) {
         if cross_entropy {
-            let m = row_max(i);
-            sum += m + log(row_sum_exp(i, m)) - pred[i * params.width + class_of(i)];
+            if has_target(i) {
+                let m = row_max(i);
+                sum += m + log(row_sum_exp(i, m)) - pred[i * params.width + class_of(i)];
+                targets += 1.0;
+            }
         } else {
             sum += element_loss(i);
+            targets += 1.0;
         }
     }
     let total = workgroup_sum(local.x, sum);
+    let counted = workgroup_sum(local.x, targets);
     if local.x == 0u {
-        out[0] = total / f32(max(count, 1u));
+        out[0] = total / max(counted, 1.0);
+        out[1] = counted;
     }
 }
 
@@ -79,7 +93,13 @@ fn loss_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_work
         if i >= rows {
             return;
         }
-        let scale = 1.0 / f32(max(rows, 1u));
+        if !has_target(i) {
+            for (var j = 0u; j < params.width; j++) {
+                out[i * params.width + j] = 0.0;
+            }
+            return;
+        }
+        let scale = 1.0 / max(loss_out[1], 1.0);
         let m = row_max(i);
         let s = row_sum_exp(i, m);
         let label = class_of(i);

@@ -197,9 +197,7 @@ pub fn gpt_graph(
     chain(
         &mut g,
         Some(scores),
-        Layer::Loss {
-            kind: LossKind::SoftmaxCrossEntropy,
-        },
+        Layer::loss(LossKind::SoftmaxCrossEntropy),
     );
     g
 }
@@ -212,9 +210,7 @@ pub fn workload(name: &str) -> Option<Workload> {
                 dense(8, Activation::Tanh),
                 dense(8, Activation::Tanh),
                 dense(1, Activation::Identity),
-                Layer::Loss {
-                    kind: LossKind::BinaryCrossEntropy,
-                },
+                Layer::loss(LossKind::BinaryCrossEntropy),
             ]),
             dataset: crate::data::toy_2d(crate::data::ToySet::Circle, 500, 0.0, 0).ok()?,
             batch_size: 10,
@@ -231,9 +227,7 @@ pub fn workload(name: &str) -> Option<Workload> {
                 dense(256, Activation::Relu),
                 dense(128, Activation::Relu),
                 dense(10, Activation::Identity),
-                Layer::Loss {
-                    kind: LossKind::SoftmaxCrossEntropy,
-                },
+                Layer::loss(LossKind::SoftmaxCrossEntropy),
             ]),
             dataset: random_images(64 * 32, vec![784]),
             batch_size: 64,
@@ -256,9 +250,7 @@ pub fn workload(name: &str) -> Option<Workload> {
                 },
                 Layer::Flatten,
                 dense(10, Activation::Identity),
-                Layer::Loss {
-                    kind: LossKind::SoftmaxCrossEntropy,
-                },
+                Layer::loss(LossKind::SoftmaxCrossEntropy),
             ]),
             dataset: random_images(64 * 16, vec![1, 28, 28]),
             batch_size: 64,
@@ -285,9 +277,7 @@ pub fn workload(name: &str) -> Option<Workload> {
                     returns: Returns::Sequence,
                 },
                 dense(65, Activation::Identity),
-                Layer::Loss {
-                    kind: LossKind::SoftmaxCrossEntropy,
-                },
+                Layer::loss(LossKind::SoftmaxCrossEntropy),
             ]),
             dataset: random_tokens(32 * 8, 64, 65),
             batch_size: 32,
@@ -544,9 +534,7 @@ pub fn tower_graph(blocks: usize) -> Graph {
     let loss = add(
         &mut g,
         "loss".into(),
-        Layer::Loss {
-            kind: LossKind::SoftmaxCrossEntropy,
-        },
+        Layer::loss(LossKind::SoftmaxCrossEntropy),
     );
     g.connect(out, loss, 0);
     g

@@ -25,9 +25,7 @@ fn scores(units: usize) -> Layer {
 }
 
 fn loss() -> Layer {
-    Layer::Loss {
-        kind: LossKind::SoftmaxCrossEntropy,
-    }
+    Layer::loss(LossKind::SoftmaxCrossEntropy)
 }
 
 fn errors_at(model: &Model, location: Location) -> Vec<String> {
@@ -661,4 +659,33 @@ fn an_input_of_features_fed_token_ids_is_offered_the_datasets_kind() {
         panic!("no fix: {problem:?}");
     };
     assert_eq!(*layer, tokens(10, 5));
+}
+
+#[test]
+fn an_ignored_class_must_be_one_of_the_datasets_and_the_loss_a_cross_entropy() {
+    let data = DataInfo {
+        feature_shape: vec![2],
+        values: netloom::graph::ValueKind::Features,
+        task: Task::Classification { classes: 3 },
+        positions: 1,
+    };
+    let with_loss = |kind, ignore_index| {
+        let g = Graph::chain([
+            Layer::input(vec![2]),
+            scores(3),
+            Layer::Loss { kind, ignore_index },
+        ]);
+        let model = check(&g, Some(&data));
+        errors_at(&model, Location::Node(id(&g, "loss")))
+    };
+    assert!(with_loss(LossKind::SoftmaxCrossEntropy, Some(2)).is_empty());
+    assert_eq!(
+        with_loss(LossKind::SoftmaxCrossEntropy, Some(3)),
+        ["The ignored class 3 is not one of the dataset's 3 classes (0 to 2)"]
+    );
+    let mse = with_loss(LossKind::MeanSquaredError, Some(0));
+    assert!(
+        mse[0].starts_with("Only softmax cross-entropy leaves a class out"),
+        "{mse:?}"
+    );
 }

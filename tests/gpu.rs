@@ -307,7 +307,8 @@ mod parity {
 
     #[test]
     fn embeddings_their_gradients_and_a_loss_per_time_step() {
-        // 7 of 9 rows live, 13 time steps, a table of 11 rows of 5: odd everywhere.
+        // 7 of 9 rows live, 13 time steps, a table of 11 rows of 5: odd everywhere. Every 11th
+        // label is -1, no target, which the loss leaves out.
         let (steps, dim, table_rows) = (13, 5, 11);
         let buffers = vec![
             buffer("table", vec![table_rows, dim], false),
@@ -316,7 +317,7 @@ mod parity {
             buffer("out", vec![steps, dim], true),
             buffer("dtable", vec![table_rows, dim], false),
             ids("labels", vec![steps]),
-            buffer("loss", vec![1], false),
+            buffer("loss", vec![2], false),
             buffer("dscores", vec![steps, dim], true),
         ];
         let loss = |positions| Op::Loss {
@@ -347,6 +348,7 @@ mod parity {
                 kind: netloom::graph::LossKind::SoftmaxCrossEntropy,
                 pred: 3,
                 target: 5,
+                loss: 6,
                 dpred: 7,
                 width: dim,
                 positions: steps,

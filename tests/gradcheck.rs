@@ -276,9 +276,7 @@ fn dense_with_every_activation() {
             dense(5, Activation::Tanh),
             dense(4, activation),
             dense(3, Activation::Identity),
-            Layer::Loss {
-                kind: LossKind::MeanSquaredError,
-            },
+            Layer::loss(LossKind::MeanSquaredError),
         ]);
         let program = compile(&graph, regress(3), vec![4]);
         let report = gradient_check(program, &regress(3), 3);
@@ -294,9 +292,7 @@ fn activation_layers() {
             dense(5, Activation::Identity),
             Layer::Activation { function },
             dense(2, Activation::Identity),
-            Layer::Loss {
-                kind: LossKind::MeanSquaredError,
-            },
+            Layer::loss(LossKind::MeanSquaredError),
         ]);
         let program = compile(&graph, regress(2), vec![4]);
         let report = gradient_check(program, &regress(2), 11);
@@ -316,7 +312,7 @@ fn every_loss() {
             Layer::input(vec![4]),
             dense(5, Activation::Tanh),
             dense(units, Activation::Identity),
-            Layer::Loss { kind },
+            Layer::loss(kind),
         ]);
         let program = compile(&graph, task.clone(), vec![4]);
         let report = gradient_check(program, &task, 5);
@@ -333,9 +329,7 @@ fn convolution_with_stride_and_padding() {
             conv(2, kernel, stride, padding, Activation::Identity),
             Layer::Flatten,
             dense(2, Activation::Identity),
-            Layer::Loss {
-                kind: LossKind::MeanSquaredError,
-            },
+            Layer::loss(LossKind::MeanSquaredError),
         ]);
         assert_gradients(graph, regress(2), vec![2, 9, 8]);
     }
@@ -368,9 +362,7 @@ fn pooling_layers() {
             pool.clone(),
             Layer::Flatten,
             dense(2, Activation::Identity),
-            Layer::Loss {
-                kind: LossKind::MeanSquaredError,
-            },
+            Layer::loss(LossKind::MeanSquaredError),
         ]);
         let model = compile::check(&graph, None);
         assert!(model.is_trainable(), "{pool:?}: {:?}", model.problems);
@@ -413,9 +405,7 @@ fn normalisation_layers() {
             },
             Layer::Flatten,
             dense(2, Activation::Identity),
-            Layer::Loss {
-                kind: LossKind::MeanSquaredError,
-            },
+            Layer::loss(LossKind::MeanSquaredError),
         ]);
         assert_gradients(graph, regress(2), input);
     }
@@ -430,9 +420,7 @@ fn reshape_and_dropout() {
         Layer::Flatten,
         Layer::Dropout { rate: 0.5 },
         dense(2, Activation::Identity),
-        Layer::Loss {
-            kind: LossKind::MeanSquaredError,
-        },
+        Layer::loss(LossKind::MeanSquaredError),
     ]);
     assert_gradients(graph, regress(2), vec![6]);
 }
@@ -446,12 +434,7 @@ fn merge_graph(merge: Layer, out_units: usize) -> Graph {
     let c = g.add_node(dense(4, Activation::Sigmoid), [0.0, 0.0]);
     let m = g.add_node(merge, [0.0, 0.0]);
     let out = g.add_node(dense(out_units, Activation::Identity), [0.0, 0.0]);
-    let loss = g.add_node(
-        Layer::Loss {
-            kind: LossKind::MeanSquaredError,
-        },
-        [0.0, 0.0],
-    );
+    let loss = g.add_node(Layer::loss(LossKind::MeanSquaredError), [0.0, 0.0]);
     g.connect(input, a, 0);
     g.connect(a, b, 0);
     g.connect(a, c, 0);
@@ -485,12 +468,7 @@ fn concat_of_images_along_channels() {
     let m = g.add_node(Layer::Concat { inputs: 2, axis: 0 }, [0.0, 0.0]);
     let f = g.add_node(Layer::Flatten, [0.0, 0.0]);
     let out = g.add_node(dense(2, Activation::Identity), [0.0, 0.0]);
-    let loss = g.add_node(
-        Layer::Loss {
-            kind: LossKind::MeanSquaredError,
-        },
-        [0.0, 0.0],
-    );
+    let loss = g.add_node(Layer::loss(LossKind::MeanSquaredError), [0.0, 0.0]);
     for (x, y, port) in [
         (input, a, 0),
         (input, b, 0),
@@ -522,9 +500,7 @@ fn assert_gradients_over_tokens(layers: impl IntoIterator<Item = Layer>, seed: u
     ];
     chain.extend(layers);
     chain.push(dense(6, Activation::Identity));
-    chain.push(Layer::Loss {
-        kind: LossKind::SoftmaxCrossEntropy,
-    });
+    chain.push(Layer::loss(LossKind::SoftmaxCrossEntropy));
     let program = compile_values(&Graph::chain(chain), classify(6), vec![5], values);
     let report = gradient_check(program, &classify(6), seed);
     assert!(report.passes(), "{what}: {report:?}");
@@ -549,9 +525,7 @@ fn a_class_per_time_step_of_a_float_sequence() {
         dense(5, Activation::Gelu),
         Layer::Dropout { rate: 0.0 },
         dense(3, Activation::Identity),
-        Layer::Loss {
-            kind: LossKind::SoftmaxCrossEntropy,
-        },
+        Layer::loss(LossKind::SoftmaxCrossEntropy),
     ]);
     let program = compile_values(&graph, classify(3), vec![4, 3], ValueKind::Sequence);
     let report = gradient_check(program, &classify(3), 7);
@@ -586,9 +560,7 @@ fn recurrent_layers_stacked_and_both_ways_through_time() {
                 },
                 recurrent(cell, 4, layers, both),
                 dense(3, Activation::Identity),
-                Layer::Loss {
-                    kind: LossKind::SoftmaxCrossEntropy,
-                },
+                Layer::loss(LossKind::SoftmaxCrossEntropy),
             ]);
             let program = compile_values(&graph, classify(3), vec![5, 3], ValueKind::Sequence);
             let report = gradient_check(program, &classify(3), 7);
@@ -619,9 +591,7 @@ fn the_last_step_of_a_recurrent_layer_over_embeddings() {
             },
             last,
             dense(2, Activation::Identity),
-            Layer::Loss {
-                kind: LossKind::SoftmaxCrossEntropy,
-            },
+            Layer::loss(LossKind::SoftmaxCrossEntropy),
         ]);
         let values = ValueKind::Tokens { vocabulary: 4 };
         let program = compile_with(&graph, classify(2), vec![6], values, 1);
@@ -648,9 +618,7 @@ fn a_planted_wrong_gradient_is_caught() {
         dense(5, Activation::Tanh),
         dense(3, Activation::Tanh),
         dense(2, Activation::Identity),
-        Layer::Loss {
-            kind: LossKind::MeanSquaredError,
-        },
+        Layer::loss(LossKind::MeanSquaredError),
     ]);
     let task = regress(2);
     let honest = compile(&graph, task.clone(), vec![4]);

@@ -473,9 +473,7 @@ fn a_new_project_built_with_the_palette_defaults_learns_every_toy_set() {
             activation: Activation::Identity,
             init: Init::default(),
         },
-        Layer::Loss {
-            kind: LossKind::SoftmaxCrossEntropy,
-        },
+        Layer::loss(LossKind::SoftmaxCrossEntropy),
     ]);
     for set in ToySet::ALL {
         let mut project = netloom::ui::empty_project();
@@ -591,4 +589,18 @@ fn a_trace_shows_a_recurrences_states_gates_and_gradients_through_time() {
             assert!((traced - own).abs() <= 1e-5 * own, "{traced} against {own}");
         }
     }
+}
+
+/// The sort template: a one-block transformer, scored only on the sorted half of each sample,
+/// sorts every validation question within its 20 epochs.
+#[test]
+fn a_transformer_learns_to_sort_every_validation_question() {
+    let project = example("sort_transformer.json");
+    let mut s = session(&project, 2);
+    let steps = s.steps_per_epoch() * project.training.epochs as u64;
+    for _ in 0..steps {
+        s.step().unwrap().unwrap();
+    }
+    let validation = s.evaluate(train::Part::Validation).unwrap();
+    assert_eq!(validation.accuracy, Some(1.0), "{validation:?}");
 }

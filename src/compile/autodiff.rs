@@ -107,9 +107,9 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
         kind,
         pred,
         target,
+        out,
         width,
         positions,
-        ..
     } = *op
     {
         if g.wants(pred) {
@@ -118,6 +118,7 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
                 kind,
                 pred,
                 target,
+                loss: out,
                 dpred,
                 width,
                 positions,

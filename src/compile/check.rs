@@ -590,9 +590,25 @@ impl Checker<'_> {
         }
         let Some(l) = loss else { return };
         let node = &self.graph.nodes[l];
-        let Layer::Loss { kind } = node.layer else {
+        let Layer::Loss { kind, ignore_index } = node.layer else {
             return;
         };
+        if let Some(ignored) = ignore_index {
+            let problem = match data.task {
+                _ if kind != LossKind::SoftmaxCrossEntropy => Some(format!(
+                    "Only softmax cross-entropy leaves a class out; {} compares every target. Clear the ignored class.",
+                    kind.label()
+                )),
+                Task::Classification { classes } if ignored >= classes => Some(format!(
+                    "The ignored class {ignored} is not one of the dataset's {classes} classes (0 to {})",
+                    classes - 1
+                )),
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                self.node_problem(node.id, problem, None);
+            }
+        }
         let Some((source, prediction)) = nodes[l].inputs.first().cloned().flatten() else {
             return;
         };
@@ -641,7 +657,7 @@ impl Checker<'_> {
                 description: format!("Use {}", kind.label().to_lowercase()),
                 action: FixAction::SetLayer {
                     node: node.id,
-                    layer: Layer::Loss { kind },
+                    layer: Layer::loss(kind),
                 },
             })
         };
@@ -679,7 +695,7 @@ impl Checker<'_> {
     fn check_linear_scores(&mut self, nodes: &[NodeInfo], loss: Option<usize>) {
         let Some(l) = loss else { return };
         let graph = self.graph;
-        let Layer::Loss { kind } = graph.nodes[l].layer else {
+        let Layer::Loss { kind, .. } = graph.nodes[l].layer else {
             return;
         };
         let applies_itself = match kind {

@@ -117,7 +117,7 @@ pub fn lower_forward(model: &Model, b: &mut Builder, shared: &mut Shared, mode: 
             name: &node.name,
         };
         let out = match &node.layer {
-            Layer::Loss { kind } => {
+            Layer::Loss { kind, .. } => {
                 let positions = match info.inputs.first() {
                     Some(Some((_, shape))) if shape.has_time() => shape[0],
                     _ => 1,
@@ -672,7 +672,8 @@ impl LayerLowering<'_> {
         } else {
             ""
         };
-        let loss = self.b.fixed(format!("loss{suffix}"), vec![1]);
+        // The mean loss and how many targets it is over.
+        let loss = self.b.fixed(format!("loss{suffix}"), vec![2]);
         let width = pred_shape.iter().product::<usize>() / positions;
         self.b.push(Op::Loss {
             kind,

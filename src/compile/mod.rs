@@ -30,7 +30,7 @@ use std::ops::Range;
 use builder::Builder;
 use lower::{Mode, Shared, lower_forward};
 
-use crate::graph::{Optimizer, TrainingSettings, ValueKind};
+use crate::graph::{Layer, Optimizer, TrainingSettings, ValueKind};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CompileError {
@@ -49,7 +49,7 @@ pub fn compile(model: &Model, settings: &TrainingSettings) -> Result<Program, Co
     if settings.batch_size == 0 {
         return Err(CompileError::EmptyBatch);
     }
-    let (Some(input_index), Some(_)) = (model.input, model.loss) else {
+    let (Some(input_index), Some(loss_index)) = (model.input, model.loss) else {
         return Err(CompileError::NotTrainable(
             "the network needs one Input and one loss".into(),
         ));
@@ -99,7 +99,12 @@ pub fn compile(model: &Model, settings: &TrainingSettings) -> Result<Program, Co
             grad: grads.get(&train).copied(),
         })
         .collect();
+    let ignore_class = match model.graph.nodes[loss_index].layer {
+        Layer::Loss { ignore_index, .. } => ignore_index,
+        _ => None,
+    };
     Ok(Program {
+        ignore_class,
         buffers: b.buffers,
         steps: b.steps,
         phases: Phases {

@@ -453,7 +453,8 @@ pub enum Op {
     },
     /// The mean loss over the live rows, into a one-element `out`. Each sample has `positions`
     /// rows of `pred` (one per time step of a sequence, else 1) of `width` values; the target is
-    /// a class index (I32) per row for softmax cross-entropy, else shaped like `pred`.
+    /// a class index (I32) per row for softmax cross-entropy, else shaped like `pred`. A negative
+    /// class is no target: the mean is over the rows that have one, whose count goes to `out[1]`.
     Loss {
         kind: LossKind,
         pred: BufferId,
@@ -462,11 +463,13 @@ pub enum Op {
         width: usize,
         positions: usize,
     },
-    /// Gradient of that mean loss with respect to `pred`.
+    /// Gradient of that mean loss with respect to `pred`; `loss` is the Loss op's `out`, whose
+    /// count of targeted rows it divides by.
     LossBackward {
         kind: LossKind,
         pred: BufferId,
         target: BufferId,
+        loss: BufferId,
         dpred: BufferId,
         width: usize,
         positions: usize,
@@ -610,6 +613,8 @@ pub struct Program {
     pub optimizer_state: Vec<BufferId>,
     /// Each node's output, for watching and inspection.
     pub node_outputs: Vec<NodeOutput>,
+    /// Targets of this class are written as no target (-1): the loss's `ignore_index`.
+    pub ignore_class: Option<usize>,
 }
 
 impl Program {

@@ -527,7 +527,7 @@ fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred,
             }
             ok(out, 0, 0)
         }
-        Layer::Loss { kind } => {
+        Layer::Loss { kind, .. } => {
             let x = x();
             // On a sequence, one set of scores per time step: a class per token.
             let scores_axes = if x.has_time() { 2 } else { 1 };

@@ -10,6 +10,7 @@ mod error;
 mod idx;
 mod series;
 mod split;
+mod tasks;
 mod text;
 mod toy;
 
@@ -29,8 +30,23 @@ pub use series::sine_waves;
 pub use split::{
     SplitFractions, SplitSizes, Splits, split, split_for, split_in_order, split_sizes,
 };
+pub use tasks::{MAX_QUESTION, SequenceTask, sequence_task};
 pub use text::{MAX_LENGTH as MAX_TEXT_LENGTH, Vocabulary, load_text, shakespeare, text_windows};
 pub use toy::{RegressionSet, ToySet, regression_2d, toy_2d};
+
+/// The label of a time step whose class is not asked for (a synthetic task's question, before
+/// its answer): no loss, no accuracy. Stored as `u32::MAX` in `Targets::Classes`.
+pub const NO_TARGET: usize = usize::MAX;
+const NO_LABEL: u32 = u32::MAX;
+
+/// A stored label as the class it stands for.
+fn label_class(label: u32) -> usize {
+    if label == NO_LABEL {
+        NO_TARGET
+    } else {
+        label as usize
+    }
+}
 
 /// What a dataset asks of a network's output.
 #[derive(Clone, Debug, PartialEq)]
@@ -227,7 +243,8 @@ impl InMemoryDataset {
                 if *classes == 0 {
                     return bad("a classification set needs at least one class".into());
                 }
-                if let Some(label) = labels.iter().find(|&&l| l as usize >= *classes) {
+                let out_of_range = |&&l: &&u32| l != NO_LABEL && l as usize >= *classes;
+                if let Some(label) = labels.iter().find(out_of_range) {
                     return bad(format!(
                         "label {label} is not below the class count {classes}"
                     ));
@@ -315,7 +332,7 @@ impl Dataset for InMemoryDataset {
 
     fn class(&self, index: usize) -> usize {
         match &self.targets {
-            Targets::Classes { labels, .. } => labels[index * self.positions] as usize,
+            Targets::Classes { labels, .. } => label_class(labels[index * self.positions]),
             Targets::Values { .. } => 0,
         }
     }
@@ -333,7 +350,7 @@ impl Dataset for InMemoryDataset {
             Targets::Classes { labels, .. } => {
                 let labels = &labels[index * self.positions..][..self.positions];
                 for (o, &l) in out.iter_mut().zip(labels) {
-                    *o = l as usize;
+                    *o = label_class(l);
                 }
             }
             Targets::Values { .. } => out.fill(0),
@@ -426,6 +443,31 @@ pub enum DatasetSpec {
         #[serde(default)]
         seed: u64,
     },
+    /// A synthetic sequence task: a question of `length` digits (each below `digits`), then its
+    /// answer; see `SequenceTask`.
+    SequenceTask {
+        task: SequenceTask,
+        #[serde(default = "default_task_samples")]
+        samples: usize,
+        #[serde(default = "default_task_length")]
+        length: usize,
+        #[serde(default = "default_task_digits")]
+        digits: usize,
+        #[serde(default)]
+        seed: u64,
+    },
+}
+
+fn default_task_samples() -> usize {
+    10_000
+}
+
+fn default_task_length() -> usize {
+    6
+}
+
+fn default_task_digits() -> usize {
+    3
 }
 
 fn default_text_length() -> usize {
@@ -519,6 +561,13 @@ pub fn load_in_memory(spec: &DatasetSpec, base_dir: &Path) -> Result<InMemoryDat
             noise,
             seed,
         } => sine_waves(*samples, *length, *waves, *noise, *seed),
+        DatasetSpec::SequenceTask {
+            task,
+            samples,
+            length,
+            digits,
+            seed,
+        } => sequence_task(*task, *samples, *length, *digits, *seed),
     }
 }
 

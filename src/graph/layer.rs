@@ -119,6 +119,10 @@ pub enum Layer {
     /// Compares the prediction on its input with the dataset's target. Every trainable graph has one.
     Loss {
         kind: LossKind,
+        /// For softmax cross-entropy: targets of this class count for nothing, as PyTorch's
+        /// `ignore_index` (a padding class).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ignore_index: Option<usize>,
     },
 }
 
@@ -312,6 +316,14 @@ impl Layer {
         }
     }
 
+    /// A loss of this kind that counts every target.
+    pub fn loss(kind: LossKind) -> Layer {
+        Layer::Loss {
+            kind,
+            ignore_index: None,
+        }
+    }
+
     /// The word a user sees for this kind of layer.
     pub fn kind_label(&self) -> &'static str {
         match self {
@@ -333,7 +345,7 @@ impl Layer {
             Layer::Activation { function } => function.label(),
             Layer::Add { .. } => "Add",
             Layer::Concat { .. } => "Concat",
-            Layer::Loss { kind } => kind.label(),
+            Layer::Loss { kind, .. } => kind.label(),
         }
     }
 

@@ -219,12 +219,7 @@ impl Graph {
         g.connect(last, relu, 0);
         let out = g.add_node(dense(10, Activation::Identity), [0.0, 0.0]);
         g.connect(relu, out, 0);
-        let loss = g.add_node(
-            Layer::Loss {
-                kind: LossKind::SoftmaxCrossEntropy,
-            },
-            [0.0, 0.0],
-        );
+        let loss = g.add_node(Layer::loss(LossKind::SoftmaxCrossEntropy), [0.0, 0.0]);
         g.connect(out, loss, 0);
         g
     }

@@ -196,14 +196,15 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
             Layer::Concat { axis, .. } => {
                 format!("torch.cat([{}], dim={})", inputs.join(", "), axis + 1)
             }
-            Layer::Loss { kind } => {
-                loss = Some((*kind, x, input_shape.has_time()));
+            Layer::Loss { kind, ignore_index } => {
+                loss = Some((*kind, x, input_shape.has_time(), *ignore_index));
                 continue;
             }
         };
         let _ = writeln!(forward, "        {} = {expr}", var(i));
     }
-    let (kind, output, per_step) = loss.unwrap_or((LossKind::MeanSquaredError, "x".into(), false));
+    let (kind, output, per_step, ignore) =
+        loss.unwrap_or((LossKind::MeanSquaredError, "x".into(), false, None));
     if init.is_empty() {
         init.push_str("        pass\n");
     }
@@ -233,13 +234,27 @@ class Net(nn.Module):
 loss_fn = {loss}
 "#,
         title = docstring_text(title),
-        loss = if per_step && kind == LossKind::SoftmaxCrossEntropy {
-            // A class per time step: the batch and time axes are one axis of tokens.
-            "lambda scores, targets: F.cross_entropy(scores.flatten(0, 1), targets.flatten())"
-        } else {
-            loss_module(kind)
-        }
+        loss = loss_expression(kind, per_step, ignore),
     )
+}
+
+/// The loss as Python. Time steps without a target are -1, as Netloom writes them; an ignored
+/// class joins them.
+fn loss_expression(kind: LossKind, per_step: bool, ignore: Option<usize>) -> String {
+    if kind != LossKind::SoftmaxCrossEntropy || !(per_step || ignore.is_some()) {
+        return loss_module(kind).into();
+    }
+    // A class per time step: the batch and time axes are one axis of tokens.
+    let (scores, targets) = if per_step {
+        ("scores.flatten(0, 1)", "targets.flatten()")
+    } else {
+        ("scores", "targets")
+    };
+    let targets = match ignore {
+        Some(class) => format!("{targets}.masked_fill({targets} == {class}, -1)"),
+        None => targets.into(),
+    };
+    format!("lambda scores, targets: F.cross_entropy({scores}, {targets}, ignore_index=-1)")
 }
 
 /// Keeps the layers stored by key from colliding with `nn.Module`'s attributes of the same name
@@ -412,9 +427,7 @@ mod tests {
             },
             dense(4),
             dense(3),
-            Layer::Loss {
-                kind: LossKind::SoftmaxCrossEntropy,
-            },
+            Layer::loss(LossKind::SoftmaxCrossEntropy),
         ]);
         for (node, name) in graph.nodes[1..].iter_mut().zip(CLASHING) {
             node.name = name.to_string();

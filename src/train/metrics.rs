@@ -98,8 +98,11 @@ impl Accumulator {
             Task::Classification { classes: k } => {
                 // A row of scores per class label: per sample, or per time step.
                 let width = prediction.len() / classes.len().max(1);
-                self.labels += classes.len();
                 for (r, &truth) in classes.iter().enumerate() {
+                    if truth == crate::data::NO_TARGET {
+                        continue;
+                    }
+                    self.labels += 1;
                     let guess = predicted_class(&prediction[r * width..(r + 1) * width]);
                     self.correct += (guess == truth) as usize;
                     if truth < k && guess < k {

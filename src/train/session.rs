@@ -12,7 +12,7 @@ use super::watch::{
     watch_list,
 };
 use crate::compile::{BufferId, BufferKind, DType, Op, Program, initial_values};
-use crate::data::{Dataset, Splits, Task};
+use crate::data::{Dataset, NO_TARGET, Splits, Task};
 use crate::engine::cpu::CpuBackend;
 use crate::engine::{Backend, EngineError, Fetch, STATS_WORDS, StepScalars, TensorStats, Ticket};
 use crate::graph::{NodeId, Optimizer, TrainingSettings};
@@ -421,9 +421,15 @@ impl Session {
             );
             let classes = &mut self.classes[r * p..(r + 1) * p];
             self.dataset.copy_classes(i, classes);
+            // The loss's ignored class counts for nothing, like a step with no target.
+            for c in classes.iter_mut() {
+                if Some(*c) == self.program.ignore_class {
+                    *c = NO_TARGET;
+                }
+            }
             if classes_as_labels {
                 for (t, &c) in self.target_classes[r * p..].iter_mut().zip(&*classes) {
-                    *t = c as i32;
+                    *t = if c == NO_TARGET { -1 } else { c as i32 };
                 }
             } else {
                 self.dataset.copy_target(

@@ -239,36 +239,28 @@ pub const GROUPS: &[Group] = &[
                 keywords: "loss classification classes categorical crossentropy ce nll objective cost",
                 description: "For choosing one class out of several: turns the scores into \
                     probabilities and measures how unlikely the right class was.",
-                make: || Layer::Loss {
-                    kind: LossKind::SoftmaxCrossEntropy,
-                },
+                make: || Layer::loss(LossKind::SoftmaxCrossEntropy),
             },
             Entry {
                 name: "Binary cross-entropy",
                 keywords: "loss classification binary bce logistic objective cost",
                 description: "For yes/no answers: a sigmoid turns each score into a probability, \
                     compared with a 0 or 1 target.",
-                make: || Layer::Loss {
-                    kind: LossKind::BinaryCrossEntropy,
-                },
+                make: || Layer::loss(LossKind::BinaryCrossEntropy),
             },
             Entry {
                 name: "Mean squared error",
                 keywords: "loss regression mse l2 objective cost",
                 description: "For predicting numbers: the average squared distance from the target. \
                     Punishes big misses hard.",
-                make: || Layer::Loss {
-                    kind: LossKind::MeanSquaredError,
-                },
+                make: || Layer::loss(LossKind::MeanSquaredError),
             },
             Entry {
                 name: "Mean absolute error",
                 keywords: "loss regression mae l1 objective cost",
                 description: "For predicting numbers: the average distance from the target. Less \
                     swayed by outliers than squared error.",
-                make: || Layer::Loss {
-                    kind: LossKind::MeanAbsoluteError,
-                },
+                make: || Layer::loss(LossKind::MeanAbsoluteError),
             },
         ],
     },

@@ -11,9 +11,10 @@ use egui::{Color32, Pos2, Sense, Ui, Vec2};
 use super::editor::{Editor, Gesture};
 use crate::compile::DataInfo;
 use crate::data::{
-    self, CsvTask, DataError, Dataset, DatasetSpec, InMemoryDataset, RegressionSet, Targets, ToySet,
+    self, CsvTask, DataError, Dataset, DatasetSpec, InMemoryDataset, RegressionSet, SequenceTask,
+    Targets, ToySet,
 };
-use crate::graph::Layer;
+use crate::graph::{Layer, ValueKind};
 
 /// Samples drawn in the scatter preview at most.
 const SCATTER_MAX: usize = 2_000;
@@ -60,7 +61,25 @@ fn builtins() -> Vec<(String, DatasetSpec)> {
             },
         )
     });
+    let tasks = SequenceTask::ALL.iter().map(|&task| {
+        let (what, length, digits) = match task {
+            SequenceTask::Copy => ("Copy digits", 6, 3),
+            SequenceTask::Reverse => ("Reverse digits", 6, 3),
+            SequenceTask::Sort => ("Sort digits", 6, 3),
+            SequenceTask::Parity => ("Parity of bits", 8, 2),
+            SequenceTask::Addition => ("Add numbers", 2, 10),
+        };
+        let spec = DatasetSpec::SequenceTask {
+            task,
+            samples: 10_000,
+            length,
+            digits,
+            seed: 0,
+        };
+        (format!("{what} (sequence task)"), spec)
+    });
     toy.chain(regression)
+        .chain(tasks)
         .chain([
             ("Digits 8×8".to_string(), DatasetSpec::Digits),
             ("MNIST (5,000 images)".to_string(), DatasetSpec::Mnist5k),
@@ -95,6 +114,9 @@ fn same_choice(a: &DatasetSpec, b: &DatasetSpec) -> bool {
     match (a, b) {
         (DatasetSpec::Toy { set: x, .. }, DatasetSpec::Toy { set: y, .. }) => x == y,
         (DatasetSpec::Regression2d { set: x, .. }, DatasetSpec::Regression2d { set: y, .. }) => {
+            x == y
+        }
+        (DatasetSpec::SequenceTask { task: x, .. }, DatasetSpec::SequenceTask { task: y, .. }) => {
             x == y
         }
         _ => std::mem::discriminant(a) == std::mem::discriminant(b),
@@ -344,6 +366,37 @@ impl DatasetPanel {
                 changed |= labelled(ui, "Noise", egui::Slider::new(noise, 0.0..=1.0));
                 changed |= labelled(ui, "Data seed", egui::DragValue::new(seed));
             }
+            DatasetSpec::SequenceTask {
+                task,
+                samples,
+                length,
+                digits,
+                seed,
+            } => {
+                changed |= labelled(
+                    ui,
+                    "Samples",
+                    egui::DragValue::new(samples).range(1..=100_000),
+                );
+                let what = match task {
+                    SequenceTask::Addition => "Digits per number",
+                    SequenceTask::Parity => "Bits",
+                    _ => "Digits",
+                };
+                changed |= labelled(
+                    ui,
+                    what,
+                    egui::DragValue::new(length).range(1..=data::MAX_QUESTION),
+                );
+                if *task != SequenceTask::Parity {
+                    changed |= labelled(
+                        ui,
+                        "Different digits",
+                        egui::DragValue::new(digits).range(2..=100),
+                    );
+                }
+                changed |= labelled(ui, "Data seed", egui::DragValue::new(seed));
+            }
             DatasetSpec::Text { length, .. } | DatasetSpec::Shakespeare { length } => {
                 changed |= labelled(
                     ui,
@@ -424,6 +477,9 @@ fn preview(ui: &mut Ui, loaded: &Loaded) {
         scatter(ui, dataset, side, None).on_hover_text("The dataset's points");
     } else if super::text_view::is_text(dataset) {
         text_excerpt(ui, dataset);
+    } else if matches!(dataset.values(), ValueKind::Tokens { .. }) && dataset.target_positions() > 1
+    {
+        questions_and_answers(ui, dataset);
     } else if dataset.values() == crate::graph::ValueKind::Sequence
         && dataset.feature_shape()[1] == 1
     {
@@ -476,6 +532,34 @@ fn text_excerpt(ui: &mut Ui, dataset: &InMemoryDataset) {
     ));
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.label(egui::RichText::new(text).monospace());
+    });
+}
+
+/// The first samples of a question-and-answer task: the question read, then the answer wanted
+/// (each time step without a target is part of the question).
+fn questions_and_answers(ui: &mut Ui, dataset: &InMemoryDataset) {
+    let names = dataset.class_names();
+    let mut classes = vec![0; dataset.target_positions()];
+    let name = |id: usize| names.get(id).map_or("?", String::as_str);
+    let lines: Vec<String> = (0..dataset.len().min(5))
+        .map(|i| {
+            dataset.copy_classes(i, &mut classes);
+            let asked = classes
+                .iter()
+                .take_while(|&&c| c == data::NO_TARGET)
+                .count();
+            let tokens = dataset.sample_features(i);
+            let question: Vec<&str> = tokens[..=asked.min(tokens.len() - 1)]
+                .iter()
+                .map(|&t| name(t as usize))
+                .collect();
+            let answer: Vec<&str> = classes[asked..].iter().map(|&c| name(c)).collect();
+            format!("{}  →  {}", question.join(" "), answer.join(" "))
+        })
+        .collect();
+    ui.label("The network reads each question, then is asked for the answer one token at a time:");
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label(egui::RichText::new(lines.join("\n")).monospace());
     });
 }
 

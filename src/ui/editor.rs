@@ -675,9 +675,7 @@ mod tests {
         let mut e = editor();
         let input = e.add_layer(Layer::input(vec![1, 4, 4]), [0.0, 0.0]);
         let hidden = e.add_after_selection(dense(8));
-        e.add_after_selection(Layer::Loss {
-            kind: LossKind::MeanSquaredError,
-        });
+        e.add_after_selection(Layer::loss(LossKind::MeanSquaredError));
         // Dense on an image: check offers to insert a Flatten before it.
         let fix = e
             .model
@@ -758,12 +756,7 @@ mod tests {
         assert!(to_self.contains("itself"));
         let into_input = e.connection_problem(out(c), out(a)).unwrap();
         assert!(into_input.contains("input port"), "{into_input}");
-        let loss = e.add_layer(
-            Layer::Loss {
-                kind: LossKind::SoftmaxCrossEntropy,
-            },
-            [0.0, 0.0],
-        );
+        let loss = e.add_layer(Layer::loss(LossKind::SoftmaxCrossEntropy), [0.0, 0.0]);
         assert!(e.connect(out(c), out(loss)).is_ok());
     }
 

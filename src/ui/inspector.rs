@@ -170,6 +170,24 @@ fn loss_choice(ui: &mut Ui, kind: &mut LossKind) -> bool {
     changed
 }
 
+/// A class whose targets count for nothing (padding), as PyTorch's `ignore_index`.
+fn ignore_choice(ui: &mut Ui, ignore: &mut Option<usize>) -> bool {
+    let mut on = ignore.is_some();
+    let mut changed = ui
+        .checkbox(&mut on, "Ignore a class")
+        .on_hover_text(
+            "Targets of this class add nothing to the loss or the accuracy: a padding class",
+        )
+        .changed();
+    if changed {
+        *ignore = on.then_some(0);
+    }
+    if let Some(class) = ignore {
+        changed |= number(ui, "Ignored class", class, 0..=100_000, 0.05);
+    }
+    changed
+}
+
 /// A pooling stride: the kernel size unless set.
 fn stride_choice(ui: &mut Ui, stride: &mut Option<usize>, kernel: usize) -> bool {
     let mut own = stride.is_some();
@@ -322,7 +340,12 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
             mark("inputs", number(ui, "Inputs", inputs, 2..=8, 0.05));
             mark("axis", number(ui, "Axis", axis, 0..=3, 0.05));
         }
-        Layer::Loss { kind } => mark("kind", loss_choice(ui, kind)),
+        Layer::Loss { kind, ignore_index } => {
+            mark("kind", loss_choice(ui, kind));
+            if *kind == LossKind::SoftmaxCrossEntropy || ignore_index.is_some() {
+                mark("ignore_index", ignore_choice(ui, ignore_index));
+            }
+        }
         Layer::GlobalAvgPool | Layer::Flatten => {
             ui.weak("No settings.");
         }

@@ -193,8 +193,15 @@ impl SequenceView {
                 && matches!(dataset.values(), ValueKind::Tokens { .. })
             {
                 let features = dataset.sample_features(index);
-                let text: String = features.iter().map(|&v| token_label(dataset, v)).collect();
-                ui.monospace(text);
+                let tokens: Vec<String> =
+                    features.iter().map(|&v| token_label(dataset, v)).collect();
+                // A text's characters run together; other tokens stand apart.
+                let gap = if super::text_view::is_text(dataset) {
+                    ""
+                } else {
+                    " "
+                };
+                ui.monospace(tokens.join(gap));
             }
         });
     }

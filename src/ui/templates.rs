@@ -30,6 +30,7 @@ pub const TEMPLATES: &[Template] = &[
     example!("Shakespeare RNN (text)", "char_rnn.json"),
     example!("Tiny GPT (text)", "tiny_gpt.json"),
     example!("Sine forecast (series)", "sine_forecast.json"),
+    example!("Transformer sorts digits", "sort_transformer.json"),
 ];
 
 impl Template {

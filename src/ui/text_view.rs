@@ -50,10 +50,12 @@ impl Default for TextView {
     }
 }
 
-/// Whether `dataset` is characters of a text: token ids whose classes are single characters.
+/// Whether `dataset` is characters of a text: windows of one stream of token ids, in order,
+/// whose classes are single characters.
 pub fn is_text(dataset: &InMemoryDataset) -> bool {
     matches!(dataset.values(), ValueKind::Tokens { .. })
         && dataset.target_positions() > 1
+        && dataset.ordered()
         && dataset.class_names().iter().all(|c| c.chars().count() == 1)
 }
 

@@ -606,9 +606,9 @@ impl CpuBackend {
                 positions,
             } => {
                 let rows = rows * positions;
-                let value = loss::loss(kind, st.get(pred), st.get(target), rows, width);
+                let (value, count) = loss::loss(kind, st.get(pred), st.get(target), rows, width);
                 let mut o = st.take(out);
-                o[0] = value;
+                (o[0], o[1]) = (value, count as f32);
                 st.put(out, o);
             }
             Op::LossBackward {
@@ -618,6 +618,7 @@ impl CpuBackend {
                 dpred,
                 width,
                 positions,
+                ..
             } => {
                 let rows = rows * positions;
                 let mut o = st.take(dpred);
