@@ -443,3 +443,74 @@ fn a_run_stopped_on_nan_leaves_the_saved_weights_alone() {
     assert_eq!(std::fs::read(&weights).unwrap(), b"good weights");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Fixture from tests/fixtures/pytorch_export/make.py: the code `export pytorch` writes for
+/// each sequence net, loaded with the net's weights (strict=True) and run by PyTorch on the
+/// first text windows. The code is exported afresh and must be the one the fixture ran, and
+/// Netloom's outputs from the same weights must be PyTorch's.
+#[test]
+fn exported_sequence_modules_compute_what_netloom_computes() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let here = fixtures.join("pytorch_export");
+    let sequences = fixtures.join("pytorch_sequences");
+    let dir = temp_dir("export_sequences");
+    for name in ["lstm", "gru", "rnn", "bigru2", "gpt", "encoded"] {
+        let project = match name {
+            "encoded" => here.join("encoded.json"),
+            _ => sequences.join(format!("{name}.json")),
+        };
+        let code = dir.join(format!("{name}.py"));
+        let out = netloom()
+            .args(["export", "pytorch", project.to_str().unwrap(), "-o"])
+            .arg(&code)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let fixture_code = std::fs::read_to_string(here.join(format!("{name}_net.py"))).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&code).unwrap(),
+            fixture_code,
+            "{name}: the export changed; run make.py again"
+        );
+        let fixture: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(here.join(format!("{name}_outputs.json"))).unwrap(),
+        )
+        .unwrap();
+        let loaded = netloom::io::load_project(&project).unwrap();
+        let base = project.parent().unwrap();
+        let prepared = netloom::train::prepare(&loaded, base).unwrap();
+        let mut session = netloom::train::cpu_session(&loaded, &prepared, 1).unwrap();
+        let weights = here.join(fixture["weights"].as_str().unwrap());
+        session
+            .set_weights(&netloom::io::load_weights(&weights).unwrap())
+            .unwrap();
+        let features: Vec<f32> = fixture["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| row.as_array().unwrap().iter())
+            .map(|id| id.as_f64().unwrap() as f32)
+            .collect();
+        let mut ours = Vec::new();
+        session.predict(&features, &mut ours).unwrap();
+        let theirs: Vec<f32> = fixture["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(ours.len(), theirs.len(), "{name}");
+        let scale = theirs.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-4 * scale,
+                "{name}, output {i}: Netloom {a}, PyTorch {b}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,7 +1,7 @@
 //! Starting values of parameters and running statistics, drawn from the run's seeded generator
 //! in program order, so the same seed gives the same network.
 
-use super::program::{BufferId, ParamInit, Program};
+use super::program::{BufferId, ParamInit, Program, StateInit};
 use crate::graph::Init;
 use crate::rng::Rng;
 
@@ -26,12 +26,29 @@ pub fn initial_values(program: &Program, seed: u64) -> Vec<(BufferId, Vec<f32>)>
     }
     for state in &program.running_stats {
         let n = program.buffers[state.buffer].per_sample_len();
-        values.push((state.buffer, vec![state.initial; n]));
+        let data = match state.initial {
+            StateInit::Constant(c) => vec![c; n],
+            StateInit::Sinusoidal { steps, width } => sinusoidal(steps, width),
+        };
+        values.push((state.buffer, data));
     }
     for &state in &program.optimizer_state {
         values.push((state, vec![0.0; program.buffers[state].per_sample_len()]));
     }
     values
+}
+
+/// The fixed positional encoding: see `StateInit::Sinusoidal`.
+pub fn sinusoidal(steps: usize, width: usize) -> Vec<f32> {
+    let mut table = Vec::with_capacity(steps * width);
+    for p in 0..steps {
+        for j in 0..width {
+            let i = (j / 2) as f64;
+            let angle = p as f64 * (-(10_000f64.ln()) * 2.0 * i / width as f64).exp();
+            table.push(if j % 2 == 0 { angle.sin() } else { angle.cos() } as f32);
+        }
+    }
+    table
 }
 
 fn draw(init: Init, fan_in: usize, fan_out: usize, n: usize, rng: &mut Rng) -> Vec<f32> {
@@ -94,6 +111,34 @@ mod tests {
             draw(Init::Constant { value: 0.5 }, 3, 3, 9, &mut Rng::new(0))
                 .iter()
                 .all(|&x| x == 0.5)
+        );
+    }
+
+    #[test]
+    fn the_sinusoidal_encoding_is_the_original_transformers() {
+        let (steps, width) = (50, 6);
+        let table = sinusoidal(steps, width);
+        assert_eq!(table.len(), steps * width);
+        for p in 0..steps {
+            for i in 0..width / 2 {
+                let angle = p as f64 / 10_000f64.powf(2.0 * i as f64 / width as f64);
+                let (sin, cos) = (table[p * width + 2 * i], table[p * width + 2 * i + 1]);
+                assert!(
+                    (f64::from(sin) - angle.sin()).abs() < 1e-6,
+                    "pe[{p}, {}]",
+                    2 * i
+                );
+                assert!(
+                    (f64::from(cos) - angle.cos()).abs() < 1e-6,
+                    "pe[{p}, {}]",
+                    2 * i + 1
+                );
+            }
+        }
+        // An odd width ends on a sine.
+        assert_eq!(
+            sinusoidal(3, 3)[2 * 3 + 2],
+            (2.0 / 10_000f64.powf(2.0 / 3.0)).sin() as f32
         );
     }
 }

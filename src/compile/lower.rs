@@ -7,7 +7,7 @@ use super::builder::Builder;
 use super::check::Model;
 use super::program::{
     Attention, BufferId, BufferKind, Cell, DType, Extent, NamedState, Op, Param, ParamInit,
-    Recurrence, UnaryFn, Window,
+    Recurrence, StateInit, UnaryFn, Window,
 };
 use super::shapes::window_output;
 use crate::graph::{Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns};
@@ -69,7 +69,7 @@ impl Shared {
         b: &mut Builder,
         name: String,
         shape: Vec<usize>,
-        initial: f32,
+        initial: StateInit,
     ) -> BufferId {
         if let Some(&id) = self.by_name.get(&name) {
             return id;
@@ -299,15 +299,14 @@ impl LayerLowering<'_> {
                     fan_out: steps,
                 };
                 let table = self.param("weight", vec![steps, width], init);
-                let out = self.value("with positions", x_shape);
-                self.b.push(Op::BiasAdd {
-                    x,
-                    bias: table,
-                    out,
-                    channels: steps * width,
-                    inner: 1,
-                });
-                out
+                self.add_per_step(x, table)
+            }
+            Layer::PositionalEncoding => {
+                let (steps, width) = (x_shape[0], x_shape[1]);
+                let name = format!("{}.pe", self.name);
+                let initial = StateInit::Sinusoidal { steps, width };
+                let table = self.shared.state(self.b, name, vec![steps, width], initial);
+                self.add_per_step(x, table)
             }
             Layer::Dense {
                 units,
@@ -441,13 +440,13 @@ impl LayerLowering<'_> {
                     self.b,
                     format!("{}.running_mean", self.name),
                     vec![channels],
-                    0.0,
+                    StateInit::Constant(0.0),
                 );
                 let running_var = self.shared.state(
                     self.b,
                     format!("{}.running_var", self.name),
                     vec![channels],
-                    1.0,
+                    StateInit::Constant(1.0),
                 );
                 let out = self.value("batch norm", x_shape);
                 if self.mode == Mode::Eval {
@@ -530,6 +529,21 @@ impl LayerLowering<'_> {
             }
             Layer::Loss { .. } => x,
         }
+    }
+
+    /// `x` (`[steps, width]`) plus `table`, a vector per time step.
+    fn add_per_step(&mut self, x: BufferId, table: BufferId) -> BufferId {
+        let shape = self.b.shape(x).to_vec();
+        let channels = shape.iter().product();
+        let out = self.value("with positions", shape);
+        self.b.push(Op::BiasAdd {
+            x,
+            bias: table,
+            out,
+            channels,
+            inner: 1,
+        });
+        out
     }
 
     /// One direction of layer `layer` of a recurrent layer over `x` (`[steps, features]`):

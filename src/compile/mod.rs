@@ -21,7 +21,8 @@ pub use check::{
 pub use init::initial_values;
 pub use program::{
     Attention, Buffer, BufferId, BufferKind, Cell, DType, Extent, NamedState, NodeOutput, Op,
-    Outputs, Param, ParamInit, Phases, Program, Recurrence, Step, UnaryFn, UpdateRule, Window,
+    Outputs, Param, ParamInit, Phases, Program, Recurrence, StateInit, Step, UnaryFn, UpdateRule,
+    Window,
 };
 pub use shapes::window_output;
 

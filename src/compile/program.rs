@@ -580,12 +580,24 @@ pub enum ParamInit {
     Constant(f32),
 }
 
-/// A buffer that persists across steps and is saved with the weights (running statistics).
+/// A buffer that persists across steps and is saved with the weights (running statistics, a
+/// fixed encoding).
 #[derive(Clone, Debug)]
 pub struct NamedState {
     pub name: String,
     pub buffer: BufferId,
-    pub initial: f32,
+    pub initial: StateInit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StateInit {
+    Constant(f32),
+    /// `[steps, width]`: sin(p·ω_i) in even columns and cos(p·ω_i) in odd ones, ω_i =
+    /// 10000^(-2i/width), as "Attention Is All You Need" and PyTorch's tutorial build it.
+    Sinusoidal {
+        steps: usize,
+        width: usize,
+    },
 }
 
 /// The buffers a forward phase reads and writes.

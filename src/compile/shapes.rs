@@ -334,15 +334,17 @@ fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred,
             let mixing = product(&[4, steps, steps, width])?;
             ok(vec![steps, width], params, sum(&[projections, mixing])?)
         }
-        Layer::PositionalEmbedding => {
+        Layer::PositionalEmbedding | Layer::PositionalEncoding => {
             let x = x();
             let (true, &[steps, width]) = (x.has_time(), &x[..]) else {
                 return Err(Issue::new(format!(
-                    "PositionalEmbedding adds a vector per time step to a sequence [time, features]; got {x}. Add an Embedding before it."
+                    "{} adds a vector per time step to a sequence [time, features]; got {x}. Add an Embedding before it.",
+                    layer.kind_label()
                 )));
             };
-            let params = product(&[steps, width])?;
-            ok(vec![steps, width], params, params)
+            let values = product(&[steps, width])?;
+            let learned = matches!(layer, Layer::PositionalEmbedding);
+            ok(vec![steps, width], if learned { values } else { 0 }, values)
         }
         Layer::Dense {
             units,

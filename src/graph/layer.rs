@@ -47,6 +47,9 @@ pub enum Layer {
     /// Adds a learned vector per time step to a sequence, so that later layers know where each
     /// step is (attention alone cannot tell).
     PositionalEmbedding,
+    /// Adds the fixed sines and cosines of "Attention Is All You Need" to a sequence: the same
+    /// job with nothing to learn.
+    PositionalEncoding,
     Dense {
         units: usize,
         #[serde(default = "yes")]
@@ -332,6 +335,7 @@ impl Layer {
             Layer::Recurrent { cell, .. } => cell.label(),
             Layer::MultiHeadAttention { .. } => "MultiHeadAttention",
             Layer::PositionalEmbedding => "PositionalEmbedding",
+            Layer::PositionalEncoding => "PositionalEncoding",
             Layer::Dense { .. } => "Dense",
             Layer::Conv2d { .. } => "Conv2d",
             Layer::MaxPool2d { .. } => "MaxPool2d",

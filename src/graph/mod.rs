@@ -231,7 +231,7 @@ fn default_name(layer: &Layer) -> String {
         Layer::Activation { function } => function.label().to_lowercase(),
         Layer::Loss { .. } => "loss".to_string(),
         Layer::MultiHeadAttention { .. } => "attention".to_string(),
-        Layer::PositionalEmbedding => "positions".to_string(),
+        Layer::PositionalEmbedding | Layer::PositionalEncoding => "positions".to_string(),
         Layer::Recurrent { cell, .. } => match cell {
             RecurrentCell::Rnn | RecurrentCell::RnnRelu => "rnn".to_string(),
             RecurrentCell::Lstm => "lstm".to_string(),

@@ -44,6 +44,7 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
     // Locals end in `_`, which no keyword, builtin used here or argument (`x`, `self`) does.
     let var = |i: usize| format!("{}_", graph.nodes[i].name);
     let mut by_key = false;
+    let mut sinusoidal = false;
     for &i in &model.order {
         let info = &model.nodes[i];
         if !info.feeds_loss {
@@ -98,6 +99,15 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
                 let (steps, width) = (input_shape[0], input_shape.last().copied().unwrap_or(1));
                 let _ = writeln!(init, "        {layer} = nn.Embedding({steps}, {width})");
                 format!("{x} + {layer}.weight[: {x}.shape[1]]")
+            }
+            Layer::PositionalEncoding => {
+                let (steps, width) = (input_shape[0], input_shape.last().copied().unwrap_or(1));
+                let _ = writeln!(
+                    init,
+                    "        {layer} = SinusoidalEncoding({steps}, {width})"
+                );
+                sinusoidal = true;
+                format!("{layer}({x})")
             }
             Layer::Recurrent {
                 cell,
@@ -209,6 +219,7 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
         init.push_str("        pass\n");
     }
     let setattr = if by_key { SETATTR } else { "" };
+    let helpers = if sinusoidal { SINUSOIDAL } else { "" };
     format!(
         r#""""{title}: exported from Netloom.
 
@@ -217,10 +228,12 @@ Parameter names match the weights Netloom saves, so:
     model = Net()
     model.load_state_dict(safetensors.torch.load_file("weights.safetensors"))
 """
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-
+{helpers}
 
 class Net(nn.Module):
     def __init__(self):
@@ -259,6 +272,25 @@ fn loss_expression(kind: LossKind, per_step: bool, ignore: Option<usize>) -> Str
 
 /// Keeps the layers stored by key from colliding with `nn.Module`'s attributes of the same name
 /// when the module sets one (`train()` sets `self.training`), which `nn.Module` would refuse.
+/// The fixed positional encoding, kept (and saved) as the buffer `pe` as Netloom keeps it.
+const SINUSOIDAL: &str = r#"
+
+class SinusoidalEncoding(nn.Module):
+    def __init__(self, steps, width):
+        super().__init__()
+        position = torch.arange(steps, dtype=torch.float64).unsqueeze(1)
+        frequency = torch.exp(
+            torch.arange(0, width, 2, dtype=torch.float64) * (-math.log(10000.0) / width)
+        )
+        pe = torch.zeros(steps, width, dtype=torch.float64)
+        pe[:, 0::2] = torch.sin(position * frequency)
+        pe[:, 1::2] = torch.cos(position * frequency[: width // 2])
+        self.register_buffer("pe", pe.float())
+
+    def forward(self, x):
+        return x + self.pe[: x.shape[1]]
+"#;
+
 const SETATTR: &str = r#"
     def __setattr__(self, name, value):
         # Some layers are named like nn.Module's own attributes (such as "training"): the layer

@@ -312,6 +312,13 @@ pub const GROUPS: &[Group] = &[
                 make: || Layer::PositionalEmbedding,
             },
             Entry {
+                name: "PositionalEncoding",
+                keywords: "position positional encoding sinusoidal sine cosine fixed transformer",
+                description: "Adds fixed sines and cosines of each step's position (the original \
+                    transformer's encoding): the order, with nothing to learn.",
+                make: || Layer::PositionalEncoding,
+            },
+            Entry {
                 name: "RNN",
                 keywords: "recurrent vanilla elman simple tanh sequence time",
                 description: "The simplest recurrent layer: h' = tanh(W·x + U·h + b) at every step. \

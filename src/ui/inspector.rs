@@ -272,6 +272,9 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
         Layer::PositionalEmbedding => {
             ui.weak("A learned vector per time step, added to the input.");
         }
+        Layer::PositionalEncoding => {
+            ui.weak("Fixed sines and cosines of the step's position, added to the input: nothing to learn.");
+        }
         Layer::Embedding {
             num_embeddings,
             embedding_dim,
