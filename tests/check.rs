@@ -689,3 +689,27 @@ fn an_ignored_class_must_be_one_of_the_datasets_and_the_loss_a_cross_entropy() {
         "{mse:?}"
     );
 }
+
+#[test]
+fn pooling_over_time_ends_the_time_axis_and_asks_for_one() {
+    let pooled = Layer::PoolOverTime {
+        pooling: netloom::graph::TimePooling::Max,
+    };
+    let sequence = Layer::Input {
+        shape: vec![7, 3],
+        values: netloom::graph::ValueKind::Sequence,
+    };
+    let g = Graph::chain([sequence, pooled.clone(), scores(2), loss()]);
+    let model = check(&g, None);
+    assert!(model.problems.is_empty(), "{:?}", model.problems);
+    let shape = model.nodes[1].output.clone().unwrap();
+    assert_eq!((shape.to_string(), shape.has_time()), ("[3]".into(), false));
+    let g = Graph::chain([Layer::input(vec![4]), pooled, scores(2), loss()]);
+    let model = check(&g, None);
+    assert_eq!(
+        errors_at(&model, Location::Node(id(&g, "pooled"))),
+        [
+            "PoolOverTime sums up a sequence [time, features]; got [4]. Use it after a recurrent, attention or Embedding layer."
+        ]
+    );
+}

@@ -368,15 +368,17 @@ mod parity {
 
     #[test]
     fn pooling_and_its_gradients() {
-        for (kernel, stride) in [(2, 2), (3, 2), (3, 1)] {
+        // The last: a window over the whole height, as pooling over time uses.
+        for (kernel_h, kernel_w, stride) in [(2, 2, 2), (3, 3, 2), (3, 3, 1), (7, 1, 1)] {
             let (c, h, w) = (2, 7, 6);
-            let (oh, ow) = ((h - kernel) / stride + 1, (w - kernel) / stride + 1);
+            let (oh, ow) = ((h - kernel_h) / stride + 1, (w - kernel_w) / stride + 1);
+            let kernel = format!("{kernel_h}×{kernel_w}");
             let window = Window {
                 channels: c,
                 in_h: h,
                 in_w: w,
-                kernel_h: kernel,
-                kernel_w: kernel,
+                kernel_h,
+                kernel_w,
                 stride,
                 padding: 0,
                 out_h: oh,

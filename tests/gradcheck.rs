@@ -9,7 +9,8 @@ use netloom::data::Task;
 use netloom::engine::cpu::CpuBackend;
 use netloom::engine::{Backend, StepScalars};
 use netloom::graph::{
-    Activation, Graph, Init, Layer, LossKind, RecurrentCell, Returns, TrainingSettings, ValueKind,
+    Activation, Graph, Init, Layer, LossKind, RecurrentCell, Returns, TimePooling,
+    TrainingSettings, ValueKind,
 };
 use netloom::rng::Rng;
 
@@ -639,4 +640,29 @@ fn a_planted_wrong_gradient_is_caught() {
         !report.passes(),
         "the checker missed a wrong gradient: {report:?}"
     );
+}
+
+#[test]
+fn a_sequence_pooled_over_time_by_mean_max_or_last_step() {
+    for pooling in TimePooling::ALL {
+        let graph = Graph::chain([
+            Layer::Input {
+                shape: vec![6],
+                values: ValueKind::Tokens { vocabulary: 4 },
+            },
+            Layer::Embedding {
+                num_embeddings: 4,
+                embedding_dim: 3,
+                init: Init::Normal { std: 1.0 },
+            },
+            Layer::PositionalEncoding,
+            Layer::PoolOverTime { pooling },
+            dense(2, Activation::Identity),
+            Layer::loss(LossKind::SoftmaxCrossEntropy),
+        ]);
+        let values = ValueKind::Tokens { vocabulary: 4 };
+        let program = compile_with(&graph, classify(2), vec![6], values, 1);
+        let report = gradient_check(program, &classify(2), 3);
+        assert!(report.passes(), "{pooling:?}: {report:?}");
+    }
 }

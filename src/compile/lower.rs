@@ -10,7 +10,9 @@ use super::program::{
     Recurrence, StateInit, UnaryFn, Window,
 };
 use super::shapes::window_output;
-use crate::graph::{Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns};
+use crate::graph::{
+    Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns, TimePooling,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -241,20 +243,7 @@ impl LayerLowering<'_> {
                 }
                 match returns {
                     Returns::Sequence => seq,
-                    Returns::LastStep => {
-                        let width = *out_shape.last().unwrap_or(&1);
-                        let last = self.value("last step", vec![1, width]);
-                        self.b.push(Op::Slice {
-                            x: seq,
-                            out: last,
-                            total: steps,
-                            start: steps - 1,
-                            width: 1,
-                            inner: width,
-                        });
-                        let name = format!("{} (output)", self.name);
-                        self.b.reshape(last, out_shape, name)
-                    }
+                    Returns::LastStep => self.last_step(seq, out_shape),
                 }
             }
             Layer::MultiHeadAttention { heads, causal } => {
@@ -411,6 +400,38 @@ impl LayerLowering<'_> {
                 let name = format!("{} (output)", self.name);
                 self.b.reshape(pooled, out_shape, name)
             }
+            Layer::PoolOverTime { pooling } => {
+                let (steps, width) = (x_shape[0], x_shape[1]);
+                // A window over the whole time axis of the sequence seen as a one-channel
+                // image [1, steps, width]: one output per feature.
+                let window = pool_window(&[1, steps, width], steps, 1, 1);
+                let pooled = match pooling {
+                    TimePooling::Last => return self.last_step(x, out_shape),
+                    TimePooling::Mean => {
+                        let out = self.value("mean over time", vec![1, 1, width]);
+                        self.b.push(Op::AvgPool2d { x, out, window });
+                        out
+                    }
+                    TimePooling::Max => {
+                        let out = self.value("max over time", vec![1, 1, width]);
+                        let argmax = (self.mode == Mode::Train).then(|| {
+                            let name = format!("{} (argmax)", self.name);
+                            let shape = vec![1, 1, width];
+                            self.b
+                                .buffer(name, shape, true, DType::I32, BufferKind::Value)
+                        });
+                        self.b.push(Op::MaxPool2d {
+                            x,
+                            out,
+                            argmax,
+                            window,
+                        });
+                        out
+                    }
+                };
+                let name = format!("{} (output)", self.name);
+                self.b.reshape(pooled, out_shape, name)
+            }
             Layer::Flatten | Layer::Reshape { .. } => {
                 let name = format!("{} (output)", self.name);
                 self.b.reshape(x, out_shape, name)
@@ -529,6 +550,22 @@ impl LayerLowering<'_> {
             }
             Layer::Loss { .. } => x,
         }
+    }
+
+    /// The last time step of `seq` (`[steps, width]`), shaped `out_shape`.
+    fn last_step(&mut self, seq: BufferId, out_shape: Vec<usize>) -> BufferId {
+        let (steps, width) = (self.b.shape(seq)[0], *out_shape.last().unwrap_or(&1));
+        let last = self.value("last step", vec![1, width]);
+        self.b.push(Op::Slice {
+            x: seq,
+            out: last,
+            total: steps,
+            start: steps - 1,
+            width: 1,
+            inner: width,
+        });
+        let name = format!("{} (output)", self.name);
+        self.b.reshape(last, out_shape, name)
     }
 
     /// `x` (`[steps, width]`) plus `table`, a vector per time step.

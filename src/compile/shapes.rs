@@ -195,7 +195,9 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
         output.values = match layer {
             Layer::Input { values, .. } => *values,
             Layer::Embedding { .. } => ValueKind::Sequence,
-            Layer::Flatten | Layer::Reshape { .. } => ValueKind::Features,
+            Layer::Flatten | Layer::Reshape { .. } | Layer::PoolOverTime { .. } => {
+                ValueKind::Features
+            }
             Layer::Recurrent {
                 returns: Returns::LastStep,
                 ..
@@ -425,6 +427,15 @@ fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred,
         Layer::GlobalAvgPool => {
             let (c, h, w) = image(node, "GlobalAvgPool", &x())?;
             ok(vec![c], 0, product(&[c, h, w])?)
+        }
+        Layer::PoolOverTime { .. } => {
+            let x = x();
+            let (true, &[steps, width]) = (x.has_time(), &x[..]) else {
+                return Err(Issue::new(format!(
+                    "PoolOverTime sums up a sequence [time, features]; got {x}. Use it after a recurrent, attention or Embedding layer."
+                )));
+            };
+            ok(vec![width], 0, product(&[steps, width])?)
         }
         Layer::Flatten => ok(vec![numel(&x())], 0, 0),
         Layer::Reshape { shape } => {

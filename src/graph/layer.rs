@@ -50,6 +50,12 @@ pub enum Layer {
     /// Adds the fixed sines and cosines of "Attention Is All You Need" to a sequence: the same
     /// job with nothing to learn.
     PositionalEncoding,
+    /// Sums a sequence `[time, features]` up as one vector `[features]`: each feature's mean or
+    /// largest value over time, or its value at the last step.
+    PoolOverTime {
+        #[serde(default)]
+        pooling: TimePooling,
+    },
     Dense {
         units: usize,
         #[serde(default = "yes")]
@@ -147,6 +153,29 @@ impl RecurrentCell {
             RecurrentCell::RnnRelu => "RNN (ReLU)",
             RecurrentCell::Lstm => "LSTM",
             RecurrentCell::Gru => "GRU",
+        }
+    }
+}
+
+/// How `PoolOverTime` sums up a sequence.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimePooling {
+    #[default]
+    Mean,
+    Max,
+    /// The last step's values (PyTorch's `x[:, -1]`).
+    Last,
+}
+
+impl TimePooling {
+    pub const ALL: [TimePooling; 3] = [TimePooling::Mean, TimePooling::Max, TimePooling::Last];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TimePooling::Mean => "Mean over time",
+            TimePooling::Max => "Max over time",
+            TimePooling::Last => "Last step",
         }
     }
 }
@@ -336,6 +365,7 @@ impl Layer {
             Layer::MultiHeadAttention { .. } => "MultiHeadAttention",
             Layer::PositionalEmbedding => "PositionalEmbedding",
             Layer::PositionalEncoding => "PositionalEncoding",
+            Layer::PoolOverTime { .. } => "PoolOverTime",
             Layer::Dense { .. } => "Dense",
             Layer::Conv2d { .. } => "Conv2d",
             Layer::MaxPool2d { .. } => "MaxPool2d",

@@ -6,7 +6,9 @@ mod layer;
 mod load;
 mod project;
 
-pub use layer::{Activation, Init, Layer, LossKind, RecurrentCell, Returns, ValueKind};
+pub use layer::{
+    Activation, Init, Layer, LossKind, RecurrentCell, Returns, TimePooling, ValueKind,
+};
 pub use project::{
     BackendChoice, EarlyStopping, FORMAT_VERSION, LoadError, Optimizer, Project, Schedule,
     TrainingSettings, ViewState,
@@ -232,6 +234,7 @@ fn default_name(layer: &Layer) -> String {
         Layer::Loss { .. } => "loss".to_string(),
         Layer::MultiHeadAttention { .. } => "attention".to_string(),
         Layer::PositionalEmbedding | Layer::PositionalEncoding => "positions".to_string(),
+        Layer::PoolOverTime { .. } => "pooled".to_string(),
         Layer::Recurrent { cell, .. } => match cell {
             RecurrentCell::Rnn | RecurrentCell::RnnRelu => "rnn".to_string(),
             RecurrentCell::Lstm => "lstm".to_string(),

@@ -10,7 +10,7 @@
 use std::fmt::Write;
 
 use crate::compile::Model;
-use crate::graph::{Activation, Layer, LossKind, RecurrentCell, Returns};
+use crate::graph::{Activation, Layer, LossKind, RecurrentCell, Returns, TimePooling};
 
 fn activation_call(function: Activation, x: &str) -> String {
     match function {
@@ -171,6 +171,11 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
                 format!("F.avg_pool2d({x}, {kernel}, {})", stride.unwrap_or(*kernel))
             }
             Layer::GlobalAvgPool => format!("{x}.mean(dim=(2, 3))"),
+            Layer::PoolOverTime { pooling } => match pooling {
+                TimePooling::Mean => format!("{x}.mean(dim=1)"),
+                TimePooling::Max => format!("{x}.amax(dim=1)"),
+                TimePooling::Last => format!("{x}[:, -1]"),
+            },
             Layer::Flatten => format!("torch.flatten({x}, 1)"),
             Layer::Reshape { shape } => {
                 let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();

@@ -1,7 +1,7 @@
 //! What the palette offers: every layer kind, grouped, with a fresh layer's settings and a
 //! description a student can follow (what it does, the formula in words, when to use it).
 
-use crate::graph::{Activation, Init, Layer, LossKind, RecurrentCell, Returns};
+use crate::graph::{Activation, Init, Layer, LossKind, RecurrentCell, Returns, TimePooling};
 
 pub struct Entry {
     pub name: &'static str,
@@ -317,6 +317,16 @@ pub const GROUPS: &[Group] = &[
                 description: "Adds fixed sines and cosines of each step's position (the original \
                     transformer's encoding): the order, with nothing to learn.",
                 make: || Layer::PositionalEncoding,
+            },
+            Entry {
+                name: "PoolOverTime",
+                keywords: "pool pooling time sequence mean max last step average summary",
+                description: "Sums a whole sequence up as one vector: each feature's mean or \
+                    largest value over time, or its last step. Before a Dense that classifies \
+                    the sequence.",
+                make: || Layer::PoolOverTime {
+                    pooling: TimePooling::Mean,
+                },
             },
             Entry {
                 name: "RNN",

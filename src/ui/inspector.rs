@@ -6,7 +6,9 @@ use egui::{DragValue, Ui};
 use super::canvas::thousands;
 use super::editor::Editor;
 use crate::compile::Location;
-use crate::graph::{Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns, ValueKind};
+use crate::graph::{
+    Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns, TimePooling, ValueKind,
+};
 
 /// A labelled number field; true when it changed.
 pub fn number<T: egui::emath::Numeric>(
@@ -271,6 +273,19 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
         }
         Layer::PositionalEmbedding => {
             ui.weak("A learned vector per time step, added to the input.");
+        }
+        Layer::PoolOverTime { pooling } => {
+            let mut changed = false;
+            egui::ComboBox::from_label("Pooling")
+                .selected_text(pooling.label())
+                .show_ui(ui, |ui| {
+                    for choice in TimePooling::ALL {
+                        changed |= ui
+                            .selectable_value(pooling, choice, choice.label())
+                            .changed();
+                    }
+                });
+            mark("pooling", changed);
         }
         Layer::PositionalEncoding => {
             ui.weak("Fixed sines and cosines of the step's position, added to the input: nothing to learn.");
