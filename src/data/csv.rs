@@ -50,16 +50,24 @@ const MAX_CLASSES: usize = 1000;
 
 /// Reads a CSV file (optionally gzipped); errors name the file.
 pub fn load_csv(path: &Path, options: &CsvOptions) -> Result<InMemoryDataset, DataError> {
+    read_csv_text(path, |text| parse_csv(text, options))
+}
+
+/// `parse` on the text of a CSV file (optionally gzipped); errors name the file.
+pub fn read_csv_text<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, DataError>,
+) -> Result<T, DataError> {
     let bytes = read_file(path)?;
-    let parse = || {
+    let read = || {
         let bytes = gunzip_if_needed(&bytes)?;
         if looks_like_utf16(&bytes) {
             return Err(DataError::Utf16);
         }
         // Lossy: a stray Latin-1 byte in a header should not stop a file of numbers from loading.
-        parse_csv(&String::from_utf8_lossy(&bytes), options)
+        parse(&String::from_utf8_lossy(&bytes))
     };
-    parse().map_err(|e| e.in_file(path))
+    read().map_err(|e| e.in_file(path))
 }
 
 /// A UTF-16 file (as Excel's "Unicode text" saves) starts with its byte order mark, or, without
@@ -85,8 +93,15 @@ fn lines(text: &str) -> impl Iterator<Item = &str> + Clone {
         .map(|line| line.strip_suffix('\r').unwrap_or(line))
 }
 
-/// Parses CSV text into a dataset with features [number of feature columns].
-pub fn parse_csv(text: &str, options: &CsvOptions) -> Result<InMemoryDataset, DataError> {
+fn empty() -> DataError {
+    DataError::Empty {
+        what: "the CSV data".into(),
+    }
+}
+
+/// A CSV text's column names (its header's, or "column N" without one) and its data rows with
+/// their line numbers.
+fn table(text: &str) -> Result<(Vec<String>, impl Iterator<Item = (usize, &str)>), DataError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.contains('\0') {
         return Err(DataError::Utf16);
@@ -95,33 +110,66 @@ pub fn parse_csv(text: &str, options: &CsvOptions) -> Result<InMemoryDataset, Da
         .enumerate()
         .map(|(i, line)| (i + 1, line))
         .filter(|(_, line)| !line.trim().is_empty());
-    let empty = || DataError::Empty {
-        what: "the CSV data".into(),
-    };
     let (first_line, first_row) = rows.next().ok_or_else(empty)?;
     let mut fields = Vec::new();
     split_fields(first_row, first_line, &mut fields)?;
     let first: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-    let column_count = first.len();
-    if column_count < 2 {
-        return Err(DataError::TooFewColumns {
-            columns: column_count,
-        });
-    }
-
     let has_header = detect_header(&first, rows.clone());
-    let names: Vec<String> = (0..column_count)
+    let names = (0..first.len())
         .map(|c| match first.get(c).filter(|_| has_header) {
             Some(name) if !name.is_empty() => name.clone(),
             _ => format!("column {}", c + 1),
         })
         .collect();
+    let data_rows = std::iter::once((first_line, first_row))
+        .filter(move |_| !has_header)
+        .chain(rows);
+    Ok((names, data_rows))
+}
+
+/// One numeric column of CSV text (the last unless named), top to bottom: a series. Returns
+/// the column's name with its values.
+pub fn parse_column(text: &str, column: Option<&str>) -> Result<(String, Vec<f32>), DataError> {
+    let (names, rows) = table(text)?;
+    let wanted = target_index(&names, column)?;
+    let mut fields = Vec::new();
+    let mut values = Vec::new();
+    for (line, row) in rows {
+        split_fields(row, line, &mut fields)?;
+        if fields.len() != names.len() {
+            return Err(DataError::RowLength {
+                line,
+                expected: names.len(),
+                found: fields.len(),
+            });
+        }
+        let field = &fields[wanted];
+        if field.is_empty() {
+            return Err(DataError::MissingTarget {
+                line,
+                column: names[wanted].clone(),
+            });
+        }
+        values.push(parse_number(field, line, &names[wanted])?);
+    }
+    if values.is_empty() {
+        return Err(empty());
+    }
+    Ok((names[wanted].clone(), values))
+}
+
+/// Parses CSV text into a dataset with features [number of feature columns].
+pub fn parse_csv(text: &str, options: &CsvOptions) -> Result<InMemoryDataset, DataError> {
+    let (names, data_rows) = table(text)?;
+    let column_count = names.len();
+    if column_count < 2 {
+        return Err(DataError::TooFewColumns {
+            columns: column_count,
+        });
+    }
     let target = target_index(&names, options.target_column.as_deref())?;
     let feature_count = column_count - 1;
-
-    let data_rows = std::iter::once((first_line, first_row))
-        .filter(|_| !has_header)
-        .chain(rows);
+    let mut fields = Vec::new();
     let mut features: Vec<f32> = Vec::new();
     let mut values: Vec<f32> = Vec::new();
     let mut classes = ClassTable::default();
@@ -677,5 +725,26 @@ mod tests {
         );
         assert!(matches!(err.innermost(), DataError::Empty { .. }));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn one_column_is_read_down_its_rows_as_a_series() {
+        let (name, values) = parse_column("passengers\n112\n118\n132\n", None).unwrap();
+        assert_eq!(
+            (name.as_str(), values),
+            ("passengers", vec![112.0, 118.0, 132.0])
+        );
+        let text = "month,passengers,year\n1,112,1949\n2,118,1949\n";
+        let (name, values) = parse_column(text, Some("Passengers")).unwrap();
+        assert_eq!((name.as_str(), values), ("passengers", vec![112.0, 118.0]));
+        let broken = parse_column("v,w\n1,2\nmany,3\n", Some("v"))
+            .unwrap_err()
+            .to_string();
+        assert!(broken.contains("line 3"), "{broken}");
+        let short = parse_column("a,b\n1,2\n3\n", Some("a"))
+            .unwrap_err()
+            .to_string();
+        assert!(short.contains("line 3"), "{short}");
+        assert!(parse_column("", None).is_err());
     }
 }

@@ -23,10 +23,10 @@ use serde::{Deserialize, Serialize};
 use crate::graph::ValueKind;
 
 pub use builtin::{digits, mnist_5k};
-pub use csv::{CsvOptions, CsvTask, load_csv, parse_csv};
+pub use csv::{CsvOptions, CsvTask, load_csv, parse_column, parse_csv, read_csv_text};
 pub use error::DataError;
 pub use idx::{load_idx, parse_idx};
-pub use series::sine_waves;
+pub use series::{series_windows, sine_waves};
 pub use split::{
     SplitFractions, SplitSizes, Splits, split, split_for, split_in_order, split_sizes,
 };
@@ -415,6 +415,19 @@ pub enum DatasetSpec {
         #[serde(default)]
         standardize: bool,
     },
+    /// One column of a CSV file (optionally gzipped) read down its rows as a series, in windows
+    /// of `window` steps with the next value as each step's target; relative paths as for CSV.
+    CsvSeries {
+        path: String,
+        /// `None` = the last column.
+        #[serde(default)]
+        column: Option<String>,
+        #[serde(default = "default_series_length")]
+        window: usize,
+        /// Shift and scale the series to mean 0, standard deviation 1.
+        #[serde(default = "standardized")]
+        standardize: bool,
+    },
     /// MNIST-format IDX files (images idx3 uint8, labels idx1 uint8), optionally gzipped; relative
     /// paths as for CSV.
     Idx { images: String, labels: String },
@@ -456,6 +469,10 @@ pub enum DatasetSpec {
         #[serde(default)]
         seed: u64,
     },
+}
+
+fn standardized() -> bool {
+    true
 }
 
 fn default_task_samples() -> usize {
@@ -543,6 +560,19 @@ pub fn load_in_memory(spec: &DatasetSpec, base_dir: &Path) -> Result<InMemoryDat
                 standardize: *standardize,
             };
             load_csv(&path, &options)
+        }
+        DatasetSpec::CsvSeries {
+            path,
+            column,
+            window,
+            standardize,
+        } => {
+            let path = resolve("CSV file", base_dir, path)?;
+            let stem = file_stem(&path);
+            read_csv_text(&path, |text| {
+                let (name, values) = parse_column(text, column.as_deref())?;
+                series_windows(format!("{stem}: {name}"), &values, *window, *standardize)
+            })
         }
         DatasetSpec::Idx { images, labels } => {
             let images = resolve("IDX images file", base_dir, images)?;

@@ -76,6 +76,69 @@ pub fn sine_waves(
     } else {
         "sums of sines"
     };
+    windowed(name.into(), length, features, targets)
+}
+
+/// Windows of `window` steps of one series, one starting at every step, each step's target the
+/// value after it; split in order, so that validation forecasts the later part. With
+/// `standardize`, the series is first shifted and scaled to mean 0 and standard deviation 1.
+pub fn series_windows(
+    name: String,
+    series: &[f32],
+    window: usize,
+    standardize: bool,
+) -> Result<InMemoryDataset, DataError> {
+    let invalid = |setting, problem: String| Err(DataError::InvalidSetting { setting, problem });
+    if window < 1 || window >= series.len() {
+        return invalid(
+            "window length",
+            format!(
+                "between 1 and {} steps for a series of {} values, not {window}",
+                series.len().saturating_sub(1),
+                series.len()
+            ),
+        );
+    }
+    let samples = series.len() - window;
+    if samples.saturating_mul(window) > MAX_VALUES {
+        return invalid(
+            "window length",
+            format!(
+                "{samples} windows of {window} steps are {} values; at most {MAX_VALUES} fit: use shorter windows",
+                samples.saturating_mul(window)
+            ),
+        );
+    }
+    let mut series = series.to_vec();
+    if standardize {
+        let n = series.len() as f64;
+        let mean = series.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let var = series
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        let std = var.sqrt().max(1e-12);
+        for v in &mut series {
+            *v = ((f64::from(*v) - mean) / std) as f32;
+        }
+    }
+    let mut features = Vec::with_capacity(samples * window);
+    let mut targets = Vec::with_capacity(samples * window);
+    for start in 0..samples {
+        features.extend_from_slice(&series[start..start + window]);
+        targets.extend_from_slice(&series[start + 1..start + window + 1]);
+    }
+    Ok(windowed(name, window, features, targets)?.in_order())
+}
+
+/// Samples of `length` steps of one value each, a target per step.
+fn windowed(
+    name: String,
+    length: usize,
+    features: Vec<f32>,
+    targets: Vec<f32>,
+) -> Result<InMemoryDataset, DataError> {
     InMemoryDataset::sequences(
         name,
         vec![length, 1],
@@ -110,5 +173,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("409600000 values"), "{err}");
+    }
+
+    #[test]
+    fn a_series_is_cut_into_windows_in_order_each_asking_for_the_next_value() {
+        let series: Vec<f32> = (0..10).map(|v| v as f32).collect();
+        let d = series_windows("s".into(), &series, 4, false).unwrap();
+        assert_eq!((d.len(), d.feature_shape()), (6, &[4, 1][..]));
+        assert!(d.ordered(), "validation forecasts the later part");
+        assert_eq!(d.sample_features(2), [2.0, 3.0, 4.0, 5.0]);
+        let mut next = [0.0; 4];
+        d.copy_target(2, &mut next);
+        assert_eq!(next, [3.0, 4.0, 5.0, 6.0]);
+        let d = series_windows("s".into(), &series, 4, true).unwrap();
+        let mean = d.sample_features(0).iter().sum::<f32>() / 4.0;
+        assert!((mean + 1.0445).abs() < 1e-3, "standardised: {mean}");
+        for window in [0, 10, 11] {
+            let e = series_windows("s".into(), &series, window, false).unwrap_err();
+            assert!(e.to_string().contains("for a series of 10 values"), "{e}");
+        }
     }
 }

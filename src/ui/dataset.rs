@@ -127,6 +127,7 @@ fn same_choice(a: &DatasetSpec, b: &DatasetSpec) -> bool {
 fn describe(spec: &DatasetSpec) -> String {
     match spec {
         DatasetSpec::Csv { path, .. } => format!("CSV: {}", file_name(path)),
+        DatasetSpec::CsvSeries { path, .. } => format!("Series: {}", file_name(path)),
         DatasetSpec::Idx { images, .. } => format!("IDX: {}", file_name(images)),
         DatasetSpec::Text { path, .. } => format!("Text: {}", file_name(path)),
         _ => builtins()
@@ -298,6 +299,8 @@ impl DatasetPanel {
     fn settings(&mut self, ui: &mut Ui, editor: &mut Editor) {
         let mut spec = editor.project.dataset.clone();
         let mut changed = false;
+        // Another kind of reading of the same file.
+        let spec_change = &mut None;
         match &mut spec {
             DatasetSpec::Toy {
                 samples,
@@ -320,11 +323,23 @@ impl DatasetPanel {
                 changed |= labelled(ui, "Data seed", egui::DragValue::new(seed));
             }
             DatasetSpec::Csv {
+                path,
                 target_column,
                 task,
                 standardize,
-                ..
             } => {
+                if ui
+                    .button("Read one column as a series")
+                    .on_hover_text("The column's values down the rows, as a signal over time: the network forecasts each next value")
+                    .clicked()
+                {
+                    *spec_change = Some(DatasetSpec::CsvSeries {
+                        path: path.clone(),
+                        column: target_column.clone(),
+                        window: 32,
+                        standardize: true,
+                    });
+                }
                 let mut column = target_column.clone().unwrap_or_default();
                 if labelled(
                     ui,
@@ -348,6 +363,39 @@ impl DatasetPanel {
                             .changed();
                     });
                 changed |= ui.checkbox(standardize, "Standardise features").changed();
+            }
+            DatasetSpec::CsvSeries {
+                path,
+                column,
+                window,
+                standardize,
+            } => {
+                let mut name = column.clone().unwrap_or_default();
+                if labelled(
+                    ui,
+                    "Column",
+                    egui::TextEdit::singleline(&mut name).hint_text("last column"),
+                ) {
+                    *column = (!name.is_empty()).then_some(name);
+                    changed = true;
+                }
+                changed |= labelled(ui, "Window", egui::DragValue::new(window).range(1..=4096));
+                changed |= ui
+                    .checkbox(standardize, "Standardise the series")
+                    .on_hover_text("Shift and scale it to mean 0 and standard deviation 1, which networks learn from best")
+                    .changed();
+                if ui
+                    .button("Read as a table")
+                    .on_hover_text("Each row a sample again, one column its target")
+                    .clicked()
+                {
+                    *spec_change = Some(DatasetSpec::Csv {
+                        path: path.clone(),
+                        target_column: column.clone(),
+                        task: CsvTask::Regression,
+                        standardize: true,
+                    });
+                }
             }
             DatasetSpec::SineWaves {
                 samples,
@@ -406,7 +454,9 @@ impl DatasetPanel {
             }
             _ => {}
         }
-        if changed {
+        if let Some(other) = spec_change.take() {
+            self.choose(editor, other);
+        } else if changed {
             editor.edit(Gesture::Training("dataset"), |p| p.dataset = spec);
         }
     }
