@@ -604,7 +604,7 @@ fn questions_and_answers(ui: &mut Ui, dataset: &InMemoryDataset) {
                 .map(|&t| name(t as usize))
                 .collect();
             let answer: Vec<&str> = classes[asked..].iter().map(|&c| name(c)).collect();
-            format!("{}  →  {}", question.join(" "), answer.join(" "))
+            format!("{}  ->  {}", question.join(" "), answer.join(" "))
         })
         .collect();
     ui.label("The network reads each question, then is asked for the answer one token at a time:");

@@ -78,6 +78,7 @@ mod tests {
         include_str!("palette.rs"),
         include_str!("plots.rs"),
         include_str!("run.rs"),
+        include_str!("sequence_view.rs"),
         include_str!("task_view.rs"),
         include_str!("training.rs"),
         include_str!("text_view.rs"),

@@ -101,7 +101,7 @@ fn token_label(dataset: &InMemoryDataset, value: f32) -> String {
         // Glyphs the interface's fonts have.
         Some(" ") => "·".into(),
         Some("\n") => "¶".into(),
-        Some("\t") => "→".into(),
+        Some("\t") => "»".into(),
         Some(name) if super::text_view::is_text(dataset) => name.into(),
         _ => id.to_string(),
     }
