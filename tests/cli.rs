@@ -157,26 +157,25 @@ fn check_reports_a_broken_project_and_fails() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn export_pytorch_names_match_the_weights() {
-    let dir = temp_dir("export");
-    let path = dir.join("model.py");
-    let out = netloom()
-        .args([
-            "export",
-            "pytorch",
-            example("batchnorm_dropout.json").to_str().unwrap(),
-            "-o",
-        ])
-        .arg(&path)
+/// `netloom export pytorch project -o out`, and the code it wrote.
+fn export_pytorch(project: &Path, out: &Path) -> String {
+    let run = netloom()
+        .args(["export", "pytorch", project.to_str().unwrap(), "-o"])
+        .arg(out)
         .output()
         .unwrap();
     assert!(
-        out.status.success(),
+        run.status.success(),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&run.stderr)
     );
-    let code = std::fs::read_to_string(&path).unwrap();
+    std::fs::read_to_string(out).unwrap()
+}
+
+#[test]
+fn export_pytorch_names_match_the_weights() {
+    let dir = temp_dir("export");
+    let code = export_pytorch(&example("batchnorm_dropout.json"), &dir.join("model.py"));
     for line in [
         "self.hidden = nn.Linear(64, 128, bias=True)",
         "self.norm = nn.BatchNorm1d(128, eps=1e-5, momentum=0.1)",
@@ -459,21 +458,10 @@ fn exported_sequence_modules_compute_what_netloom_computes() {
             "encoded" => here.join("encoded.json"),
             _ => sequences.join(format!("{name}.json")),
         };
-        let code = dir.join(format!("{name}.py"));
-        let out = netloom()
-            .args(["export", "pytorch", project.to_str().unwrap(), "-o"])
-            .arg(&code)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let code = export_pytorch(&project, &dir.join(format!("{name}.py")));
         let fixture_code = std::fs::read_to_string(here.join(format!("{name}_net.py"))).unwrap();
         assert_eq!(
-            std::fs::read_to_string(&code).unwrap(),
-            fixture_code,
+            code, fixture_code,
             "{name}: the export changed; run make.py again"
         );
         let fixture: serde_json::Value = serde_json::from_str(

@@ -573,6 +573,29 @@ fn recurrent_layers_stacked_and_both_ways_through_time() {
     }
 }
 
+/// `layers` that end a sequence of 6 embedded token ids (below 4, as vectors of 3) with one
+/// vector per sample, then two classes: gradient-checked, with one sample per batch.
+fn assert_gradients_of_one_class_per_sequence(layers: impl IntoIterator<Item = Layer>, what: &str) {
+    let values = ValueKind::Tokens { vocabulary: 4 };
+    let mut chain = vec![
+        Layer::Input {
+            shape: vec![6],
+            values,
+        },
+        Layer::Embedding {
+            num_embeddings: 4,
+            embedding_dim: 3,
+            init: Init::Normal { std: 1.0 },
+        },
+    ];
+    chain.extend(layers);
+    chain.push(dense(2, Activation::Identity));
+    chain.push(Layer::loss(LossKind::SoftmaxCrossEntropy));
+    let program = compile_with(&Graph::chain(chain), classify(2), vec![6], values, 1);
+    let report = gradient_check(program, &classify(2), 3);
+    assert!(report.passes(), "{what}: {report:?}");
+}
+
 #[test]
 fn the_last_step_of_a_recurrent_layer_over_embeddings() {
     for cell in [RecurrentCell::Lstm, RecurrentCell::Gru] {
@@ -580,24 +603,7 @@ fn the_last_step_of_a_recurrent_layer_over_embeddings() {
         if let Layer::Recurrent { returns, .. } = &mut last {
             *returns = Returns::LastStep;
         }
-        let graph = Graph::chain([
-            Layer::Input {
-                shape: vec![6],
-                values: ValueKind::Tokens { vocabulary: 4 },
-            },
-            Layer::Embedding {
-                num_embeddings: 4,
-                embedding_dim: 3,
-                init: Init::Normal { std: 1.0 },
-            },
-            last,
-            dense(2, Activation::Identity),
-            Layer::loss(LossKind::SoftmaxCrossEntropy),
-        ]);
-        let values = ValueKind::Tokens { vocabulary: 4 };
-        let program = compile_with(&graph, classify(2), vec![6], values, 1);
-        let report = gradient_check(program, &classify(2), 3);
-        assert!(report.passes(), "{cell:?}: {report:?}");
+        assert_gradients_of_one_class_per_sequence([last], &format!("{cell:?}"));
     }
 }
 
@@ -645,24 +651,7 @@ fn a_planted_wrong_gradient_is_caught() {
 #[test]
 fn a_sequence_pooled_over_time_by_mean_max_or_last_step() {
     for pooling in TimePooling::ALL {
-        let graph = Graph::chain([
-            Layer::Input {
-                shape: vec![6],
-                values: ValueKind::Tokens { vocabulary: 4 },
-            },
-            Layer::Embedding {
-                num_embeddings: 4,
-                embedding_dim: 3,
-                init: Init::Normal { std: 1.0 },
-            },
-            Layer::PositionalEncoding,
-            Layer::PoolOverTime { pooling },
-            dense(2, Activation::Identity),
-            Layer::loss(LossKind::SoftmaxCrossEntropy),
-        ]);
-        let values = ValueKind::Tokens { vocabulary: 4 };
-        let program = compile_with(&graph, classify(2), vec![6], values, 1);
-        let report = gradient_check(program, &classify(2), 3);
-        assert!(report.passes(), "{pooling:?}: {report:?}");
+        let layers = [Layer::PositionalEncoding, Layer::PoolOverTime { pooling }];
+        assert_gradients_of_one_class_per_sequence(layers, &format!("{pooling:?}"));
     }
 }
