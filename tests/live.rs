@@ -1079,3 +1079,25 @@ fn inside_a_recurrent_node_one_time_step_can_be_looked_at_alone() {
     // Weights have no time axis: they are shown whole.
     h.get_by_label("Weights: lstm.weight_hh_l0 [64×16]");
 }
+
+#[test]
+fn a_sequence_task_shows_its_questions_and_answers_and_is_not_taken_for_a_text() {
+    let mut h = harness(app(small_template("Transformer sorts digits")));
+    h.run_steps(4);
+    until_shown(
+        &mut h,
+        "The network reads each question, then is asked for the answer one token at a time:",
+    );
+    let examples = h
+        .get_all_by_role(Role::Label)
+        .filter_map(|n| n.accesskit_node().value())
+        .find(|text| text.contains("  ->  "))
+        .expect("the first questions and their answers");
+    let first = examples.lines().next().unwrap();
+    let (question, answer) = first.split_once("  ->  ").unwrap();
+    let mut sorted: Vec<&str> = question.split(' ').take(6).collect();
+    sorted.sort_unstable();
+    assert_eq!(answer.split(' ').collect::<Vec<_>>(), sorted, "{first}");
+    assert!(h.query_by_label("Generated text").is_none());
+    h.get_by_label("Attention");
+}
