@@ -79,7 +79,6 @@ fn builtins() -> Vec<(String, DatasetSpec)> {
         (format!("{what} (sequence task)"), spec)
     });
     toy.chain(regression)
-        .chain(tasks)
         .chain([
             ("Digits 8×8".to_string(), DatasetSpec::Digits),
             ("MNIST (5,000 images)".to_string(), DatasetSpec::Mnist5k),
@@ -98,6 +97,7 @@ fn builtins() -> Vec<(String, DatasetSpec)> {
                 },
             ),
         ])
+        .chain(tasks)
         .collect()
 }
 
