@@ -586,10 +586,12 @@ fn gradient_through_time(ui: &mut Ui, r: &RecurrentTrace) {
         .filter(|(_, g)| **g > 0.0)
         .map(|(t, g)| [t as f64, f64::from(*g).log10()])
         .collect();
-    Plot::new("gradient through time")
-        .x_axis_label("Time step")
-        .y_axis_label("Size (log scale)")
-        .y_axis_formatter(|mark, _| format!("{:.0e}", 10f64.powf(mark.value)))
+    let mut plot = Plot::new("gradient through time").x_axis_label("Time step");
+    // The axis title would stand taller than a short plot and over the heading.
+    if ui.available_height() > 160.0 {
+        plot = plot.y_axis_label("Size (log scale)");
+    }
+    plot.y_axis_formatter(|mark, _| format!("{:.0e}", 10f64.powf(mark.value)))
         .label_formatter(|hover| {
             let p = match hover {
                 egui_plot::HoverPosition::NearDataPoint { position, .. }
