@@ -167,14 +167,12 @@ pub fn backward(
             let h_now = &hs[(s * rows + row) * h..][..h];
             let dh_next = &mut dh_next[row * h..][..h];
             // The whole gradient reaching this step's hidden state, kept for the live view.
-            let dh = &mut dhs[(s * rows + row) * h..][..h];
-            for j in 0..h {
-                dh[j] = dy[j] + dh_next[j];
-            }
+            let dh_kept = &mut dhs[(s * rows + row) * h..][..h];
             match r.cell {
                 Cell::RnnTanh | Cell::RnnRelu => {
                     for j in 0..h {
-                        let dh = dh[j];
+                        let dh = dy[j] + dh_next[j];
+                        dh_kept[j] = dh;
                         let slope = match r.cell {
                             Cell::RnnRelu => f32::from(h_now[j] > 0.0),
                             _ => 1.0 - h_now[j] * h_now[j],
@@ -187,7 +185,8 @@ pub fn backward(
                 Cell::Lstm => {
                     let dc_next = &mut dc_next[row * h..][..h];
                     for j in 0..h {
-                        let dh = dh[j];
+                        let dh = dy[j] + dh_next[j];
+                        dh_kept[j] = dh;
                         let (i, f, gg, o) = (act[j], act[h + j], act[2 * h + j], act[3 * h + j]);
                         let c = cs[(s * rows + row) * h + j];
                         let c_prev = if s > 0 {
@@ -208,7 +207,8 @@ pub fn backward(
                 }
                 Cell::Gru => {
                     for j in 0..h {
-                        let dh = dh[j];
+                        let dh = dy[j] + dh_next[j];
+                        dh_kept[j] = dh;
                         let (rr, z, n, hn) = (act[j], act[h + j], act[2 * h + j], act[3 * h + j]);
                         let h_prev = if s > 0 {
                             hs[((s - 1) * rows + row) * h + j]
