@@ -281,7 +281,10 @@ impl SequenceView {
         self.focus.0 = self.focus.0.min(layers.len() - 1);
         self.focus.1 = self.focus.1.min(layers[self.focus.0].0.saturating_sub(1));
         let features = dataset.sample_features(self.chosen().unwrap_or(0));
-        let tokens: Vec<String> = features[first..]
+        // A trace of another dataset's sequences (the set was just changed) shows no tokens.
+        let tokens: Vec<String> = features
+            .get(first..)
+            .unwrap_or_default()
             .iter()
             .map(|&v| token_label(dataset, v))
             .collect();
@@ -525,7 +528,10 @@ fn large_map(
     tokens: &[String],
     weight: &dyn Fn(usize, usize) -> f32,
 ) {
-    let n = tokens.len().max(1);
+    if tokens.is_empty() {
+        return;
+    }
+    let n = tokens.len();
     let margin = 22.0;
     let side = (ui.available_width().min(ui.available_height()) - margin - 8.0).max(60.0);
     let (rect, response) =
