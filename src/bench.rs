@@ -1,6 +1,6 @@
 //! `netloom bench`: training throughput on the three reference workloads of the PyTorch
-//! comparison (tiny, mlp, cnn), the cost of `check` on graphs of 100 to 100,000 nodes, and on a GPU a sweep of
-//! square matrix products (matmul). Prints JSON lines.
+//! comparison (tiny, mlp, cnn) and the sequence ones (charlstm, gpt), the cost of `check` on
+//! graphs of 100 to 100,000 nodes, and a sweep of matrix products (matmul). Prints JSON lines.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,9 +25,10 @@ pub struct BenchArgs {
     /// sequence models and matmul, and matmul too with --backend gpu).
     #[arg(long)]
     pub workload: Option<String>,
-    /// The matmul sweep's square sizes.
-    #[arg(long, default_value = "256,512,1024,2048", value_delimiter = ',')]
-    pub sizes: Vec<usize>,
+    /// The matmul sweep's sizes: `1024` is a square product, `32x1024x256` is m×n×k (the CPU
+    /// sweep only). The CPU's default adds the sequence workloads' per-step products.
+    #[arg(long, value_delimiter = ',')]
+    pub sizes: Vec<String>,
     /// CPU threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -372,7 +373,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<std::process::ExitCode> {
             continue;
         }
         if name == "matmul" {
-            for line in matmul_sweep(choice, &args.sizes, runs)? {
+            for line in matmul_sweep(choice, &args.sizes, threads, runs)? {
                 println!("{line}");
             }
             continue;
@@ -427,16 +428,56 @@ fn training_flop(w: &Workload) -> f64 {
 /// backend choice opens.
 fn matmul_sweep(
     choice: BackendChoice,
-    sizes: &[usize],
+    sizes: &[String],
+    threads: usize,
     runs: usize,
 ) -> anyhow::Result<Vec<serde_json::Value>> {
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    let shapes = sizes
+        .iter()
+        .map(|size| parse_shape(size))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if choice == BackendChoice::Cpu {
-        bail!("the matmul sweep runs on a GPU: use --backend gpu");
+        let shapes = if shapes.is_empty() {
+            vec![
+                (256, 256, 256),
+                (1024, 1024, 1024),
+                (32, 1024, 256),
+                (32, 256, 1024),
+                (1024, 256, 2016),
+            ]
+        } else {
+            shapes
+        };
+        let device = format!("CPU ({threads} threads)");
+        return Ok(
+            crate::engine::cpu::matmul_sweep(threads, &shapes, runs, 0.3)
+                .iter()
+                .map(|p| {
+                    let (m, n, k) = p.shape;
+                    json!({"workload": "matmul", "backend": "cpu", "device": device, "isa": p.isa,
+                       "m": m, "n": n, "k": k, "b_transposed": p.b_transposed,
+                       "gflop_s": round(p.gflop_s)})
+                })
+                .collect(),
+        );
     }
+    let sizes = if shapes.is_empty() {
+        vec![256, 512, 1024, 2048]
+    } else {
+        shapes
+            .iter()
+            .map(|&(m, n, k)| match m == n && n == k {
+                true => Ok(m),
+                false => Err(anyhow::anyhow!(
+                    "the GPU matmul sweep takes square sizes only; {m}x{n}x{k} is not square"
+                )),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
     let gpu = crate::engine::gpu::open(choice == BackendChoice::Gpu)?;
     let device = format!("GPU ({})", gpu.info.name);
-    let round = |x: f64| (x * 100.0).round() / 100.0;
-    let points = crate::engine::gpu::matmul_sweep(&gpu, sizes, runs, 0.5)?;
+    let points = crate::engine::gpu::matmul_sweep(&gpu, &sizes, runs, 0.5)?;
     Ok(points
         .iter()
         .map(|p| {
@@ -447,6 +488,23 @@ fn matmul_sweep(
                    "max_difference": p.max_difference, "max_error": p.max_error})
         })
         .collect())
+}
+
+/// `1024` as 1024×1024×1024, or `32x1024x256` as m×n×k.
+fn parse_shape(size: &str) -> anyhow::Result<(usize, usize, usize)> {
+    let dims: Vec<usize> = size
+        .trim()
+        .split('x')
+        .map(|d| d.trim().parse::<usize>().ok().filter(|&d| d > 0))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            anyhow::anyhow!("matmul size \"{size}\" is not a positive whole number or MxNxK")
+        })?;
+    match dims[..] {
+        [s] => Ok((s, s, s)),
+        [m, n, k] => Ok((m, n, k)),
+        _ => bail!("matmul size \"{size}\" should be one number or three joined by x (MxNxK)"),
+    }
 }
 
 /// Times each op over `steps` more steps and sums the time by op kind.

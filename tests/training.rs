@@ -40,10 +40,21 @@ fn same_seed_same_losses_bit_for_bit() {
 
 #[test]
 fn the_thread_count_does_not_change_a_single_bit() {
-    // The CNN's convolution weight gradient sums samples on several threads.
-    let project = example("mnist_cnn.json");
+    // The CNN's convolution weight gradient sums samples on several threads; the recurrences
+    // step different sequences on different threads.
+    for name in [
+        "mnist_cnn.json",
+        "char_lstm.json",
+        "char_gru.json",
+        "char_rnn.json",
+    ] {
+        assert_same_on_any_thread_count(&example(name), name);
+    }
+}
+
+fn assert_same_on_any_thread_count(project: &Project, name: &str) {
     let run = |threads: usize| {
-        let mut s = session(&project, threads);
+        let mut s = session(project, threads);
         let losses = losses(&mut s, 4);
         let weights: Vec<Vec<u32>> = s
             .weights()
@@ -55,7 +66,7 @@ fn the_thread_count_does_not_change_a_single_bit() {
     };
     let one = run(1);
     for threads in [2, 3, 5] {
-        assert!(one == run(threads), "{threads} threads");
+        assert!(one == run(threads), "{name} on {threads} threads");
     }
 }
 

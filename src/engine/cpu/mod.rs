@@ -23,11 +23,12 @@ use super::{Backend, EngineError, Fetch, StepScalars, Ticket, check_rows, dropou
 use crate::compile::{BufferId, DType, Op, Program};
 use conv::{ConvArgs, ConvScratch, Workers};
 use disjoint::{Disjoint, for_ranges};
-use gemm::{Gemm, View};
+use gemm::{Gemm, Packed, View};
 use norm::{BatchNormShape, BatchNormState, NormGrads};
 use pool::Pool;
 
 pub use elementwise::erf;
+pub use gemm::{CpuSweepPoint, matmul_sweep};
 
 /// Buffer storage: one `Vec` per owning buffer (views share their base's). i32 buffers keep
 /// their bits in f32 slots, as a GPU buffer would.
@@ -58,6 +59,8 @@ pub struct CpuBackend {
     pool: Arc<Pool>,
     /// For the program's matrix products, which split across the pool when large.
     gemm: Gemm,
+    /// The weights of the recurrence running now, packed once for all its time steps.
+    recurrent_weights: Packed,
     /// One per pool thread: convolutions split the batch across threads.
     conv: Vec<Mutex<ConvScratch>>,
     /// Seconds spent in each op of the program, when profiling.
@@ -111,10 +114,12 @@ impl CpuBackend {
                 })
             })
             .collect();
+        let gemm = Gemm::new(Arc::clone(&pool));
         Self {
             program,
             storage: Storage { data, slot },
-            gemm: Gemm::new(Arc::clone(&pool)),
+            recurrent_weights: gemm.packed(),
+            gemm,
             pool,
             conv,
             op_seconds: None,
@@ -684,13 +689,20 @@ impl CpuBackend {
                 scratch,
             } => {
                 let (mut o, mut kept, mut hh) = (st.take(out), st.take(saved), st.take(scratch));
-                let (xw, w_hh, b_hh) = (st.get(xw), st.get(w_hh), st.get(b_hh));
+                let (xw, b_hh) = (st.get(xw), st.get(b_hh));
+                let (h, g) = (shape.hidden, shape.gate_width());
+                let w_hh_t = View {
+                    data: st.get(w_hh),
+                    cols: h,
+                    transposed: true,
+                };
+                self.recurrent_weights.pack(w_hh_t, (h, g));
                 recurrent::forward(
-                    &mut self.gemm,
+                    &self.pool,
+                    &self.recurrent_weights,
                     shape,
                     rows,
                     xw,
-                    w_hh,
                     b_hh,
                     &mut o,
                     &mut kept,
@@ -716,11 +728,18 @@ impl CpuBackend {
                     st.take(db_hh),
                     st.take(scratch),
                 );
+                let (h, g) = (shape.hidden, shape.gate_width());
+                let w_hh = View {
+                    data: st.get(w_hh),
+                    cols: h,
+                    transposed: false,
+                };
+                self.recurrent_weights.pack(w_hh, (g, h));
                 recurrent::backward(
                     &mut self.gemm,
+                    &self.recurrent_weights,
                     shape,
                     rows,
-                    st.get(w_hh),
                     st.get(saved),
                     st.get(dy),
                     &mut dx,

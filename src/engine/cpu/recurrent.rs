@@ -2,12 +2,20 @@
 //! through time. The input's projection for every step comes in precomputed (one large product
 //! before the loop); each step adds one `[rows, hidden] × [hidden, gates·hidden]` product.
 //!
+//! Sequences are independent of one another, so the pool's threads each step their own rows
+//! through the whole sequence with no barrier between steps; the recurrent weights are packed
+//! once per call (`Packed`), not once per step, and every thread reads that one copy.
+//!
 //! What the backward pass reads is saved time-major, a block of all live rows per step, so that
 //! a step's hidden states are one contiguous matrix for the products, and the gradient of
 //! `W_hh` is one product over all steps at the end rather than one per step.
 
+use std::ops::Range;
+
+use super::disjoint::{Disjoint, for_ranges};
 use super::fast_math::{sigmoid, tanh};
-use super::gemm::{Gemm, View};
+use super::gemm::{Gemm, Packed, View};
+use super::pool::Pool;
 use crate::compile::{Cell, Recurrence};
 
 /// The lengths of the regions of `saved` for `rows` live rows: activations, hidden states,
@@ -26,14 +34,28 @@ fn regions(r: &Recurrence, rows: usize) -> [usize; 3] {
     ]
 }
 
-/// Runs the recurrence over `rows` sequences: see `Op::Recurrence`.
+/// Runs `job` on per-thread ranges of the `rows` sequences.
+fn for_rows(pool: &Pool, r: &Recurrence, rows: usize, job: impl Fn(Range<usize>) + Sync) {
+    let per_row = r.steps * r.gate_width();
+    for_ranges(pool, rows * per_row, per_row, |values| {
+        job(values.start / per_row..values.end / per_row)
+    });
+}
+
+/// `len` values per row of rows `part` in a block of `rows` rows starting at `block`.
+fn rows_of(block: usize, part: &Range<usize>, len: usize) -> Range<usize> {
+    block + part.start * len..block + part.end * len
+}
+
+/// Runs the recurrence over `rows` sequences: see `Op::Recurrence`. `w_hh` is the recurrent
+/// weight packed transposed (`[hidden, gates·hidden]`).
 #[allow(clippy::too_many_arguments)]
 pub fn forward(
-    gemm: &mut Gemm,
+    pool: &Pool,
+    w_hh: &Packed,
     r: &Recurrence,
     rows: usize,
     xw: &[f32],
-    w_hh: &[f32],
     b_hh: &[f32],
     out: &mut [f32],
     saved: &mut [f32],
@@ -44,99 +66,141 @@ pub fn forward(
     let [acts_len, hs_len, cs_len] = regions(r, rows);
     let (acts, rest) = saved.split_at_mut(acts_len);
     let (hs, rest) = rest.split_at_mut(hs_len);
-    let cs = &mut rest[..cs_len];
-    let hh = &mut hh[..rows * g];
-    for s in 0..r.steps {
-        let t = r.time(s);
-        let (done, rest) = hs.split_at_mut(s * rows * h);
-        let now = &mut rest[..rows * h];
-        let before = (s > 0).then(|| &done[(s - 1) * rows * h..]);
-        match before {
-            None => hh.fill(0.0),
-            Some(before) => {
-                let h_prev = View {
-                    data: before,
-                    cols: h,
-                    transposed: false,
-                };
-                let w = View {
-                    data: w_hh,
-                    cols: h,
-                    transposed: true,
-                };
-                gemm.matmul(hh, h_prev, w, (rows, g, h), false);
-            }
-        }
-        // Cell states: an LSTM's only.
-        let (c_done, c_rest) = cs.split_at_mut((s * rows * h).min(cs.len()));
-        for row in 0..rows {
-            let x = &xw[(row * r.steps + t) * g..][..g];
-            // The pre-activations, in place of the product: x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh
-            // (a GRU's candidate adds its recurrent part only after the reset gate).
-            let pre = &mut hh[row * g..][..g];
-            let h_new = &mut now[row * h..][..h];
-            let act = &mut acts[(s * rows + row) * a..][..a];
-            // Each loop is over contiguous values with no calls, so that it vectorises.
-            match r.cell {
-                Cell::RnnTanh | Cell::RnnRelu => {
-                    for j in 0..h {
-                        let v = pre[j] + x[j] + b_hh[j];
-                        h_new[j] = if r.cell == Cell::RnnRelu {
-                            v.max(0.0)
-                        } else {
-                            tanh(v)
-                        };
-                    }
-                }
-                Cell::Lstm => {
-                    for k in 0..g {
-                        pre[k] += x[k] + b_hh[k];
-                    }
-                    // Gates i, f, o squash to (0, 1); the candidate g to (-1, 1).
-                    for k in (0..2 * h).chain(3 * h..g) {
-                        act[k] = sigmoid(pre[k]);
-                    }
-                    for k in 2 * h..3 * h {
-                        act[k] = tanh(pre[k]);
-                    }
-                    let c_new = &mut c_rest[row * h..][..h];
-                    let c_prev = (s > 0).then(|| &c_done[((s - 1) * rows + row) * h..][..h]);
-                    for j in 0..h {
-                        let (i, f) = (act[j], act[h + j]);
-                        let (gg, o) = (act[2 * h + j], act[3 * h + j]);
-                        let c = f * c_prev.map_or(0.0, |c| c[j]) + i * gg;
-                        c_new[j] = c;
-                        h_new[j] = o * tanh(c);
-                    }
-                }
-                Cell::Gru => {
-                    for k in 0..2 * h {
-                        act[k] = sigmoid(pre[k] + x[k] + b_hh[k]);
-                    }
-                    for j in 0..h {
-                        let hn = pre[2 * h + j] + b_hh[2 * h + j];
-                        act[2 * h + j] = tanh(x[2 * h + j] + act[j] * hn);
-                        act[3 * h + j] = hn;
-                    }
-                    for j in 0..h {
-                        let h_prev = before.map_or(0.0, |b| b[row * h + j]);
-                        let (z, n) = (act[h + j], act[2 * h + j]);
-                        h_new[j] = (1.0 - z) * n + z * h_prev;
-                    }
+    let (acts, hs) = (Disjoint::new(acts), Disjoint::new(hs));
+    let cs = Disjoint::new(&mut rest[..cs_len]);
+    let (out, hh) = (Disjoint::new(out), Disjoint::new(hh));
+    for_rows(pool, r, rows, |part| {
+        // SAFETY (every `part` below): a thread takes only its own rows: of the scratch, of the
+        // output, and of each step's blocks, where the previous step's never overlap this one's.
+        let (c_of, h_of) = (
+            |s: usize| match cs_len {
+                0 => &mut [][..],
+                _ => unsafe { cs.part(rows_of(s * rows * h, &part, h)) },
+            },
+            |s: usize| unsafe { hs.part(rows_of(s * rows * h, &part, h)) },
+        );
+        let pre_all = unsafe { hh.part(rows_of(0, &part, g)) };
+        for s in 0..r.steps {
+            let t = r.time(s);
+            let (h_prev, c_prev) = match s {
+                0 => (None, None),
+                _ => (Some(&*h_of(s - 1)), Some(&*c_of(s - 1))),
+            };
+            let (h_now, c_now) = (h_of(s), c_of(s));
+            let acts_now = unsafe { acts.part(rows_of(s * rows * a, &part, a)) };
+            match h_prev {
+                None => pre_all.fill(0.0),
+                Some(h_prev) => {
+                    let h_prev = View {
+                        data: h_prev,
+                        cols: h,
+                        transposed: false,
+                    };
+                    w_hh.product(pre_all, h_prev, part.len(), false);
                 }
             }
-            out[(row * r.steps + t) * h..][..h].copy_from_slice(h_new);
+            for (i, row) in part.clone().enumerate() {
+                let x = &xw[(row * r.steps + t) * g..][..g];
+                let pre = &mut pre_all[i * g..][..g];
+                let h_new = &mut h_now[i * h..][..h];
+                let act = &mut acts_now[i * a..][..a];
+                match r.cell {
+                    Cell::RnnTanh | Cell::RnnRelu => rnn_cell(r.cell, x, pre, b_hh, h_new),
+                    Cell::Lstm => {
+                        let c_new = &mut c_now[i * h..][..h];
+                        lstm_cell(x, pre, b_hh, act, row_of(c_prev, i, h), c_new, h_new);
+                    }
+                    Cell::Gru => gru_cell(x, pre, b_hh, act, row_of(h_prev, i, h), h_new),
+                }
+                let at = (row * r.steps + t) * h;
+                unsafe { out.part(at..at + h) }.copy_from_slice(h_new);
+            }
         }
+    });
+}
+
+/// Row `i` of `h` values of a block, if there is one.
+fn row_of(block: Option<&[f32]>, i: usize, h: usize) -> Option<&[f32]> {
+    block.map(|b| &b[i * h..(i + 1) * h])
+}
+
+// The cells, one row at a time. `pre` holds h·W_hhᵀ on entry; each loop runs over contiguous
+// values with no calls, so that it vectorises.
+
+fn rnn_cell(cell: Cell, x: &[f32], pre: &[f32], b_hh: &[f32], h_new: &mut [f32]) {
+    let pre = pre.iter().zip(x).zip(b_hh).map(|((p, x), b)| p + x + b);
+    match cell {
+        Cell::RnnRelu => h_new.iter_mut().zip(pre).for_each(|(h, v)| *h = v.max(0.0)),
+        _ => h_new.iter_mut().zip(pre).for_each(|(h, v)| *h = tanh(v)),
     }
 }
 
-/// Back-propagation through time: see `Op::RecurrenceBackward`.
+/// Gates i, f, g, o (PyTorch's order): `c = f·c_prev + i·g`, `h = o·tanh(c)`.
+fn lstm_cell(
+    x: &[f32],
+    pre: &mut [f32],
+    b_hh: &[f32],
+    act: &mut [f32],
+    c_prev: Option<&[f32]>,
+    c_new: &mut [f32],
+    h_new: &mut [f32],
+) {
+    let h = h_new.len();
+    for ((p, x), b) in pre.iter_mut().zip(x).zip(b_hh) {
+        *p += x + b;
+    }
+    // Gates i, f, o squash to (0, 1); the candidate g to (-1, 1).
+    let (sig_if, rest) = act.split_at_mut(2 * h);
+    let (cand, sig_o) = rest.split_at_mut(h);
+    let squash = |out: &mut [f32], pre: &[f32], f: fn(f32) -> f32| {
+        out.iter_mut().zip(pre).for_each(|(o, &p)| *o = f(p));
+    };
+    squash(sig_if, &pre[..2 * h], sigmoid);
+    squash(cand, &pre[2 * h..3 * h], tanh);
+    squash(sig_o, &pre[3 * h..], sigmoid);
+    let (i, f) = sig_if.split_at(h);
+    for j in 0..h {
+        let kept = c_prev.map_or(0.0, |c| f[j] * c[j]);
+        c_new[j] = kept + i[j] * cand[j];
+    }
+    for j in 0..h {
+        h_new[j] = sig_o[j] * tanh(c_new[j]);
+    }
+}
+
+/// Gates r, z, n (PyTorch's order), the candidate's recurrent part `hn` kept after them:
+/// `n = tanh(x_n + r·hn)`, `h = (1 - z)·n + z·h_prev`.
+fn gru_cell(
+    x: &[f32],
+    pre: &[f32],
+    b_hh: &[f32],
+    act: &mut [f32],
+    h_prev: Option<&[f32]>,
+    h_new: &mut [f32],
+) {
+    let h = h_new.len();
+    for k in 0..2 * h {
+        act[k] = sigmoid(pre[k] + x[k] + b_hh[k]);
+    }
+    for j in 0..h {
+        let hn = pre[2 * h + j] + b_hh[2 * h + j];
+        act[2 * h + j] = tanh(x[2 * h + j] + act[j] * hn);
+        act[3 * h + j] = hn;
+    }
+    for j in 0..h {
+        let (z, n) = (act[h + j], act[2 * h + j]);
+        h_new[j] = (1.0 - z) * n + h_prev.map_or(0.0, |p| z * p[j]);
+    }
+}
+
+/// Back-propagation through time: see `Op::RecurrenceBackward`. `w_hh_packed` is the recurrent
+/// weight as stored (`[gates·hidden, hidden]`), packed; `gemm` makes the weight gradient.
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     gemm: &mut Gemm,
+    w_hh_packed: &Packed,
     r: &Recurrence,
     rows: usize,
-    w_hh: &[f32],
     saved: &[f32],
     dy: &[f32],
     dxw: &mut [f32],
@@ -154,92 +218,58 @@ pub fn backward(
     let (dhs, rest) = rest.split_at_mut(steps * rows * h);
     let (dh_next, rest) = rest.split_at_mut(rows * h);
     let dc_next = &mut rest[..rows * h];
-    dh_next.fill(0.0);
-    dc_next.fill(0.0);
-    for s in (0..steps).rev() {
-        let t = r.time(s);
-        let dg = &mut dgates[s * rows * g..][..rows * g];
-        for row in 0..rows {
-            let dy = &dy[(row * steps + t) * h..][..h];
-            let dx = &mut dxw[(row * steps + t) * g..][..g];
-            let dg = &mut dg[row * g..][..g];
-            let act = &acts[(s * rows + row) * a..][..a];
-            let h_now = &hs[(s * rows + row) * h..][..h];
-            let dh_next = &mut dh_next[row * h..][..h];
-            // The whole gradient reaching this step's hidden state, kept for the live view.
-            let dh_kept = &mut dhs[(s * rows + row) * h..][..h];
-            match r.cell {
-                Cell::RnnTanh | Cell::RnnRelu => {
-                    for j in 0..h {
-                        let dh = dy[j] + dh_next[j];
-                        dh_kept[j] = dh;
-                        let slope = match r.cell {
-                            Cell::RnnRelu => f32::from(h_now[j] > 0.0),
-                            _ => 1.0 - h_now[j] * h_now[j],
-                        };
-                        dg[j] = dh * slope;
-                        dx[j] = dg[j];
-                        dh_next[j] = 0.0;
-                    }
+    let shared = [&mut *dgates, dhs, dh_next, dc_next, dxw].map(Disjoint::new);
+    let [dgates_d, dhs_d, dh_next_d, dc_next_d, dxw_d] = &shared;
+    for_rows(gemm.pool(), r, rows, |part| {
+        // SAFETY (every `part` below): a thread takes only its own rows, as in `forward`.
+        let dh_next = unsafe { dh_next_d.part(rows_of(0, &part, h)) };
+        let dc_next = unsafe { dc_next_d.part(rows_of(0, &part, h)) };
+        dh_next.fill(0.0);
+        dc_next.fill(0.0);
+        for s in (0..steps).rev() {
+            let t = r.time(s);
+            let dg_now = unsafe { dgates_d.part(rows_of(s * rows * g, &part, g)) };
+            // The whole gradient reaching each step's hidden state, kept for the live view.
+            let dh_kept = unsafe { dhs_d.part(rows_of(s * rows * h, &part, h)) };
+            for (i, row) in part.clone().enumerate() {
+                let at = |len: usize, step: usize| (step * rows + row) * len;
+                let dy = &dy[(row * steps + t) * h..][..h];
+                let dx_at = (row * steps + t) * g;
+                let dx = unsafe { dxw_d.part(dx_at..dx_at + g) };
+                let dg = &mut dg_now[i * g..][..g];
+                let act = &acts[at(a, s)..][..a];
+                let dh_next = &mut dh_next[i * h..][..h];
+                let dh = &mut dh_kept[i * h..][..h];
+                for ((dh, dy), next) in dh.iter_mut().zip(dy).zip(&*dh_next) {
+                    *dh = dy + next;
                 }
-                Cell::Lstm => {
-                    let dc_next = &mut dc_next[row * h..][..h];
-                    for j in 0..h {
-                        let dh = dy[j] + dh_next[j];
-                        dh_kept[j] = dh;
-                        let (i, f, gg, o) = (act[j], act[h + j], act[2 * h + j], act[3 * h + j]);
-                        let c = cs[(s * rows + row) * h + j];
-                        let c_prev = if s > 0 {
-                            cs[((s - 1) * rows + row) * h + j]
-                        } else {
-                            0.0
-                        };
-                        let tc = tanh(c);
-                        let dc = dc_next[j] + dh * o * (1.0 - tc * tc);
-                        dg[j] = dc * gg * i * (1.0 - i);
-                        dg[h + j] = dc * c_prev * f * (1.0 - f);
-                        dg[2 * h + j] = dc * i * (1.0 - gg * gg);
-                        dg[3 * h + j] = dh * tc * o * (1.0 - o);
-                        dc_next[j] = dc * f;
-                        dh_next[j] = 0.0;
+                let before = |v| row_before(v, s, at(h, s.max(1) - 1), h);
+                match r.cell {
+                    Cell::RnnTanh | Cell::RnnRelu => {
+                        let h_now = &hs[at(h, s)..][..h];
+                        rnn_cell_backward(r.cell, dh, h_now, dg);
+                        dx.copy_from_slice(dg);
                     }
-                    dx.copy_from_slice(dg);
-                }
-                Cell::Gru => {
-                    for j in 0..h {
-                        let dh = dy[j] + dh_next[j];
-                        dh_kept[j] = dh;
-                        let (rr, z, n, hn) = (act[j], act[h + j], act[2 * h + j], act[3 * h + j]);
-                        let h_prev = if s > 0 {
-                            hs[((s - 1) * rows + row) * h + j]
-                        } else {
-                            0.0
-                        };
-                        let dn = dh * (1.0 - z) * (1.0 - n * n);
-                        let dz = dh * (h_prev - n) * z * (1.0 - z);
-                        let dr = dn * hn * rr * (1.0 - rr);
-                        (dx[j], dx[h + j], dx[2 * h + j]) = (dr, dz, dn);
-                        (dg[j], dg[h + j], dg[2 * h + j]) = (dr, dz, dn * rr);
-                        dh_next[j] = dh * z;
+                    Cell::Lstm => {
+                        let c_now = &cs[at(h, s)..][..h];
+                        let dc_next = &mut dc_next[i * h..][..h];
+                        lstm_cell_backward(dh, act, c_now, before(cs), dc_next, dg);
+                        dx.copy_from_slice(dg);
                     }
+                    Cell::Gru => gru_cell_backward(dh, act, before(hs), dh_next, dg, dx),
                 }
             }
+            if s > 0 {
+                // What this step's gates pass back to the previous step's hidden state.
+                let dg = View {
+                    data: dg_now,
+                    cols: g,
+                    transposed: false,
+                };
+                w_hh_packed.product(dh_next, dg, part.len(), r.cell == Cell::Gru);
+            }
         }
-        if s > 0 {
-            // What this step's gates pass back to the previous step's hidden state.
-            let dg = View {
-                data: dg,
-                cols: g,
-                transposed: false,
-            };
-            let w = View {
-                data: w_hh,
-                cols: h,
-                transposed: false,
-            };
-            gemm.matmul(dh_next, dg, w, (rows, h, g), true);
-        }
-    }
+    });
     // dW_hh = Σ_s dgates[s]ᵀ · h[s - 1], one product over steps 1.. (the first had h = 0).
     let earlier = (steps - 1) * rows;
     if earlier == 0 {
@@ -262,5 +292,74 @@ pub fn backward(
         for (d, &v) in db_hh.iter_mut().zip(step_row) {
             *d += v;
         }
+    }
+}
+
+/// The `h` values at `at` of the step before `s`, if there is one.
+fn row_before(v: &[f32], s: usize, at: usize, h: usize) -> Option<&[f32]> {
+    (s > 0).then(|| &v[at..at + h])
+}
+
+/// `dg` from the gradient `dh` reaching a step's state `h_now`.
+fn rnn_cell_backward(cell: Cell, dh: &[f32], h_now: &[f32], dg: &mut [f32]) {
+    for ((dg, &dh), &h) in dg.iter_mut().zip(dh).zip(h_now) {
+        let slope = match cell {
+            Cell::RnnRelu => f32::from(h > 0.0),
+            _ => 1.0 - h * h,
+        };
+        *dg = dh * slope;
+    }
+}
+
+/// The gates' gradients `dg` from `dh`, and the cell state's gradient carried to the step before
+/// (`dc_next`, which holds the later step's on entry).
+fn lstm_cell_backward(
+    dh: &[f32],
+    act: &[f32],
+    c_now: &[f32],
+    c_prev: Option<&[f32]>,
+    dc_next: &mut [f32],
+    dg: &mut [f32],
+) {
+    let h = dh.len();
+    let (i, rest) = act.split_at(h);
+    let (f, rest) = rest.split_at(h);
+    let (cand, o) = rest.split_at(h);
+    let (dg_i, rest) = dg.split_at_mut(h);
+    let (dg_f, rest) = rest.split_at_mut(h);
+    let (dg_g, dg_o) = rest.split_at_mut(h);
+    for j in 0..h {
+        let tc = tanh(c_now[j]);
+        let dc = dc_next[j] + dh[j] * o[j] * (1.0 - tc * tc);
+        let c_before = c_prev.map_or(0.0, |c| c[j]);
+        dg_i[j] = dc * cand[j] * i[j] * (1.0 - i[j]);
+        dg_f[j] = dc * c_before * f[j] * (1.0 - f[j]);
+        dg_g[j] = dc * i[j] * (1.0 - cand[j] * cand[j]);
+        dg_o[j] = dh[j] * tc * o[j] * (1.0 - o[j]);
+        dc_next[j] = dc * f[j];
+    }
+}
+
+/// The GRU's gradients: `dx` for the input's projection, `dg` for the recurrent product (whose
+/// candidate part passed through the reset gate), and `dh_next`, the part of `dh` that flows
+/// straight to the step before through `z·h_prev` (the product adds the rest).
+fn gru_cell_backward(
+    dh: &[f32],
+    act: &[f32],
+    h_prev: Option<&[f32]>,
+    dh_next: &mut [f32],
+    dg: &mut [f32],
+    dx: &mut [f32],
+) {
+    let h = dh.len();
+    for j in 0..h {
+        let (rr, z, n, hn) = (act[j], act[h + j], act[2 * h + j], act[3 * h + j]);
+        let before = h_prev.map_or(0.0, |p| p[j]);
+        let dn = dh[j] * (1.0 - z) * (1.0 - n * n);
+        let dz = dh[j] * (before - n) * z * (1.0 - z);
+        let dr = dn * hn * rr * (1.0 - rr);
+        (dx[j], dx[h + j], dx[2 * h + j]) = (dr, dz, dn);
+        (dg[j], dg[h + j], dg[2 * h + j]) = (dr, dz, dn * rr);
+        dh_next[j] = dh[j] * z;
     }
 }

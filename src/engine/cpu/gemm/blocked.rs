@@ -1,6 +1,6 @@
 //! The blocked (Goto/BLIS) path: the table of microkernels per instruction set and the loop
 //! nest that sweeps a product in kc×nc panels of `b` and mr×nr tiles of the output, packing
-//! `b` when asked to.
+//! `b` as it goes or reading it packed beforehand.
 
 #[cfg(target_arch = "x86_64")]
 use super::avx512::tile_avx512;
@@ -71,8 +71,40 @@ impl Isa {
     }
 }
 
-/// Computes `out (+)= a · b` for an m×n×k product, one thread. `b` is packed into contiguous
-/// strips when `pack` (required unless `b.cs == 1`), else read in place.
+/// Where the blocked loop reads `b` from.
+#[derive(Clone, Copy)]
+pub(super) enum Panels<'a> {
+    /// Rows of `b` in place (`b.cs == 1`).
+    InPlace,
+    /// Each kc×nc panel packed into the workspace as the loop reaches it.
+    PackEach,
+    /// All of `b` packed beforehand by `pack_all` (the product's columns start at 0).
+    Packed(&'a [f32]),
+}
+
+/// Floats `pack_all` writes for a k×n `b`.
+pub(super) fn packed_len(kernel: &Kernel, (k, n): (usize, usize)) -> usize {
+    k * n.div_ceil(kernel.nr) * kernel.nr
+}
+
+/// Packs all of a k×n `b` as the blocked loop reads it: depth blocks of kc rows one after the
+/// other, each as consecutive kc×nr strips of every column.
+pub(super) fn pack_all(kernel: &Kernel, dst: &mut [f32], b: Mat, (k, n): (usize, usize)) {
+    let padded = n.div_ceil(kernel.nr) * kernel.nr;
+    for pc in (0..k).step_by(kernel.kc) {
+        let kc = kernel.kc.min(k - pc);
+        pack_b(
+            &mut dst[pc * padded..][..kc * padded],
+            b.sub(pc, 0),
+            kc,
+            n,
+            kernel.nr,
+        );
+    }
+}
+
+/// Computes `out (+)= a · b` for an m×n×k product, one thread, reading `b` as `panels` says
+/// (packing is required unless `b.cs == 1`).
 ///
 /// # Safety
 /// `out` must point to an m×n matrix with row stride `ldc` that nothing else accesses during
@@ -87,9 +119,10 @@ pub(super) unsafe fn blocked(
     b: Mat,
     (m, n, k): (usize, usize, usize),
     accumulate: bool,
-    pack: bool,
+    panels: Panels,
 ) {
     let (mr, nr, kc_max) = (kernel.mr, kernel.nr, kernel.kc);
+    let pack = matches!(panels, Panels::PackEach);
     let b_pack = if pack {
         aligned(&mut ws.b, k.min(kc_max) * n.min(NC).div_ceil(nr) * nr)
     } else {
@@ -108,15 +141,18 @@ pub(super) unsafe fn blocked(
             for ic in (0..m).step_by(mc) {
                 for jr in (0..nc).step_by(nr) {
                     let cols = nr.min(nc - jr);
-                    let strip = if pack {
-                        (b_pack[jr * kc..].as_ptr(), nr)
-                    } else {
-                        (b.sub(pc, jc + jr).ptr(), b.rs)
+                    let strip = match panels {
+                        Panels::PackEach => (b_pack[jr * kc..].as_ptr(), nr),
+                        Panels::InPlace => (b.sub(pc, jc + jr).ptr(), b.rs),
+                        Panels::Packed(all) => {
+                            let padded = n.div_ceil(nr) * nr;
+                            (all[pc * padded + (jc + jr) * kc..].as_ptr(), nr)
+                        }
                     };
                     for ir in (ic..m.min(ic + mc)).step_by(mr) {
                         // SAFETY: rows ir..ir+rows of `a` exist at depth pc..pc+kc; the strip
-                        // holds kc rows of `cols` values (packed, or columns jc+jr.. of `b`
-                        // whose rows are contiguous); the tile of `out` at (ir, jc + jr) is
+                        // holds kc rows of `cols` values (packed here or by `pack_all`, or
+                        // columns jc+jr.. of `b` whose rows are contiguous); the tile of `out` at (ir, jc + jr) is
                         // rows × cols inside the m×n output.
                         unsafe {
                             (kernel.tile)(

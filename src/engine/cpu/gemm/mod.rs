@@ -17,7 +17,8 @@
 //! - `pack`: packing panels of `b` (with an AVX2 in-register transpose);
 //! - `portable`: the portable microkernel and its AVX2 + FMA build;
 //! - `avx512`: the AVX-512 microkernel;
-//! - `small`: the AVX-512 small, matrix-vector and dot-product paths, which skip packing.
+//! - `small`: the AVX-512 small, matrix-vector and dot-product paths, which skip packing;
+//! - `sweep`: their throughput on chosen shapes, for `netloom bench`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -30,12 +31,14 @@ mod pack;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod small;
+mod sweep;
 #[cfg(test)]
 mod tests;
 
-use blocked::blocked;
+use blocked::{Kernel, Panels, blocked, pack_all, packed_len};
 #[cfg(target_arch = "x86_64")]
 use small::{dot_avx512, small_avx512};
+pub use sweep::{CpuSweepPoint, matmul_sweep};
 
 /// Products with at most this many multiply-adds take the small path (AVX-512): no tiling.
 const TINY_MACS: usize = 4096;
@@ -185,6 +188,11 @@ impl Gemm {
         }
     }
 
+    /// The pool the products split over, for kernels that share it.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// out[m, n] = a·b, or out += a·b when `accumulate`; a is logically [m, k], b is [k, n]; out
     /// is row-major with row stride n. Allocates only to grow its packing buffers.
     pub fn matmul(
@@ -281,7 +289,11 @@ impl Gemm {
     ) {
         let kernel = self.isa.kernel();
         let threads = self.workspaces.len();
-        let pack = b.cs != 1 || k * n >= self.pack_b_floats;
+        let panels = if b.cs != 1 || k * n >= self.pack_b_floats {
+            Panels::PackEach
+        } else {
+            Panels::InPlace
+        };
         if threads == 1 || m * n * k < self.parallel_macs {
             let ws = self.workspaces[0]
                 .get_mut()
@@ -298,7 +310,7 @@ impl Gemm {
                     b,
                     (m, n, k),
                     accumulate,
-                    pack,
+                    panels,
                 )
             };
             return;
@@ -339,10 +351,84 @@ impl Gemm {
                     b.sub(0, j0),
                     (rows, cols, k),
                     accumulate,
-                    pack,
+                    panels,
                 );
             }
         });
+    }
+}
+
+/// A right factor packed once for many products with it on any thread (a recurrence's
+/// weights, the same at every time step). Packing a panel per product, as `Gemm::matmul` does,
+/// would copy all of `b` again for each one.
+pub struct Packed {
+    data: Vec<f32>,
+    k: usize,
+    n: usize,
+    kernel: &'static Kernel,
+}
+
+impl Gemm {
+    /// A packed factor for this `Gemm`'s kernel, empty until `pack` fills it.
+    pub fn packed(&self) -> Packed {
+        Packed {
+            data: Vec::new(),
+            k: 0,
+            n: 0,
+            kernel: self.isa.kernel(),
+        }
+    }
+}
+
+impl Packed {
+    /// Packs the k×n matrix `b` (growing the buffer only when a larger one comes).
+    pub fn pack(&mut self, b: View, (k, n): (usize, usize)) {
+        let b = Mat::new(b, k, n, "b");
+        let len = packed_len(self.kernel, (k, n));
+        if self.data.len() < len {
+            self.data.resize(len, 0.0);
+        }
+        pack_all(self.kernel, &mut self.data[..len], b, (k, n));
+        (self.k, self.n) = (k, n);
+    }
+
+    /// out[m, n] (+)= a · b on the calling thread, `a` logically [m, k].
+    pub fn product(&self, out: &mut [f32], a: View, m: usize, accumulate: bool) {
+        let (n, k) = (self.n, self.k);
+        let a = Mat::new(a, m, k, "a");
+        let out = &mut out[..m * n];
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            if !accumulate {
+                out.fill(0.0);
+            }
+            return;
+        }
+        let all = &self.data[..packed_len(self.kernel, (k, n))];
+        // Never read: `Panels::Packed` needs neither the workspace nor `b` in place.
+        let unused = Mat {
+            data: all,
+            off: 0,
+            rs: n,
+            cs: 1,
+        };
+        // SAFETY: `out` is m×n with row stride n (sliced above), `a` was checked to hold m×k,
+        // `all` holds the packed k×n factor; the kernel was chosen for this CPU.
+        unsafe {
+            blocked(
+                self.kernel,
+                &mut Workspace::default(),
+                out.as_mut_ptr(),
+                n,
+                a,
+                unused,
+                (m, n, k),
+                accumulate,
+                Panels::Packed(all),
+            )
+        };
     }
 }
 

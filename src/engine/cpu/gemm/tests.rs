@@ -171,3 +171,45 @@ fn rejects_short_inputs() {
     let mut out = [0.0; 4];
     gemm.matmul(&mut out, view, view, (2, 2, 3), false);
 }
+
+/// A factor packed once gives every product the plain path gives, whatever its transpose, its
+/// depth (past one block) or its width (past one strip), on each instruction set; a later
+/// smaller factor reuses the buffer.
+#[test]
+fn packed_factor_agrees_with_naive() {
+    let mut rng = Lcg(2);
+    for isa in isas() {
+        let mut gemm = Gemm::new(Pool::new(1));
+        gemm.isa = isa;
+        let mut packed = gemm.packed();
+        for (m, n, k) in [
+            (32, 1024, 256),
+            (5, 70, 300),
+            (16, 256, 1024),
+            (3, 7, 2),
+            (1, 33, 9),
+        ] {
+            for tb in [false, true] {
+                let (a, b) = (rng.vec(m * k), rng.vec(k * n));
+                let want = naive(&a, &b, (m, n, k), false, tb);
+                let bv = View {
+                    data: &b,
+                    cols: if tb { k } else { n },
+                    transposed: tb,
+                };
+                packed.pack(bv, (k, n));
+                let av = View {
+                    data: &a,
+                    cols: k,
+                    transposed: false,
+                };
+                let what = format!("{isa:?} packed {m}x{n}x{k} tb={tb}");
+                let mut out = vec![0.5; m * n];
+                packed.product(&mut out, av, m, false);
+                assert_close(&out, |i| want[i], &what);
+                packed.product(&mut out, av, m, true);
+                assert_close(&out, |i| 2.0 * want[i], &format!("{what} accumulate"));
+            }
+        }
+    }
+}
