@@ -1,12 +1,47 @@
 //! Scaled dot-product self-attention per head, and its gradient, as `nn.MultiheadAttention`
 //! computes them between its input and output projections: `softmax(q·kᵀ/√d)·v`, with steps
 //! after the query's masked out when causal.
+//!
+//! Each (sample, head) is a handful of small matrix products on one thread; the pool's threads
+//! take different heads. Queries, keys and values are read in place from the projection (a
+//! head's are every `3·width` values), and each head's result goes through one `[steps, d]`
+//! buffer of the thread's scratch into its columns of the output.
 
+use super::disjoint::Disjoint;
+use super::fast_math::exp;
+use super::gemm::View;
+use super::workers::{Workers, for_samples};
 use crate::compile::Attention;
 
-/// Where step `i`'s query (part 0), key (1) or value (2) of head `h` starts in `qkv`.
-fn at(a: &Attention, row: usize, i: usize, part: usize, h: usize) -> usize {
-    (row * a.steps + i) * 3 * a.width + part * a.width + h * a.head_dim()
+/// Scratch values one (sample, head) needs on its thread.
+pub fn sample_len(a: &Attention) -> usize {
+    a.steps * a.head_dim()
+}
+
+/// Part 0 (queries), 1 (keys) or 2 (values) of head `h` of sample `row`, as a `[steps, d]`
+/// matrix (read transposed, it is `[d, steps]`).
+fn head_of<'a>(
+    a: &Attention,
+    qkv: &'a [f32],
+    row: usize,
+    part: usize,
+    h: usize,
+    transposed: bool,
+) -> View<'a> {
+    View {
+        data: &qkv[row * a.steps * 3 * a.width + part * a.width + h * a.head_dim()..],
+        cols: 3 * a.width,
+        transposed,
+    }
+}
+
+/// A `[steps, steps]` matrix of one head.
+fn square(data: &[f32], transposed: bool) -> View<'_> {
+    View {
+        data,
+        cols: data.len().isqrt(),
+        transposed,
+    }
 }
 
 /// The keys step `i` attends to.
@@ -14,43 +49,65 @@ fn visible(a: &Attention, i: usize) -> usize {
     if a.causal { i + 1 } else { a.steps }
 }
 
-fn dot(x: &[f32], y: &[f32]) -> f32 {
-    x.iter().zip(y).map(|(a, b)| a * b).sum()
-}
-
-pub fn forward(a: &Attention, rows: usize, qkv: &[f32], probs: &mut [f32], out: &mut [f32]) {
-    let (t, d) = (a.steps, a.head_dim());
-    let scale = 1.0 / (d as f32).sqrt();
-    for row in 0..rows {
-        for h in 0..a.heads {
-            for i in 0..t {
-                let q = &qkv[at(a, row, i, 0, h)..][..d];
-                let p = &mut probs[((row * a.heads + h) * t + i) * t..][..t];
-                let n = visible(a, i);
-                for (j, pj) in p[..n].iter_mut().enumerate() {
-                    *pj = dot(q, &qkv[at(a, row, j, 1, h)..][..d]) * scale;
-                }
-                let max = p[..n].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0.0;
-                for pj in &mut p[..n] {
-                    *pj = (*pj - max).exp();
-                    sum += *pj;
-                }
-                p[..n].iter_mut().for_each(|pj| *pj /= sum);
-                p[n..].fill(0.0);
-                let o = &mut out[(row * t + i) * a.width + h * d..][..d];
-                o.fill(0.0);
-                for (j, &pj) in p[..n].iter().enumerate() {
-                    let v = &qkv[at(a, row, j, 2, h)..][..d];
-                    o.iter_mut().zip(v).for_each(|(o, &v)| *o += pj * v);
-                }
-            }
-        }
+/// Copies a head's `[steps, d]` result into its columns of `dst` (rows `stride` apart, from
+/// `start`).
+fn scatter(result: &[f32], d: usize, dst: &Disjoint, start: usize, stride: usize) {
+    for (i, values) in result.chunks_exact(d).enumerate() {
+        let at = start + i * stride;
+        // SAFETY: each (sample, head) writes only its own columns of its own rows.
+        unsafe { dst.part(at..at + d) }.copy_from_slice(values);
     }
 }
 
+pub fn forward(
+    a: &Attention,
+    workers: &Workers,
+    rows: usize,
+    qkv: &[f32],
+    probs: &mut [f32],
+    out: &mut [f32],
+) {
+    let (t, d) = (a.steps, a.head_dim());
+    let scale = 1.0 / (d as f32).sqrt();
+    let (probs, out) = (Disjoint::new(probs), Disjoint::new(out));
+    for_samples(workers, rows * a.heads, |w, items| {
+        for item in items {
+            let (row, h) = (item / a.heads, item % a.heads);
+            // SAFETY: each item owns its [steps, steps] block of `probs`.
+            let p = unsafe { probs.part(item * t * t..(item + 1) * t * t) };
+            let (q, k_t) = (
+                head_of(a, qkv, row, 0, h, false),
+                head_of(a, qkv, row, 1, h, true),
+            );
+            w.gemm.matmul(p, q, k_t, (t, t, d), false);
+            for (i, p) in p.chunks_exact_mut(t).enumerate() {
+                softmax(&mut p[..visible(a, i)], scale);
+                p[visible(a, i)..].fill(0.0);
+            }
+            let result = &mut w.sample[..t * d];
+            let v = head_of(a, qkv, row, 2, h, false);
+            w.gemm.matmul(result, square(p, false), v, (t, d, t), false);
+            scatter(result, d, &out, row * t * a.width + h * d, a.width);
+        }
+    });
+}
+
+/// `p = softmax(scale · p)` in place.
+fn softmax(p: &mut [f32], scale: f32) {
+    let max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in p.iter_mut() {
+        *v = exp((*v - max) * scale);
+        sum += *v;
+    }
+    let inverse = 1.0 / sum;
+    p.iter_mut().for_each(|v| *v *= inverse);
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn backward(
     a: &Attention,
+    workers: &Workers,
     rows: usize,
     qkv: &[f32],
     probs: &[f32],
@@ -58,31 +115,41 @@ pub fn backward(
     dqkv: &mut [f32],
     ds: &mut [f32],
 ) {
-    let (t, d) = (a.steps, a.head_dim());
+    let (t, d, width) = (a.steps, a.head_dim(), a.width);
     let scale = 1.0 / (d as f32).sqrt();
-    dqkv[..rows * t * 3 * a.width].fill(0.0);
-    for row in 0..rows {
-        for h in 0..a.heads {
-            for i in 0..t {
-                let p = &probs[((row * a.heads + h) * t + i) * t..][..t];
-                let g = &dy[(row * t + i) * a.width + h * d..][..d];
-                let n = visible(a, i);
-                // dP = dy·vᵀ, then through the softmax: dS = P ⊙ (dP − Σ P ⊙ dP).
-                for (j, s) in ds[..n].iter_mut().enumerate() {
-                    *s = dot(g, &qkv[at(a, row, j, 2, h)..][..d]);
-                }
-                let mean: f32 = p[..n].iter().zip(&ds[..n]).map(|(p, s)| p * s).sum();
-                for j in 0..n {
-                    ds[j] = p[j] * (ds[j] - mean) * scale;
-                    let (pj, sj) = (p[j], ds[j]);
-                    // dV_j += p_ij·dy_i; dK_j += dS_ij·q_i; dQ_i += dS_ij·k_j.
-                    for c in 0..d {
-                        dqkv[at(a, row, j, 2, h) + c] += pj * g[c];
-                        dqkv[at(a, row, j, 1, h) + c] += sj * qkv[at(a, row, i, 0, h) + c];
-                        dqkv[at(a, row, i, 0, h) + c] += sj * qkv[at(a, row, j, 1, h) + c];
-                    }
+    let (dqkv, ds) = (Disjoint::new(dqkv), Disjoint::new(ds));
+    for_samples(workers, rows * a.heads, |w, items| {
+        for item in items {
+            let (row, h) = (item / a.heads, item % a.heads);
+            let p = &probs[item * t * t..][..t * t];
+            // SAFETY: each item owns its [steps, steps] block of the score gradients.
+            let ds = unsafe { ds.part(item * t * t..(item + 1) * t * t) };
+            let dout = View {
+                data: &dy[row * t * width + h * d..],
+                cols: width,
+                transposed: false,
+            };
+            // dP = dy·vᵀ, then through the softmax: dS = P ⊙ (dP − Σ P ⊙ dP), scaled.
+            w.gemm
+                .matmul(ds, dout, head_of(a, qkv, row, 2, h, true), (t, t, d), false);
+            for (ds, p) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)) {
+                let mean: f32 = p.iter().zip(&*ds).map(|(p, s)| p * s).sum();
+                for (s, p) in ds.iter_mut().zip(p) {
+                    *s = p * (*s - mean) * scale;
                 }
             }
+            // dV = Pᵀ·dy, dQ = dS·K, dK = dSᵀ·Q, each through the scratch into its columns.
+            let base = row * t * 3 * width + h * d;
+            let products = [
+                (square(p, true), dout, 2),
+                (square(ds, false), head_of(a, qkv, row, 1, h, false), 0),
+                (square(ds, true), head_of(a, qkv, row, 0, h, false), 1),
+            ];
+            for (left, right, to) in products {
+                let result = &mut w.sample[..t * d];
+                w.gemm.matmul(result, left, right, (t, d, t), false);
+                scatter(result, d, &dqkv, base + to * width, 3 * width);
+            }
         }
-    }
+    });
 }

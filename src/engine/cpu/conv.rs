@@ -1,11 +1,11 @@
 //! Convolution (im2col + GEMM) and pooling over NCHW images.
 
 use std::ops::Range;
-use std::sync::{Mutex, PoisonError};
+use std::sync::PoisonError;
 
 use super::disjoint::Disjoint;
-use super::gemm::{Gemm, View};
-use super::pool::Pool;
+use super::gemm::View;
+use super::workers::{Workers, for_samples};
 use crate::compile::Window;
 
 /// Rows of the column matrix: one per (channel, kernel row, kernel column).
@@ -120,44 +120,6 @@ fn col2im(w: &Window, cols: &[f32], image: &mut [f32]) {
     });
 }
 
-/// Per-thread working memory for convolutions: a GEMM with its packing buffers, the unfolded
-/// patches of one image, and accumulators for its chunks of a weight gradient
-/// (`weight_grad_slots` of them, one after another).
-pub struct ConvScratch {
-    pub gemm: Gemm,
-    pub cols: Vec<f32>,
-    pub dw: Vec<f32>,
-}
-
-/// The backend's threads and their scratch, one entry per pool thread.
-pub struct Workers<'a> {
-    pub pool: &'a Pool,
-    pub scratch: &'a [Mutex<ConvScratch>],
-}
-
-/// Splits the batch's samples into one contiguous range per thread and runs `job` on each, with
-/// that thread's scratch.
-fn for_samples(
-    workers: &Workers,
-    rows: usize,
-    job: impl Fn(&mut ConvScratch, Range<usize>) + Sync,
-) {
-    let threads = workers
-        .pool
-        .threads()
-        .min(rows)
-        .min(workers.scratch.len())
-        .max(1);
-    workers.pool.run(&|t| {
-        if t < threads {
-            let mut scratch = workers.scratch[t]
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            job(&mut scratch, t * rows / threads..(t + 1) * rows / threads);
-        }
-    });
-}
-
 pub struct ConvArgs<'a> {
     pub window: &'a Window,
     pub filters: usize,
@@ -171,14 +133,14 @@ pub fn conv2d(a: &ConvArgs, workers: &Workers, x: &[f32], weight: &[f32], out: &
     let out = Disjoint::new(&mut out[..a.rows * per_sample]);
     for_samples(workers, a.rows, |s, samples| {
         for n in samples {
-            im2col(w, &x[n * image..], &mut s.cols);
+            im2col(w, &x[n * image..], &mut s.sample);
             let wv = View {
                 data: weight,
                 cols: k,
                 transposed: false,
             };
             let cv = View {
-                data: &s.cols,
+                data: &s.sample,
                 cols: plane,
                 transposed: false,
             };
@@ -212,9 +174,9 @@ pub fn conv2d_backward_input(
                 transposed: false,
             };
             s.gemm
-                .matmul(&mut s.cols, wt, dyv, (k, plane, a.filters), false);
+                .matmul(&mut s.sample, wt, dyv, (k, plane, a.filters), false);
             // SAFETY: sample ranges of different threads are disjoint.
-            col2im(w, &s.cols, unsafe { dx.part(n * image..(n + 1) * image) });
+            col2im(w, &s.sample, unsafe { dx.part(n * image..(n + 1) * image) });
         }
     });
 }
@@ -248,14 +210,14 @@ pub fn conv2d_backward_weight(
             let acc = &mut s.dw[slot * len..(slot + 1) * len];
             acc.fill(0.0);
             for n in chunk_rows(c) {
-                im2col(w, &x[n * image..], &mut s.cols);
+                im2col(w, &x[n * image..], &mut s.sample);
                 let dyv = View {
                     data: &dy[n * a.filters * plane..],
                     cols: plane,
                     transposed: false,
                 };
                 let ct = View {
-                    data: &s.cols,
+                    data: &s.sample,
                     cols: plane,
                     transposed: true,
                 };

@@ -1,14 +1,17 @@
 //! Element-wise and row-wise kernels: activations, softmax, bias, sums, concatenation.
 
+use super::fast_math::{exp, sigmoid, tanh};
+use super::simd::best_isa;
 use crate::compile::UnaryFn;
 
 /// erf by Abramowitz & Stegun 7.1.26 (max error 1.5e-7, below f32's resolution at 1).
+#[inline(always)]
 pub fn erf(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
     let poly = t
         * (0.254_829_6
             + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
-    let y = 1.0 - poly * (-x * x).exp();
+    let y = 1.0 - poly * exp(-x * x);
     if x < 0.0 { -y } else { y }
 }
 
@@ -16,6 +19,7 @@ const FRAC_1_SQRT_2: f32 = std::f32::consts::FRAC_1_SQRT_2;
 /// 1/√(2π)
 const INV_SQRT_TAU: f32 = 0.398_942_3;
 
+best_isa! {
 pub fn unary(f: UnaryFn, x: &[f32], out: &mut [f32]) {
     let pairs = out.iter_mut().zip(x);
     match f {
@@ -23,11 +27,13 @@ pub fn unary(f: UnaryFn, x: &[f32], out: &mut [f32]) {
         UnaryFn::LeakyRelu(s) => pairs.for_each(|(o, &v)| *o = if v > 0.0 { v } else { s * v }),
         UnaryFn::Elu(a) => pairs.for_each(|(o, &v)| *o = if v > 0.0 { v } else { a * v.exp_m1() }),
         UnaryFn::Sigmoid => pairs.for_each(|(o, &v)| *o = sigmoid(v)),
-        UnaryFn::Tanh => pairs.for_each(|(o, &v)| *o = v.tanh()),
+        UnaryFn::Tanh => pairs.for_each(|(o, &v)| *o = tanh(v)),
         UnaryFn::Gelu => pairs.for_each(|(o, &v)| *o = 0.5 * v * (1.0 + erf(v * FRAC_1_SQRT_2))),
     }
 }
+}
 
+best_isa! {
 pub fn unary_backward(f: UnaryFn, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     let n = dx.len();
     let (x, y, dy) = (&x[..n], &y[..n], &dy[..n]);
@@ -66,20 +72,12 @@ pub fn unary_backward(f: UnaryFn, x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f3
             for i in 0..n {
                 let xv = x[i];
                 let slope = 0.5 * (1.0 + erf(xv * FRAC_1_SQRT_2))
-                    + xv * INV_SQRT_TAU * (-0.5 * xv * xv).exp();
+                    + xv * INV_SQRT_TAU * exp(-0.5 * xv * xv);
                 dx[i] = slope * dy[i];
             }
         }
     }
 }
-
-pub fn sigmoid(v: f32) -> f32 {
-    if v >= 0.0 {
-        1.0 / (1.0 + (-v).exp())
-    } else {
-        let e = v.exp();
-        e / (1.0 + e)
-    }
 }
 
 pub fn softmax(x: &[f32], out: &mut [f32], width: usize) {
@@ -87,7 +85,7 @@ pub fn softmax(x: &[f32], out: &mut [f32], width: usize) {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
         for (oj, &xj) in o.iter_mut().zip(row) {
-            *oj = (xj - max).exp();
+            *oj = exp(xj - max);
             sum += *oj;
         }
         let inv = 1.0 / sum;
@@ -167,6 +165,16 @@ pub fn bias_grad(dy: &[f32], out: &mut [f32], channels: usize, inner: usize) {
         }
         for (c, o) in out.iter_mut().enumerate() {
             *o += sum(&block[c * inner..(c + 1) * inner]);
+        }
+    }
+}
+
+/// `out[c] = Σ_rows dy[row, first + c]` over the rows of `dy` (`[rows, channels]`).
+pub fn column_sums(dy: &[f32], out: &mut [f32], channels: usize, first: usize) {
+    out.fill(0.0);
+    for row in dy.chunks_exact(channels) {
+        for (o, &g) in out.iter_mut().zip(&row[first..]) {
+            *o += g;
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Losses (mean over the live rows) and their gradients. Sums run in f64.
 
-use super::elementwise::sigmoid;
+use super::fast_math::sigmoid;
 use crate::graph::LossKind;
 
 /// Class targets arrive as i32 in an f32-sized slot; a negative one is no target. A label past

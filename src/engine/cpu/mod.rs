@@ -12,8 +12,10 @@ mod loss;
 mod norm;
 pub mod pool;
 mod recurrent;
+mod simd;
 mod statistics;
 mod update;
+mod workers;
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -21,11 +23,12 @@ use std::sync::{Arc, Mutex};
 use super::slots::Slots;
 use super::{Backend, EngineError, Fetch, StepScalars, Ticket, check_rows, dropout_keeps};
 use crate::compile::{BufferId, DType, Op, Program};
-use conv::{ConvArgs, ConvScratch, Workers};
+use conv::ConvArgs;
 use disjoint::{Disjoint, for_ranges};
 use gemm::{Gemm, Packed, View};
 use norm::{BatchNormShape, BatchNormState, NormGrads};
 use pool::Pool;
+use workers::{Worker, Workers};
 
 pub use elementwise::erf;
 pub use gemm::{CpuSweepPoint, matmul_sweep};
@@ -61,8 +64,8 @@ pub struct CpuBackend {
     gemm: Gemm,
     /// The weights of the recurrence running now, packed once for all its time steps.
     recurrent_weights: Packed,
-    /// One per pool thread: convolutions split the batch across threads.
-    conv: Vec<Mutex<ConvScratch>>,
+    /// One per pool thread: convolutions and attention split the batch across threads.
+    workers: Vec<Mutex<Worker>>,
     /// Seconds spent in each op of the program, when profiling.
     op_seconds: Option<Vec<f64>>,
     /// Values requested and not yet collected, in buffers kept for reuse.
@@ -83,8 +86,9 @@ impl CpuBackend {
         for id in 0..program.buffers.len() {
             slot[id] = slot[program.storage_of(id)];
         }
-        // Scratch sized for the largest convolution: its unfolded image and its weight gradient.
-        let (cols_len, dw_len) = program
+        // Scratch sized for the largest convolution (its unfolded image and its weight
+        // gradient) and the largest attention (one head's product).
+        let (sample_len, dw_len) = program
             .steps
             .iter()
             .filter_map(|s| match &s.op {
@@ -100,16 +104,19 @@ impl CpuBackend {
                     let k = conv::patch_len(window);
                     Some((k * window.out_plane(), k * filters))
                 }
+                Op::Attention { shape, .. } | Op::AttentionBackward { shape, .. } => {
+                    Some((attention::sample_len(shape), 0))
+                }
                 _ => None,
             })
             .fold((0, 0), |(c, d), (c2, d2)| (c.max(c2), d.max(d2)));
         let pool = Pool::new(threads.max(1));
         let dw_slots = conv::weight_grad_slots(pool.threads());
-        let conv = (0..pool.threads())
+        let workers = (0..pool.threads())
             .map(|_| {
-                Mutex::new(ConvScratch {
+                Mutex::new(Worker {
                     gemm: Gemm::new(Arc::clone(&pool)),
-                    cols: vec![0.0; cols_len],
+                    sample: vec![0.0; sample_len],
                     dw: vec![0.0; dw_slots * dw_len],
                 })
             })
@@ -121,7 +128,7 @@ impl CpuBackend {
             recurrent_weights: gemm.packed(),
             gemm,
             pool,
-            conv,
+            workers,
             op_seconds: None,
             readbacks: Slots::default(),
         }
@@ -146,7 +153,7 @@ impl CpuBackend {
         let len = |id: BufferId| program.buffers[id].len(rows);
         let workers = Workers {
             pool: &self.pool,
-            scratch: &self.conv,
+            scratch: &self.workers,
         };
         match *op {
             Op::MatMul {
@@ -198,7 +205,22 @@ impl CpuBackend {
                 inner,
             } => {
                 let mut o = st.take(out);
-                elementwise::bias_grad(&st.get(dy)[..len(dy)], &mut o, channels, inner);
+                let dy = &st.get(dy)[..len(dy)];
+                if inner == 1 {
+                    // Each thread sums its own columns over every row: the same order of
+                    // additions, so the same bits, on any number of threads.
+                    let dst = Disjoint::new(&mut o[..channels]);
+                    let rows = (dy.len() / channels.max(1)).max(1);
+                    // Ranges of whole columns, `rows` values each.
+                    for_ranges(&self.pool, channels * rows, rows, |r| {
+                        let columns = r.start / rows..r.end / rows;
+                        // SAFETY: the column ranges are disjoint.
+                        let dst = unsafe { dst.part(columns.clone()) };
+                        elementwise::column_sums(dy, dst, channels, columns.start);
+                    });
+                } else {
+                    elementwise::bias_grad(dy, &mut o, channels, inner);
+                }
                 st.put(out, o);
             }
             Op::Unary { f, x, out } => {
@@ -240,14 +262,26 @@ impl CpuBackend {
             }
             Op::Add { a, b, out } => {
                 let mut o = st.take(out);
-                let n = len(out);
-                elementwise::add(&st.get(a)[..n], &st.get(b)[..n], &mut o[..n]);
+                binary_in_parallel(
+                    &self.pool,
+                    st.get(a),
+                    st.get(b),
+                    &mut o,
+                    len(out),
+                    elementwise::add,
+                );
                 st.put(out, o);
             }
             Op::Sub { a, b, out } => {
                 let mut o = st.take(out);
-                let n = len(out);
-                elementwise::sub(&st.get(a)[..n], &st.get(b)[..n], &mut o[..n]);
+                binary_in_parallel(
+                    &self.pool,
+                    st.get(a),
+                    st.get(b),
+                    &mut o,
+                    len(out),
+                    elementwise::sub,
+                );
                 st.put(out, o);
             }
             Op::Copy { x, out } => {
@@ -258,8 +292,14 @@ impl CpuBackend {
             }
             Op::Mul { a, b, out } => {
                 let mut o = st.take(out);
-                let n = len(out);
-                elementwise::mul(&st.get(a)[..n], &st.get(b)[..n], &mut o[..n]);
+                binary_in_parallel(
+                    &self.pool,
+                    st.get(a),
+                    st.get(b),
+                    &mut o,
+                    len(out),
+                    elementwise::mul,
+                );
                 st.put(out, o);
             }
             Op::Reshape { .. } => {}
@@ -556,17 +596,20 @@ impl CpuBackend {
                 epsilon,
             } => {
                 let (mut o, mut m, mut is) = (st.take(out), st.take(mean), st.take(inv_std));
-                let n = len(out);
-                norm::layer_norm(
-                    &st.get(x)[..n],
-                    st.get(gamma),
-                    st.get(beta),
-                    &mut o[..n],
-                    &mut m,
-                    &mut is,
-                    width,
-                    epsilon,
-                );
+                let (x, gamma, beta) = (st.get(x), st.get(gamma), st.get(beta));
+                let [dst, means, inv_stds] = [&mut o, &mut m, &mut is].map(|v| Disjoint::new(v));
+                for_ranges(&self.pool, len(out), width, |r| {
+                    let rows = r.start / width..r.end / width;
+                    // SAFETY: the ranges are disjoint, and so are the rows they cover.
+                    let (o, m, is) = unsafe {
+                        (
+                            dst.part(r.clone()),
+                            means.part(rows.clone()),
+                            inv_stds.part(rows),
+                        )
+                    };
+                    norm::layer_norm(&x[r], gamma, beta, o, m, is, width, epsilon);
+                });
                 st.put(out, o);
                 st.put(mean, m);
                 st.put(inv_std, is);
@@ -584,20 +627,29 @@ impl CpuBackend {
             } => {
                 let (mut a, mut b, mut c) = (st.take(dx), st.take(dgamma), st.take(dbeta));
                 let n = len(dx);
-                let grads = NormGrads {
-                    dx: &mut a[..n],
-                    dgamma: &mut b,
-                    dbeta: &mut c,
-                };
-                norm::layer_norm_backward(
-                    st.get(x),
-                    st.get(gamma),
-                    st.get(mean),
-                    st.get(inv_std),
-                    st.get(dy),
-                    grads,
-                    width,
-                );
+                let (x, gamma, mean, inv_std) =
+                    (st.get(x), st.get(gamma), st.get(mean), st.get(inv_std));
+                let dy = st.get(dy);
+                let dst = Disjoint::new(&mut a[..n]);
+                for_ranges(&self.pool, n, width, |r| {
+                    let rows = r.start / width..r.end / width;
+                    let (m, is) = (&mean[rows.clone()], &inv_std[rows]);
+                    // SAFETY: the ranges are disjoint.
+                    let dx = unsafe { dst.part(r.clone()) };
+                    norm::layer_norm_backward(&x[r.clone()], gamma, m, is, &dy[r], dx, width);
+                });
+                // Each thread sums its own columns over all rows, in order: the same bits on
+                // any number of threads.
+                let rows = n / width;
+                let (dgammas, dbetas) = (Disjoint::new(&mut b), Disjoint::new(&mut c));
+                for_ranges(&self.pool, n, rows.max(1), |r| {
+                    let columns = r.start / rows.max(1)..r.end / rows.max(1);
+                    // SAFETY: the column ranges are disjoint.
+                    let (dg, db) =
+                        unsafe { (dgammas.part(columns.clone()), dbetas.part(columns.clone())) };
+                    let shape = (rows, width, columns.start);
+                    norm::layer_norm_param_grads(x, mean, inv_std, dy, dg, db, shape);
+                });
                 st.put(dx, a);
                 st.put(dgamma, b);
                 st.put(dbeta, c);
@@ -661,7 +713,7 @@ impl CpuBackend {
                 out,
             } => {
                 let (mut p, mut o) = (st.take(probs), st.take(out));
-                attention::forward(shape, rows, st.get(qkv), &mut p, &mut o);
+                attention::forward(shape, &workers, rows, st.get(qkv), &mut p, &mut o);
                 st.put(probs, p);
                 st.put(out, o);
             }
@@ -675,7 +727,7 @@ impl CpuBackend {
             } => {
                 let (mut dx, mut ds) = (st.take(dqkv), st.take(scratch));
                 let (qkv, probs, dy) = (st.get(qkv), st.get(probs), st.get(dy));
-                attention::backward(shape, rows, qkv, probs, dy, &mut dx, &mut ds);
+                attention::backward(shape, &workers, rows, qkv, probs, dy, &mut dx, &mut ds);
                 st.put(dqkv, dx);
                 st.put(scratch, ds);
             }
@@ -897,4 +949,21 @@ impl Backend for CpuBackend {
         }
         Ok(None)
     }
+}
+
+/// `out[..n] = f(a, b)` element by element, split over the pool.
+fn binary_in_parallel(
+    pool: &Pool,
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    n: usize,
+    f: fn(&[f32], &[f32], &mut [f32]),
+) {
+    let dst = Disjoint::new(&mut out[..n]);
+    for_ranges(pool, n, 1, |r| {
+        // SAFETY: the ranges are disjoint.
+        let dst = unsafe { dst.part(r.clone()) };
+        f(&a[r.clone()], &b[r], dst);
+    });
 }

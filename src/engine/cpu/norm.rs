@@ -1,6 +1,8 @@
 //! Batch and layer normalisation, forward and backward. Sums run in f64: a channel may gather
 //! hundreds of thousands of values.
 
+use super::simd::best_isa;
+
 pub struct BatchNormShape {
     pub rows: usize,
     pub channels: usize,
@@ -130,7 +132,28 @@ pub fn batch_norm_backward(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Σ f(a[j], b[j], c[j]) in eight lanes, so that the loop vectorises (a row of layer
+/// normalisation is short: f32 is exact enough, as it is for PyTorch).
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (a8, b8, c8) = (a.chunks_exact(8), b.chunks_exact(8), c.chunks_exact(8));
+    let rest = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .zip(c8.remainder());
+    let rest: f32 = rest.map(|((&a, &b), &c)| f(a, b, c)).sum();
+    for ((a, b), c) in a8.zip(b8).zip(c8) {
+        for l in 0..8 {
+            lanes[l] += f(a[l], b[l], c[l]);
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
+best_isa! {
+/// Normalises each row of `width` values of `x` (rows of `out`, `mean` and `inv_std` alike).
 pub fn layer_norm(
     x: &[f32],
     gamma: &[f32],
@@ -146,10 +169,10 @@ pub fn layer_norm(
         .zip(out.chunks_exact_mut(width))
         .enumerate()
     {
-        let m = row.iter().map(|&v| v as f64).sum::<f64>() / width as f64;
-        let var = row.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / width as f64;
-        let is = (1.0 / (var + epsilon as f64).sqrt()) as f32;
-        let m = m as f32;
+        let w = width as f32;
+        let m = lane_sum(row, row, row, |v, _, _| v) / w;
+        let var = lane_sum(row, row, row, |v, _, _| (v - m) * (v - m)) / w;
+        let is = 1.0 / (var + epsilon).sqrt();
         mean[r] = m;
         inv_std[r] = is;
         for j in 0..width {
@@ -157,37 +180,58 @@ pub fn layer_norm(
         }
     }
 }
+}
 
-#[allow(clippy::too_many_arguments)]
+best_isa! {
+/// The input's gradient of `layer_norm`, for the rows of `dx`.
 pub fn layer_norm_backward(
     x: &[f32],
     gamma: &[f32],
     mean: &[f32],
     inv_std: &[f32],
     dy: &[f32],
-    g: NormGrads,
+    dx: &mut [f32],
     width: usize,
 ) {
-    g.dgamma.fill(0.0);
-    g.dbeta.fill(0.0);
-    let rows = g.dx.len() / width;
-    for r in 0..rows {
+    let w = width as f32;
+    for (r, dxr) in dx.chunks_exact_mut(width).enumerate() {
         let (m, is) = (mean[r], inv_std[r]);
         let (xr, dyr) = (&x[r * width..][..width], &dy[r * width..][..width]);
-        let (mut sum_g, mut sum_g_xhat) = (0.0f32, 0.0f32);
-        for j in 0..width {
-            let xhat = (xr[j] - m) * is;
-            let gj = dyr[j] * gamma[j];
-            sum_g += gj;
-            sum_g_xhat += gj * xhat;
-            g.dgamma[j] += dyr[j] * xhat;
-            g.dbeta[j] += dyr[j];
-        }
-        let dxr = &mut g.dx[r * width..][..width];
-        let w = width as f32;
+        let gamma = &gamma[..width];
+        let sum_g = lane_sum(dyr, gamma, xr, |dy, g, _| dy * g);
+        let sum_g_xhat = lane_sum(dyr, gamma, xr, |dy, g, x| dy * g * (x - m) * is);
         for j in 0..width {
             let xhat = (xr[j] - m) * is;
             dxr[j] = is / w * (w * dyr[j] * gamma[j] - sum_g - xhat * sum_g_xhat);
         }
     }
+}
+}
+
+best_isa! {
+/// The gradients of `layer_norm`'s `gamma` and `beta` for columns `first..` (as many as
+/// `dgamma` holds), summed over the rows in order; `shape` is (rows, width, first).
+pub fn layer_norm_param_grads(
+    x: &[f32],
+    mean: &[f32],
+    inv_std: &[f32],
+    dy: &[f32],
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+    shape: (usize, usize, usize),
+) {
+    let (rows, width, first) = shape;
+    dgamma.fill(0.0);
+    dbeta.fill(0.0);
+    let columns = dgamma.len();
+    for r in 0..rows {
+        let (m, is) = (mean[r], inv_std[r]);
+        let at = r * width + first;
+        let (xr, dyr) = (&x[at..at + columns], &dy[at..at + columns]);
+        for j in 0..columns {
+            dgamma[j] += dyr[j] * (xr[j] - m) * is;
+            dbeta[j] += dyr[j];
+        }
+    }
+}
 }

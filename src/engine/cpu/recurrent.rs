@@ -16,6 +16,7 @@ use super::disjoint::{Disjoint, for_ranges};
 use super::fast_math::{sigmoid, tanh};
 use super::gemm::{Gemm, Packed, View};
 use super::pool::Pool;
+use super::simd::best_isa;
 use crate::compile::{Cell, Recurrence};
 
 /// The lengths of the regions of `saved` for `rows` live rows: activations, hidden states,
@@ -127,6 +128,7 @@ fn row_of(block: Option<&[f32]>, i: usize, h: usize) -> Option<&[f32]> {
 // The cells, one row at a time. `pre` holds h·W_hhᵀ on entry; each loop runs over contiguous
 // values with no calls, so that it vectorises.
 
+best_isa! {
 fn rnn_cell(cell: Cell, x: &[f32], pre: &[f32], b_hh: &[f32], h_new: &mut [f32]) {
     let pre = pre.iter().zip(x).zip(b_hh).map(|((p, x), b)| p + x + b);
     match cell {
@@ -134,7 +136,9 @@ fn rnn_cell(cell: Cell, x: &[f32], pre: &[f32], b_hh: &[f32], h_new: &mut [f32])
         _ => h_new.iter_mut().zip(pre).for_each(|(h, v)| *h = tanh(v)),
     }
 }
+}
 
+best_isa! {
 /// Gates i, f, g, o (PyTorch's order): `c = f·c_prev + i·g`, `h = o·tanh(c)`.
 fn lstm_cell(
     x: &[f32],
@@ -167,7 +171,9 @@ fn lstm_cell(
         h_new[j] = sig_o[j] * tanh(c_new[j]);
     }
 }
+}
 
+best_isa! {
 /// Gates r, z, n (PyTorch's order), the candidate's recurrent part `hn` kept after them:
 /// `n = tanh(x_n + r·hn)`, `h = (1 - z)·n + z·h_prev`.
 fn gru_cell(
@@ -191,6 +197,7 @@ fn gru_cell(
         let (z, n) = (act[h + j], act[2 * h + j]);
         h_new[j] = (1.0 - z) * n + h_prev.map_or(0.0, |p| z * p[j]);
     }
+}
 }
 
 /// Back-propagation through time: see `Op::RecurrenceBackward`. `w_hh_packed` is the recurrent
@@ -300,6 +307,7 @@ fn row_before(v: &[f32], s: usize, at: usize, h: usize) -> Option<&[f32]> {
     (s > 0).then(|| &v[at..at + h])
 }
 
+best_isa! {
 /// `dg` from the gradient `dh` reaching a step's state `h_now`.
 fn rnn_cell_backward(cell: Cell, dh: &[f32], h_now: &[f32], dg: &mut [f32]) {
     for ((dg, &dh), &h) in dg.iter_mut().zip(dh).zip(h_now) {
@@ -310,7 +318,9 @@ fn rnn_cell_backward(cell: Cell, dh: &[f32], h_now: &[f32], dg: &mut [f32]) {
         *dg = dh * slope;
     }
 }
+}
 
+best_isa! {
 /// The gates' gradients `dg` from `dh`, and the cell state's gradient carried to the step before
 /// (`dc_next`, which holds the later step's on entry).
 fn lstm_cell_backward(
@@ -339,7 +349,9 @@ fn lstm_cell_backward(
         dc_next[j] = dc * f[j];
     }
 }
+}
 
+best_isa! {
 /// The GRU's gradients: `dx` for the input's projection, `dg` for the recurrent product (whose
 /// candidate part passed through the reset gate), and `dh_next`, the part of `dh` that flows
 /// straight to the step before through `z·h_prev` (the product adds the rest).
@@ -362,4 +374,5 @@ fn gru_cell_backward(
         (dg[j], dg[h + j], dg[2 * h + j]) = (dr, dz, dn * rr);
         dh_next[j] = dh[j] * z;
     }
+}
 }

@@ -103,6 +103,22 @@ pub(super) fn pack_all(kernel: &Kernel, dst: &mut [f32], b: Mat, (k, n): (usize,
     }
 }
 
+/// Copies `rows` rows × `kc` depth of a transposed `a` (rows contiguous at each depth) into
+/// strips of mr rows, each kc steps of mr values (a short last strip leaves its tail unread).
+fn pack_a_block(dst: &mut [f32], a: Mat, rows: usize, kc: usize, mr: usize) {
+    for (s, strip) in dst
+        .chunks_exact_mut(kc * mr)
+        .take(rows.div_ceil(mr))
+        .enumerate()
+    {
+        let live = mr.min(rows - s * mr);
+        for (p, step) in strip.chunks_exact_mut(mr).enumerate() {
+            let from = a.off + s * mr + p * a.cs;
+            step[..live].copy_from_slice(&a.data[from..from + live]);
+        }
+    }
+}
+
 /// Computes `out (+)= a · b` for an m×n×k product, one thread, reading `b` as `panels` says
 /// (packing is required unless `b.cs == 1`).
 ///
@@ -129,6 +145,15 @@ pub(super) unsafe fn blocked(
         &mut []
     };
     let mc = mr * MC_STRIPS;
+    // A transposed `a` (a weight gradient's dyᵀ) is copied into mr-wide strips per block:
+    // read in place, each depth step of a tile would touch a row of the stored matrix, often
+    // a page apart, which the prefetchers do not follow.
+    let pack_a = a.rs == 1 && a.cs != 1 && m > 1;
+    let a_pack = if pack_a {
+        aligned(&mut ws.a, mc.min(m.div_ceil(mr) * mr) * k.min(kc_max))
+    } else {
+        &mut []
+    };
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(kc_max) {
@@ -139,6 +164,9 @@ pub(super) unsafe fn blocked(
             // Later depth blocks add onto what the first one wrote.
             let acc = accumulate || pc > 0;
             for ic in (0..m).step_by(mc) {
+                if pack_a {
+                    pack_a_block(a_pack, a.sub(ic, pc), mc.min(m - ic), kc, mr);
+                }
                 for jr in (0..nc).step_by(nr) {
                     let cols = nr.min(nc - jr);
                     let strip = match panels {
@@ -150,14 +178,19 @@ pub(super) unsafe fn blocked(
                         }
                     };
                     for ir in (ic..m.min(ic + mc)).step_by(mr) {
-                        // SAFETY: rows ir..ir+rows of `a` exist at depth pc..pc+kc; the strip
-                        // holds kc rows of `cols` values (packed here or by `pack_all`, or
-                        // columns jc+jr.. of `b` whose rows are contiguous); the tile of `out` at (ir, jc + jr) is
-                        // rows × cols inside the m×n output.
+                        // SAFETY: rows ir..ir+rows of `a` exist at depth pc..pc+kc (in place, or
+                        // packed as kc steps of mr values); the strip holds kc rows of `cols`
+                        // values (packed here or by `pack_all`, or columns jc+jr.. of `b` whose
+                        // rows are contiguous); the tile of `out` at (ir, jc + jr) is rows × cols
+                        // inside the m×n output.
+                        let rows_of_a = match pack_a {
+                            true => (a_pack[(ir - ic) * kc..].as_ptr(), 1, mr),
+                            false => (a.sub(ir, pc).ptr(), a.rs, a.cs),
+                        };
                         unsafe {
                             (kernel.tile)(
                                 kc,
-                                (a.sub(ir, pc).ptr(), a.rs, a.cs),
+                                rows_of_a,
                                 strip,
                                 (out.add(ir * ldc + jc + jr), ldc),
                                 mr.min(m - ir),

@@ -155,6 +155,7 @@ fn detect() -> Isa {
 /// Packing buffers of one pool thread; they only grow.
 #[derive(Default)]
 struct Workspace {
+    a: Vec<f32>,
     b: Vec<f32>,
 }
 
