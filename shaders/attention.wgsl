@@ -8,7 +8,8 @@ struct Params {
     heads: u32,
     causal: u32,
     head_dim: u32,
-    padding0: u32,
+    // 1 while training with attention dropout: `mask` multiplies the weights that mix values.
+    dropout: u32,
     padding1: u32,
     padding2: u32,
 }
@@ -21,6 +22,13 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 // Each query's gradients of its scores, [heads, steps, steps] per sample.
 @group(0) @binding(6) var<storage, read_write> scores: array<f32>;
+// The dropout mask, shaped as `probs` (unread without dropout).
+@group(0) @binding(7) var<storage, read> mask: array<f32>;
+
+// What weight p of `probs` mixes the values with: itself, or after dropout.
+fn kept(p: u32) -> f32 {
+    return select(probs[p], probs[p] * mask[p], params.dropout != 0u);
+}
 
 fn at(row: u32, i: u32, part: u32, col: u32) -> u32 {
     return (row * params.steps + i) * 3u * params.width + part * params.width + col;
@@ -78,13 +86,14 @@ fn attention(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgrou
     for (var c = 0u; c < d; c++) {
         var o = 0.0;
         for (var j = 0u; j < n; j++) {
-            o += probs[p + j] * qkv[at(row, j, 2u, h * d + c)];
+            o += kept(p + j) * qkv[at(row, j, 2u, h * d + c)];
         }
         out[(row * t + i) * params.width + h * d + c] = o;
     }
 }
 
-// One thread per row, head and query step: dS = P ⊙ (dy·vᵀ − Σ P ⊙ dy·vᵀ), scaled.
+// One thread per row, head and query step: dS = P ⊙ (dP − Σ P ⊙ dP), scaled, where
+// dP = dy·vᵀ through the dropout mask.
 @compute @workgroup_size(256)
 fn attention_scores_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let x = flat_index(id, groups);
@@ -106,6 +115,7 @@ fn attention_scores_backward(@builtin(global_invocation_id) id: vec3<u32>, @buil
         for (var c = 0u; c < d; c++) {
             s += dy[(row * t + i) * params.width + h * d + c] * qkv[at(row, j, 2u, h * d + c)];
         }
+        s = select(s, s * mask[p + j], params.dropout != 0u);
         scores[p + j] = s;
         mean += probs[p + j] * s;
     }
@@ -136,7 +146,7 @@ fn attention_query_backward(@builtin(global_invocation_id) id: vec3<u32>, @built
 }
 
 // One thread per row, step and column: the key's gradient Σ_i dS_ij q_i and the value's
-// Σ_i P_ij dy_i, over the queries that see this step.
+// Σ_i P_ij dy_i (P after dropout), over the queries that see this step.
 @compute @workgroup_size(256)
 fn attention_key_value_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let x = flat_index(id, groups);
@@ -155,7 +165,7 @@ fn attention_key_value_backward(@builtin(global_invocation_id) id: vec3<u32>, @b
     for (var i = first; i < t; i++) {
         let p = ((row * params.heads + h) * t + i) * t + j;
         dk += scores[p] * qkv[at(row, i, 0u, col)];
-        dv += probs[p] * dy[(row * t + i) * w + col];
+        dv += kept(p) * dy[(row * t + i) * w + col];
     }
     out[at(row, j, 1u, col)] = dk;
     out[at(row, j, 2u, col)] = dv;

@@ -179,6 +179,7 @@ pub fn gpt_graph(
             Layer::MultiHeadAttention {
                 heads,
                 causal: true,
+                dropout: 0.0,
             },
         );
         let mixed = chain(&mut g, Some(x), Layer::Add { inputs: 2 });

@@ -964,6 +964,7 @@ mod training {
     use std::path::Path;
 
     use netloom::engine::gpu::{self, GpuBackend};
+    use netloom::graph::Layer;
     use netloom::train::{self, Session};
 
     fn losses(session: &mut Session, steps: usize) -> Vec<f32> {
@@ -985,14 +986,18 @@ mod training {
     /// The example on the GPU and on the CPU, with its own batch size unless `batch_size`.
     fn sessions(name: &str, batch_size: Option<usize>) -> Option<(Session, Session)> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/examples");
-        sessions_in(&dir, name, batch_size)
+        sessions_in(&dir, name, |project| {
+            if let Some(batch_size) = batch_size {
+                project.training.batch_size = batch_size;
+            }
+        })
     }
 
     /// A session on the GPU and one on the CPU of project `name` in `dir`.
     fn sessions_in(
         dir: &Path,
         name: &str,
-        batch_size: Option<usize>,
+        edit: impl FnOnce(&mut netloom::graph::Project),
     ) -> Option<(Session, Session)> {
         let device = match gpu::open(true) {
             Ok(device) => device,
@@ -1003,9 +1008,7 @@ mod training {
             Err(e) => panic!("NETLOOM_REQUIRE_GPU=1 but {e}"),
         };
         let mut project = netloom::io::load_project(&dir.join(format!("{name}.json"))).unwrap();
-        if let Some(batch_size) = batch_size {
-            project.training.batch_size = batch_size;
-        }
+        edit(&mut project);
         let prepared = train::prepare(&project, dir).unwrap();
         let backend = GpuBackend::new(device, prepared.program.clone()).unwrap();
         let on_gpu = train::session_on(&project, &prepared, Box::new(backend)).unwrap();
@@ -1052,17 +1055,39 @@ mod training {
     fn sequence_models_give_the_same_gradients_and_losses_on_both_backends() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_sequences");
         for name in ["lstm", "gru", "rnn", "bigru2", "gpt"] {
-            let Some((on_gpu, on_cpu)) = sessions_in(&dir, name, None) else {
+            let Some((on_gpu, on_cpu)) = sessions_in(&dir, name, |_| {}) else {
                 return;
             };
             let (mut on_gpu, mut on_cpu) = (on_gpu, on_cpu);
             assert_same_gradients(name, &mut on_gpu, &mut on_cpu);
             assert_same_insides(name, &mut on_gpu, &mut on_cpu);
-            let (mut on_gpu, mut on_cpu) = sessions_in(&dir, name, None).unwrap();
+            let (mut on_gpu, mut on_cpu) = sessions_in(&dir, name, |_| {}).unwrap();
             let (g, c) = (losses(&mut on_gpu, 40), losses(&mut on_cpu, 40));
             let worst = worst_difference(&g, &c);
             assert!(worst < 1e-3, "{name}: losses differ by {worst:e}");
         }
+    }
+
+    /// Attention dropout draws the same mask on both backends, and both mix the values with the
+    /// dropped weights and send gradients back through the same ones.
+    #[test]
+    fn attention_dropout_is_the_same_on_both_backends() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_sequences");
+        let with_dropout = |project: &mut netloom::graph::Project| {
+            for node in &mut project.graph.nodes {
+                if let Layer::MultiHeadAttention { dropout, .. } = &mut node.layer {
+                    *dropout = 0.3;
+                }
+            }
+        };
+        let Some((mut on_gpu, mut on_cpu)) = sessions_in(&dir, "gpt", with_dropout) else {
+            return;
+        };
+        assert_same_gradients("gpt with attention dropout", &mut on_gpu, &mut on_cpu);
+        let (mut on_gpu, mut on_cpu) = sessions_in(&dir, "gpt", with_dropout).unwrap();
+        let (g, c) = (losses(&mut on_gpu, 20), losses(&mut on_cpu, 20));
+        let worst = worst_difference(&g, &c);
+        assert!(worst < 1e-3, "losses differ by {worst:e}");
     }
 
     /// What the live views show inside attention and recurrent layers: the attention weights,

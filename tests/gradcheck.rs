@@ -487,6 +487,12 @@ fn concat_of_images_along_channels() {
 /// `layers` between an Embedding of token ids (`[5]` below 6, as vectors of 4) and a Dense of
 /// scores per step with a class per step: gradient-checked.
 fn assert_gradients_over_tokens(layers: impl IntoIterator<Item = Layer>, seed: u64, what: &str) {
+    let report = gradient_check(program_over_tokens(layers), &classify(6), seed);
+    assert!(report.passes(), "{what}: {report:?}");
+}
+
+/// Token ids → Embedding → `layers` → Dense per step → per-token cross-entropy.
+fn program_over_tokens(layers: impl IntoIterator<Item = Layer>) -> Program {
     let values = ValueKind::Tokens { vocabulary: 6 };
     let mut chain = vec![
         Layer::Input {
@@ -502,9 +508,7 @@ fn assert_gradients_over_tokens(layers: impl IntoIterator<Item = Layer>, seed: u
     chain.extend(layers);
     chain.push(dense(6, Activation::Identity));
     chain.push(Layer::loss(LossKind::SoftmaxCrossEntropy));
-    let program = compile_values(&Graph::chain(chain), classify(6), vec![5], values);
-    let report = gradient_check(program, &classify(6), seed);
-    assert!(report.passes(), "{what}: {report:?}");
+    compile_values(&Graph::chain(chain), classify(6), vec![5], values)
 }
 
 #[test]
@@ -612,10 +616,29 @@ fn attention_with_positions_causal_or_not() {
     for causal in [true, false] {
         let layers = [
             Layer::PositionalEmbedding,
-            Layer::MultiHeadAttention { heads: 2, causal },
+            Layer::MultiHeadAttention {
+                heads: 2,
+                causal,
+                dropout: 0.0,
+            },
         ];
         assert_gradients_over_tokens(layers, 5, &format!("causal {causal}"));
     }
+}
+
+#[test]
+fn attention_with_dropout() {
+    let attention = Layer::MultiHeadAttention {
+        heads: 2,
+        causal: true,
+        dropout: 0.4,
+    };
+    let layers = [Layer::PositionalEmbedding, attention];
+    // The training program really drops weights: its attention reads a mask.
+    let program = program_over_tokens(layers.clone());
+    let masked = |s: &netloom::compile::Step| matches!(s.op, Op::Attention { mask: Some(_), .. });
+    assert!(program.steps.iter().any(masked));
+    assert_gradients_over_tokens(layers, 5, "attention dropout");
 }
 
 #[test]

@@ -400,7 +400,11 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
             add_wanted(b, g, [(xw, dxw), (w_hh, dw_hh), (b_hh, db_hh)]);
         }
         Attention {
-            shape, qkv, probs, ..
+            shape,
+            qkv,
+            probs,
+            mask,
+            ..
         } => {
             let dqkv = grad_like(b, qkv);
             let scratch = b.value(
@@ -411,6 +415,7 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
                 shape,
                 qkv,
                 probs,
+                mask,
                 dy,
                 dqkv,
                 scratch,

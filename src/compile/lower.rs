@@ -246,7 +246,11 @@ impl LayerLowering<'_> {
                     Returns::LastStep => self.last_step(seq, out_shape),
                 }
             }
-            Layer::MultiHeadAttention { heads, causal } => {
+            Layer::MultiHeadAttention {
+                heads,
+                causal,
+                dropout,
+            } => {
                 let (steps, width) = (x_shape[0], x_shape[1]);
                 let shape = Attention {
                     steps,
@@ -270,11 +274,13 @@ impl LayerLowering<'_> {
                 };
                 let qkv = self.projection(x, "in_proj_weight", "in_proj_bias", 3 * width, in_init);
                 let probs = self.value("attention weights", vec![*heads, steps, steps]);
+                let mask = self.dropout_mask(*dropout, "attention dropout mask", probs);
                 let mixed = self.value("heads", vec![steps, width]);
                 self.b.push(Op::Attention {
                     shape,
                     qkv,
                     probs,
+                    mask,
                     out: mixed,
                 });
                 self.projection(mixed, "out_proj.weight", "out_proj.bias", width, out_init)
@@ -437,17 +443,9 @@ impl LayerLowering<'_> {
                 self.b.reshape(x, out_shape, name)
             }
             Layer::Dropout { rate } => {
-                if self.mode == Mode::Eval || *rate == 0.0 {
+                let Some(mask) = self.dropout_mask(*rate, "dropout mask", x) else {
                     return x;
-                }
-                let stream = self.shared.dropout_streams;
-                self.shared.dropout_streams += 1;
-                let mask = self.value("dropout mask", x_shape.clone());
-                self.b.push(Op::DropoutMask {
-                    out: mask,
-                    rate: *rate,
-                    stream,
-                });
+                };
                 let out = self.value("dropout", x_shape);
                 self.b.push(Op::Mul { a: x, b: mask, out });
                 out
@@ -581,6 +579,23 @@ impl LayerLowering<'_> {
             inner: 1,
         });
         out
+    }
+
+    /// A fresh dropout mask shaped like `like`, drawn at every training step from its own
+    /// stream; none when evaluating or when nothing is dropped.
+    fn dropout_mask(&mut self, rate: f32, name: &str, like: BufferId) -> Option<BufferId> {
+        if self.mode == Mode::Eval || rate == 0.0 {
+            return None;
+        }
+        let stream = self.shared.dropout_streams;
+        self.shared.dropout_streams += 1;
+        let mask = self.value(name, self.b.shape(like).to_vec());
+        self.b.push(Op::DropoutMask {
+            out: mask,
+            rate,
+            stream,
+        });
+        Some(mask)
     }
 
     /// One direction of layer `layer` of a recurrent layer over `x` (`[steps, features]`):

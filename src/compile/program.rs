@@ -365,11 +365,14 @@ pub enum Op {
     /// holds each step's query, key and value side by side (`[steps, 3·width]` per sample, head
     /// `h` in columns `h·head_dim..` of each), `probs` keeps the attention weights
     /// (`[heads, steps, steps]` per sample) and `out` the heads' outputs side by side
-    /// (`[steps, width]`).
+    /// (`[steps, width]`). While training with attention dropout, `mask` (shaped as `probs`,
+    /// from `DropoutMask`) multiplies the weights before they mix the values; `probs` keeps
+    /// them whole.
     Attention {
         shape: Attention,
         qkv: BufferId,
         probs: BufferId,
+        mask: Option<BufferId>,
         out: BufferId,
     },
     /// `scratch` holds the gradients of the scores (`[heads, steps, steps]` per sample; the CPU
@@ -378,6 +381,7 @@ pub enum Op {
         shape: Attention,
         qkv: BufferId,
         probs: BufferId,
+        mask: Option<BufferId>,
         dy: BufferId,
         dqkv: BufferId,
         scratch: BufferId,

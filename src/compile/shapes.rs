@@ -114,6 +114,15 @@ fn image(node: NodeId, kind: &str, input: &Shape) -> Result<(usize, usize, usize
     }
 }
 
+fn dropout_rate(rate: f32) -> Result<(), Issue> {
+    if (0.0..1.0).contains(&rate) {
+        return Ok(());
+    }
+    Err(Issue::new(format!(
+        "The dropout rate is the fraction of values zeroed while training; it must be at least 0 and below 1, not {rate}."
+    )))
+}
+
 fn positive(value: usize, what: &str) -> Result<(), Issue> {
     if value == 0 {
         Err(Issue::new(format!("The {what} must be at least 1.")))
@@ -317,8 +326,9 @@ fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred,
             };
             ok(dims, params, flops)
         }
-        Layer::MultiHeadAttention { heads, .. } => {
+        Layer::MultiHeadAttention { heads, dropout, .. } => {
             positive(*heads, "number of heads")?;
+            dropout_rate(*dropout)?;
             let x = x();
             let (true, &[steps, width]) = (x.has_time(), &x[..]) else {
                 return Err(Issue::new(format!(
@@ -457,11 +467,7 @@ fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred,
             ok(shape.clone(), 0, 0)
         }
         Layer::Dropout { rate } => {
-            if !(0.0..1.0).contains(rate) {
-                return Err(Issue::new(format!(
-                    "The dropout rate is the fraction of values zeroed while training; it must be at least 0 and below 1, not {rate}."
-                )));
-            }
+            dropout_rate(*rate)?;
             let x = x();
             let n = numel(&x);
             ok(x.dims, 0, n)

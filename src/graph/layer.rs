@@ -43,6 +43,10 @@ pub enum Layer {
         /// Each step sees only itself and the steps before it, as a model that writes must.
         #[serde(default)]
         causal: bool,
+        /// The fraction of attention weights zeroed while training (the rest scaled up), as
+        /// `nn.MultiheadAttention`'s `dropout`.
+        #[serde(default)]
+        dropout: f32,
     },
     /// Adds a learned vector per time step to a sequence, so that later layers know where each
     /// step is (attention alone cannot tell).

@@ -80,11 +80,20 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
                 );
                 format!("{layer}({x}.long())")
             }
-            Layer::MultiHeadAttention { heads, causal } => {
+            Layer::MultiHeadAttention {
+                heads,
+                causal,
+                dropout,
+            } => {
                 let width = input_shape.last().copied().unwrap_or(1);
+                let dropout = if *dropout > 0.0 {
+                    format!(", dropout={dropout:?}")
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     init,
-                    "        {layer} = nn.MultiheadAttention({width}, {heads}, batch_first=True)"
+                    "        {layer} = nn.MultiheadAttention({width}, {heads}{dropout}, batch_first=True)"
                 );
                 let mask = if *causal {
                     format!(

@@ -948,10 +948,19 @@ fn summary(layer: &Layer) -> String {
             embedding_dim,
             ..
         } => format!("Embedding {num_embeddings}×{embedding_dim}"),
-        Layer::MultiHeadAttention { heads, causal } => format!(
-            "Attention, {heads} head{}{}",
+        Layer::MultiHeadAttention {
+            heads,
+            causal,
+            dropout,
+        } => format!(
+            "Attention, {heads} head{}{}{}",
             if *heads == 1 { "" } else { "s" },
-            if *causal { ", causal" } else { "" }
+            if *causal { ", causal" } else { "" },
+            if *dropout > 0.0 {
+                format!(", dropout {dropout}")
+            } else {
+                String::new()
+            }
         ),
         Layer::Recurrent {
             cell,

@@ -302,6 +302,7 @@ pub const GROUPS: &[Group] = &[
                 make: || Layer::MultiHeadAttention {
                     heads: 4,
                     causal: true,
+                    dropout: 0.0,
                 },
             },
             Entry {

@@ -260,8 +260,16 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
                 mark("returns", true);
             }
         }
-        Layer::MultiHeadAttention { heads, causal } => {
+        Layer::MultiHeadAttention {
+            heads,
+            causal,
+            dropout,
+        } => {
             mark("heads", number(ui, "Heads", heads, 1..=64, 0.05));
+            mark(
+                "dropout",
+                number(ui, "Attention dropout", dropout, 0.0..=0.95, 0.005),
+            );
             mark(
                 "causal",
                 ui.checkbox(causal, "Causal (only earlier steps)")

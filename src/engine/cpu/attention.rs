@@ -13,9 +13,19 @@ use super::gemm::View;
 use super::workers::{Workers, for_samples};
 use crate::compile::Attention;
 
-/// Scratch values one (sample, head) needs on its thread.
+/// Scratch values one (sample, head) needs on its thread: a `[steps, d]` result and, with
+/// dropout, the dropped weights.
 pub fn sample_len(a: &Attention) -> usize {
-    a.steps * a.head_dim()
+    a.steps * a.head_dim() + a.steps * a.steps
+}
+
+/// `p ⊙ mask` into `kept` when there is a mask, else `p` itself.
+fn dropped<'a>(p: &'a [f32], mask: Option<&[f32]>, kept: &'a mut [f32]) -> &'a [f32] {
+    let Some(mask) = mask else { return p };
+    for ((k, &p), &m) in kept.iter_mut().zip(p).zip(mask) {
+        *k = p * m;
+    }
+    kept
 }
 
 /// Part 0 (queries), 1 (keys) or 2 (values) of head `h` of sample `row`, as a `[steps, d]`
@@ -59,12 +69,16 @@ fn scatter(result: &[f32], d: usize, dst: &Disjoint, start: usize, stride: usize
     }
 }
 
+/// `mask`, when training with attention dropout, multiplies the weights that mix the values
+/// (`probs` keeps them whole).
+#[allow(clippy::too_many_arguments)]
 pub fn forward(
     a: &Attention,
     workers: &Workers,
     rows: usize,
     qkv: &[f32],
     probs: &mut [f32],
+    mask: Option<&[f32]>,
     out: &mut [f32],
 ) {
     let (t, d) = (a.steps, a.head_dim());
@@ -84,7 +98,9 @@ pub fn forward(
                 softmax(&mut p[..visible(a, i)], scale);
                 p[visible(a, i)..].fill(0.0);
             }
-            let result = &mut w.sample[..t * d];
+            let (result, kept) = w.sample.split_at_mut(t * d);
+            let mask = mask.map(|m| &m[item * t * t..][..t * t]);
+            let p = dropped(p, mask, &mut kept[..t * t]);
             let v = head_of(a, qkv, row, 2, h, false);
             w.gemm.matmul(result, square(p, false), v, (t, d, t), false);
             scatter(result, d, &out, row * t * a.width + h * d, a.width);
@@ -111,6 +127,7 @@ pub fn backward(
     rows: usize,
     qkv: &[f32],
     probs: &[f32],
+    mask: Option<&[f32]>,
     dy: &[f32],
     dqkv: &mut [f32],
     ds: &mut [f32],
@@ -129,16 +146,24 @@ pub fn backward(
                 cols: width,
                 transposed: false,
             };
-            // dP = dy·vᵀ, then through the softmax: dS = P ⊙ (dP − Σ P ⊙ dP), scaled.
+            // dP = dy·vᵀ (through the dropout mask), then through the softmax:
+            // dS = P ⊙ (dP − Σ P ⊙ dP), scaled.
             w.gemm
                 .matmul(ds, dout, head_of(a, qkv, row, 2, h, true), (t, t, d), false);
+            let mask = mask.map(|m| &m[item * t * t..][..t * t]);
+            if let Some(mask) = mask {
+                ds.iter_mut().zip(mask).for_each(|(s, m)| *s *= m);
+            }
             for (ds, p) in ds.chunks_exact_mut(t).zip(p.chunks_exact(t)) {
                 let mean: f32 = p.iter().zip(&*ds).map(|(p, s)| p * s).sum();
                 for (s, p) in ds.iter_mut().zip(p) {
                     *s = p * (*s - mean) * scale;
                 }
             }
-            // dV = Pᵀ·dy, dQ = dS·K, dK = dSᵀ·Q, each through the scratch into its columns.
+            // dV = (P ⊙ mask)ᵀ·dy, dQ = dS·K, dK = dSᵀ·Q, each through the scratch into its
+            // columns.
+            let (result, kept) = w.sample.split_at_mut(t * d);
+            let p = dropped(p, mask, &mut kept[..t * t]);
             let base = row * t * 3 * width + h * d;
             let products = [
                 (square(p, true), dout, 2),
@@ -146,7 +171,6 @@ pub fn backward(
                 (square(ds, true), head_of(a, qkv, row, 0, h, false), 1),
             ];
             for (left, right, to) in products {
-                let result = &mut w.sample[..t * d];
                 w.gemm.matmul(result, left, right, (t, d, t), false);
                 scatter(result, d, &dqkv, base + to * width, 3 * width);
             }

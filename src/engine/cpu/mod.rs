@@ -710,10 +710,12 @@ impl CpuBackend {
                 ref shape,
                 qkv,
                 probs,
+                mask,
                 out,
             } => {
                 let (mut p, mut o) = (st.take(probs), st.take(out));
-                attention::forward(shape, &workers, rows, st.get(qkv), &mut p, &mut o);
+                let (qkv, mask) = (st.get(qkv), mask.map(|m| st.get(m)));
+                attention::forward(shape, &workers, rows, qkv, &mut p, mask, &mut o);
                 st.put(probs, p);
                 st.put(out, o);
             }
@@ -721,13 +723,17 @@ impl CpuBackend {
                 ref shape,
                 qkv,
                 probs,
+                mask,
                 dy,
                 dqkv,
                 scratch,
             } => {
                 let (mut dx, mut ds) = (st.take(dqkv), st.take(scratch));
                 let (qkv, probs, dy) = (st.get(qkv), st.get(probs), st.get(dy));
-                attention::backward(shape, &workers, rows, qkv, probs, dy, &mut dx, &mut ds);
+                let mask = mask.map(|m| st.get(m));
+                attention::backward(
+                    shape, &workers, rows, qkv, probs, mask, dy, &mut dx, &mut ds,
+                );
                 st.put(dqkv, dx);
                 st.put(scratch, ds);
             }

@@ -154,6 +154,7 @@ fn lane_sum(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -
 
 best_isa! {
 /// Normalises each row of `width` values of `x` (rows of `out`, `mean` and `inv_std` alike).
+#[allow(clippy::too_many_arguments)]
 pub fn layer_norm(
     x: &[f32],
     gamma: &[f32],

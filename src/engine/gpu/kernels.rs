@@ -302,13 +302,19 @@ fn recurrent(
     }
 }
 
-/// A kernel of shaders/attention.wgsl, one thread per `per_row` items of each live row.
+/// A kernel of shaders/attention.wgsl, one thread per `per_row` items of each live row. The
+/// kernels that read a dropout mask get it at binding 7 (`mask` there, or when none, `qkv`
+/// again, unread).
 fn attention(
     entry: &'static str,
     shape: &Attention,
-    bindings: Vec<(u32, usize, bool)>,
+    mut bindings: Vec<(u32, usize, bool)>,
+    (mask, qkv): (Option<BufferId>, BufferId),
     per_row: usize,
 ) -> Plan {
+    if entry != "attention_query_backward" {
+        bindings.push((7, mask.unwrap_or(qkv), false));
+    }
     Plan {
         family: Family::Attention,
         entry,
@@ -318,7 +324,7 @@ fn attention(
             shape.heads as u32,
             shape.causal as u32,
             shape.head_dim() as u32,
-            0,
+            mask.is_some() as u32,
             0,
             0,
         ],
@@ -704,17 +710,20 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             ref shape,
             qkv,
             probs,
+            mask,
             out,
         } => one(attention(
             "attention",
             shape,
             vec![(2, qkv, false), (3, probs, true), (5, out, true)],
+            (mask, qkv),
             shape.heads * shape.steps,
         )),
         Op::AttentionBackward {
             ref shape,
             qkv,
             probs,
+            mask,
             dy,
             dqkv,
             scratch,
@@ -730,12 +739,14 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
                         (4, dy, false),
                         (6, scratch, true),
                     ],
+                    (mask, qkv),
                     queries,
                 ),
                 attention(
                     "attention_query_backward",
                     shape,
                     vec![(2, qkv, false), (5, dqkv, true), (6, scratch, true)],
+                    (mask, qkv),
                     columns,
                 ),
                 attention(
@@ -748,6 +759,7 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
                         (5, dqkv, true),
                         (6, scratch, true),
                     ],
+                    (mask, qkv),
                     columns,
                 ),
             ])
