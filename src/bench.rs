@@ -12,7 +12,7 @@ use crate::compile;
 use crate::data::{Dataset, InMemoryDataset, Splits, Targets, Task};
 use crate::graph::{
     Activation, BackendChoice, Graph, Init, Layer, LossKind, Node, NodeId, Optimizer,
-    RecurrentCell, Returns, TrainingSettings, ValueKind,
+    RecurrentCell, Returns, TrainingSettings, TransformerBlock, ValueKind,
 };
 use crate::rng::Rng;
 use crate::train::Session;
@@ -170,27 +170,11 @@ pub fn gpt_graph(
         },
     );
     let mut x = chain(&mut g, Some(embedded), Layer::PositionalEmbedding);
-    let norm = || Layer::LayerNorm { epsilon: 1e-5 };
+    let block = TransformerBlock { width, heads };
     for _ in 0..blocks {
-        let normed = chain(&mut g, Some(x), norm());
-        let attended = chain(
-            &mut g,
-            Some(normed),
-            Layer::MultiHeadAttention {
-                heads,
-                causal: true,
-                dropout: 0.0,
-            },
-        );
-        let mixed = chain(&mut g, Some(x), Layer::Add { inputs: 2 });
-        g.connect(attended, mixed, 1);
-        let normed = chain(&mut g, Some(mixed), norm());
-        let wide = chain(&mut g, Some(normed), dense(4 * width, Activation::Gelu));
-        let narrow = chain(&mut g, Some(wide), dense(width, Activation::Identity));
-        x = chain(&mut g, Some(mixed), Layer::Add { inputs: 2 });
-        g.connect(narrow, x, 1);
+        x = g.add_transformer_block(&block, Some(x), [0.0, 0.0], [0.0, 0.0]);
     }
-    let normed = chain(&mut g, Some(x), norm());
+    let normed = chain(&mut g, Some(x), Layer::LayerNorm { epsilon: 1e-5 });
     let scores = chain(
         &mut g,
         Some(normed),
@@ -561,6 +545,7 @@ pub fn tower_graph(blocks: usize) -> Graph {
             name,
             layer,
             position: [0.0, 0.0],
+            group: None,
         });
         id
     };

@@ -649,3 +649,80 @@ fn analyze_lists_every_layer_with_its_shapes_counts_and_memory() {
         .id;
     assert!(h.state().editor.selection.contains(&hidden2));
 }
+
+/// A transformer block comes from the palette as one framed group after the selected node,
+/// sized to it; its frame's title selects the block and drags it as one.
+#[test]
+fn a_transformer_block_drops_in_as_a_group_that_moves_as_one() {
+    let sorter = netloom::ui::TEMPLATES
+        .iter()
+        .find(|t| t.name == "Transformer sorts digits")
+        .unwrap();
+    let mut h = harness(NetloomApp::new(sorter.project(), None, None));
+    until_loaded(&mut h);
+    let title = on_canvas(&h, "Transformer block 1 (group)");
+    h.hover_at(title);
+    h.step();
+    h.drag_at(title);
+    h.step();
+    h.drop_at(title);
+    h.run_steps(2);
+    let members = |h: &Harness<'_, NetloomApp>, group: &str| -> Vec<(String, [f32; 2])> {
+        let graph = &h.state().editor.project.graph;
+        graph
+            .nodes
+            .iter()
+            .filter(|n| n.group.as_deref() == Some(group))
+            .map(|n| (n.name.clone(), n.position))
+            .collect()
+    };
+    let block = members(&h, "Transformer block 1");
+    assert_eq!(block.len(), 7);
+    assert_eq!(
+        h.state().editor.selection.len(),
+        7,
+        "the title selects the block"
+    );
+    drag(&mut h, title, title + Vec2::new(0.0, 60.0));
+    let moved = members(&h, "Transformer block 1");
+    let dy = moved[0].1[1] - block[0].1[1];
+    assert!(dy > 10.0, "the block moved: {dy}");
+    for ((_, before), (name, after)) in block.iter().zip(&moved) {
+        assert_eq!(after[1] - before[1], dy, "{name} moved with the block");
+    }
+
+    select(&mut h, "residual1b");
+    h.get_by_role_and_label(Role::TextInput, "Search").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "Search")
+        .type_text("transformer");
+    h.run_steps(2);
+    // Clicks land a frame apart; frames of 50 ms keep the two within a double click.
+    h.get_by_label("Add TransformerBlock").click();
+    h.get_by_label("Add TransformerBlock").click();
+    h.run_steps(4);
+    let added = members(&h, "Transformer block 2");
+    assert_eq!(added.len(), 7);
+    h.get_by_label("Transformer block 2 (group)");
+    // Wired after the selected node and as wide as it: nothing in it is wrong (it only leads
+    // nowhere yet).
+    let problems = &h.state().editor.model.problems;
+    let errors: Vec<_> = problems
+        .iter()
+        .filter(|p| p.severity == netloom::compile::Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let graph = &h.state().editor.project.graph;
+    let from = graph
+        .nodes
+        .iter()
+        .find(|n| n.name == "residual1b")
+        .unwrap()
+        .id;
+    let fed: Vec<_> = graph.edges.iter().filter(|e| e.from.node == from).collect();
+    assert_eq!(
+        fed.len(),
+        3,
+        "residual1b feeds the final norm and the new block twice"
+    );
+}

@@ -2,10 +2,12 @@
 //! input port, inside a project that also names the dataset and the training settings.
 //! Plain data (serde, cheap to clone); no math and no knowledge of backends.
 
+mod blocks;
 mod layer;
 mod load;
 mod project;
 
+pub use blocks::TransformerBlock;
 pub use layer::{
     Activation, Init, Layer, LossKind, RecurrentCell, Returns, TimePooling, ValueKind,
 };
@@ -31,6 +33,10 @@ pub struct Node {
     /// Canvas position of the node's top-left corner, in canvas units.
     #[serde(default)]
     pub position: [f32; 2],
+    /// The block the node was placed with (say "Transformer block 1"), framed on the canvas
+    /// with the other nodes of that name; none for a node of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// One end of an edge: a node and one of its ports.
@@ -147,6 +153,7 @@ impl Graph {
             name,
             layer,
             position,
+            group: None,
         });
         id
     }

@@ -126,6 +126,8 @@ enum Action {
         additive: bool,
     },
     Move(Vec2),
+    /// Selects every node of a group (its frame's title was clicked or dragged).
+    SelectGroup(Vec<NodeId>),
     StartWire(PortRef),
     RemoveEdge(usize),
     Fix(FixAction),
@@ -242,6 +244,7 @@ impl Canvas {
         let mut port_hits = Vec::new();
         {
             let lookup = Lookup::new(editor);
+            draw_groups(ui, editor, &mut actions);
             self.draw_wires(ui, editor, &lookup, &mut actions);
             let detailed = self.to_screen.scaling >= 0.5;
             for node in &editor.project.graph.nodes {
@@ -279,6 +282,7 @@ impl Canvas {
                 }
             }
             Action::Move(delta) => editor.move_selection([delta.x, delta.y]),
+            Action::SelectGroup(nodes) => editor.selection = nodes.into_iter().collect(),
             Action::StartWire(port) => self.wiring = Some(port),
             Action::RemoveEdge(index) => editor.remove_edge(index),
             Action::Fix(fix) => editor.apply_fix(&fix),
@@ -884,9 +888,70 @@ impl Canvas {
         let Some(pointer) = pointer.filter(|p| outer.contains(*p)) else {
             return;
         };
+        let at = self.to_screen.inverse() * pointer - NODE_SIZE / 2.0;
         if let Some(layer) = egui::DragAndDrop::take_payload::<Layer>(ui.ctx()) {
-            let at = self.to_screen.inverse() * pointer - NODE_SIZE / 2.0;
             editor.add_layer((*layer).clone(), [at.x, at.y]);
+        }
+        if let Some(block) = egui::DragAndDrop::take_payload::<palette::Block>(ui.ctx()) {
+            match *block {
+                palette::Block::Transformer => editor.add_transformer_block(Some([at.x, at.y])),
+            }
+        }
+    }
+}
+
+/// Room between a group's frame and its nodes, and the height of the title band above them.
+const GROUP_MARGIN: f32 = 18.0;
+const GROUP_TITLE: f32 = 30.0;
+
+/// Each group of nodes (a transformer block, say) as a labelled frame behind its nodes. A
+/// click on the title selects the group's nodes; dragging it moves them together.
+fn draw_groups(ui: &mut Ui, editor: &Editor, actions: &mut Vec<Action>) {
+    let mut groups: Vec<(&str, Rect, Vec<NodeId>)> = Vec::new();
+    for node in &editor.project.graph.nodes {
+        let Some(name) = node.group.as_deref() else {
+            continue;
+        };
+        match groups.iter_mut().find(|(g, ..)| *g == name) {
+            Some((_, rect, members)) => {
+                *rect = rect.union(node_rect(node));
+                members.push(node.id);
+            }
+            None => groups.push((name, node_rect(node), vec![node.id])),
+        }
+    }
+    let visuals = ui.visuals().clone();
+    for (name, nodes, members) in groups {
+        let frame = nodes.expand(GROUP_MARGIN);
+        let frame = Rect::from_min_max(frame.min - Vec2::new(0.0, GROUP_TITLE), frame.max);
+        let selected = members.iter().all(|id| editor.selection.contains(id));
+        let stroke = if selected {
+            visuals.selection.stroke
+        } else {
+            Stroke::new(1.5, visuals.widgets.noninteractive.bg_stroke.color)
+        };
+        let fill = visuals.faint_bg_color.gamma_multiply(0.6);
+        ui.painter()
+            .rect(frame, 10.0, fill, stroke, egui::StrokeKind::Inside);
+        let title = Rect::from_min_size(frame.min, Vec2::new(frame.width(), GROUP_TITLE));
+        ui.painter().text(
+            title.left_center() + Vec2::new(12.0, 0.0),
+            egui::Align2::LEFT_CENTER,
+            name,
+            egui::TextStyle::Heading.resolve(ui.style()),
+            visuals.strong_text_color(),
+        );
+        let response = ui.interact(title, Id::unique(("group", name)), Sense::click_and_drag());
+        accessible(&response, Role::Button, &format!("{name} (group)"));
+        let response = response.on_hover_text(
+            "A block of layers. Click to select them all, drag to move them together; \
+             select one layer to change it.",
+        );
+        if response.clicked() || response.drag_started() {
+            actions.push(Action::SelectGroup(members));
+        }
+        if response.dragged() {
+            actions.push(Action::Move(response.drag_delta()));
         }
     }
 }
@@ -925,7 +990,14 @@ fn bounds(editor: &Editor) -> Option<Rect> {
         .graph
         .nodes
         .iter()
-        .map(node_rect)
+        .map(|node| match node.group {
+            // Room for the group's frame and title.
+            Some(_) => {
+                let rect = node_rect(node).expand(GROUP_MARGIN);
+                Rect::from_min_max(rect.min - Vec2::new(0.0, GROUP_TITLE), rect.max)
+            }
+            None => node_rect(node),
+        })
         .reduce(|a, b| a.union(b))
 }
 

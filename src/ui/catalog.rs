@@ -22,8 +22,13 @@ pub fn matches(group: &Group, entry: &Entry, query: &str) -> bool {
     let haystack = format!(
         "{} {} {} {}",
         entry.name, entry.keywords, group.name, entry.description
-    )
-    .to_lowercase();
+    );
+    words_match(&haystack, query)
+}
+
+/// Whether every word of `query` appears in `haystack`, ignoring case.
+pub fn words_match(haystack: &str, query: &str) -> bool {
+    let haystack = haystack.to_lowercase();
     query
         .to_lowercase()
         .split_whitespace()

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::canvas::NODE_SIZE;
 use crate::compile::{self, DataInfo, FixAction, Model};
 use crate::data::DatasetSpec;
-use crate::graph::{Edge, Graph, Layer, Node, NodeId, PortRef, Project};
+use crate::graph::{Edge, Graph, Layer, Node, NodeId, PortRef, Project, TransformerBlock};
 
 /// Edits of one kind made in one gesture (dragging nodes, typing in a field) undo together.
 #[derive(Clone, Debug, PartialEq)]
@@ -266,6 +266,43 @@ impl Editor {
         id
     }
 
+    /// Adds a transformer block as wide as what the selected node gives (128 features when that
+    /// is not known): at `position`, unwired, when given (dropped from the palette); else after
+    /// the selected node, wired to it, or right of everything. Selects the block's nodes.
+    pub fn add_transformer_block(&mut self, position: Option<[f32; 2]>) {
+        let graph = &self.project.graph;
+        let after = self
+            .selection
+            .last()
+            .and_then(|&id| graph.node_index(id))
+            .filter(|&i| graph.nodes[i].layer.output_count() > 0);
+        let width = after
+            .and_then(|i| self.model.nodes.get(i)?.output.as_ref()?.last().copied())
+            .unwrap_or(128);
+        let block = TransformerBlock::for_width(width);
+        let from = after
+            .filter(|_| position.is_none())
+            .map(|i| (graph.nodes[i].id, graph.nodes[i].position));
+        let origin = match (position, from) {
+            (Some(at), _) => at,
+            (None, Some((_, [x, y]))) => [x + COLUMN, y],
+            (None, None) => self.free_spot(),
+        };
+        let before: BTreeSet<NodeId> = graph.nodes.iter().map(|n| n.id).collect();
+        self.edit(Gesture::Single, |p| {
+            let from = from.map(|(id, _)| id);
+            p.graph
+                .add_transformer_block(&block, from, origin, [COLUMN, ROW]);
+        });
+        let graph = &self.project.graph;
+        self.selection = graph
+            .nodes
+            .iter()
+            .map(|n| n.id)
+            .filter(|id| !before.contains(id))
+            .collect();
+    }
+
     /// Right of everything on the canvas, for a node added with nothing selected.
     fn free_spot(&self) -> [f32; 2] {
         let graph = &self.project.graph;
@@ -449,12 +486,21 @@ impl Editor {
             let positions: Vec<[f32; 2]> = clip.nodes.iter().map(|n| n.position).collect();
             let offset = clear_shift(&p.graph, &positions, offset);
             let mut new_id = std::collections::HashMap::new();
+            // A pasted block is a new block: its nodes share a fresh frame name.
+            let mut new_group = std::collections::HashMap::new();
             for node in &clip.nodes {
                 let position = [node.position[0] + offset[0], node.position[1] + offset[1]];
+                let group = node.group.as_ref().map(|g| {
+                    new_group
+                        .entry(g.clone())
+                        .or_insert_with(|| p.graph.fresh_group_name(g))
+                        .clone()
+                });
                 let id = p.graph.add_node(node.layer.clone(), position);
                 let name = copy_name(&p.graph, &node.name);
                 if let Some(i) = p.graph.node_index(id) {
                     p.graph.nodes[i].name = name;
+                    p.graph.nodes[i].group = group;
                 }
                 new_id.insert(node.id, id);
                 pasted.insert(id);
@@ -497,6 +543,9 @@ impl Editor {
 /// to right and then down, so that it keeps a window's shape instead of becoming a thin strip
 /// whose labels are too small to read once fitted.
 pub fn lay_out(graph: &mut Graph) {
+    if graph.nodes.iter().any(|n| n.group.is_some()) {
+        return lay_out_with_groups(graph);
+    }
     let depth = depths(graph);
     let columns = depth.iter().max().map_or(1, |d| d + 1);
     // About as many columns as bands, weighted for a landscape window and cells twice as wide
@@ -527,6 +576,53 @@ pub fn lay_out(graph: &mut Graph) {
             band_top[band] + *row as f32 * ROW,
         ];
         *row += 1;
+    }
+}
+
+/// Room above a group's first row for its frame's title, and below its last row.
+const GROUP_ABOVE: f32 = 50.0;
+const GROUP_BELOW: f32 = 30.0;
+/// Nodes per row of a layout with groups.
+const FLOW_COLUMNS: usize = 4;
+
+/// A graph with groups (transformer blocks) reads like text: nodes in order of depth, four to
+/// a row, and each group on rows of its own (where its frame fits), in the same order inside.
+fn lay_out_with_groups(graph: &mut Graph) {
+    let depth = depths(graph);
+    let mut order: Vec<usize> = (0..graph.nodes.len()).collect();
+    order.sort_by_key(|&i| (depth[i], i));
+    let (mut column, mut y) = (0usize, 40.0f32);
+    let mut placed = vec![false; graph.nodes.len()];
+    for &i in &order {
+        if placed[i] {
+            continue;
+        }
+        let members: Vec<usize> = match &graph.nodes[i].group {
+            Some(group) => order
+                .iter()
+                .copied()
+                .filter(|&j| graph.nodes[j].group.as_ref() == Some(group))
+                .collect(),
+            None => vec![i],
+        };
+        let grouped = graph.nodes[i].group.is_some();
+        if grouped {
+            if column > 0 {
+                (column, y) = (0, y + ROW);
+            }
+            y += GROUP_ABOVE;
+        }
+        for j in members {
+            if column == FLOW_COLUMNS {
+                (column, y) = (0, y + ROW);
+            }
+            graph.nodes[j].position = [40.0 + column as f32 * COLUMN, y];
+            placed[j] = true;
+            column += 1;
+        }
+        if grouped {
+            (column, y) = (0, y + ROW + GROUP_BELOW);
+        }
     }
 }
 
@@ -617,6 +713,93 @@ mod tests {
             Project::new("test", Graph::default(), DatasetSpec::default()),
             None,
         )
+    }
+
+    /// A block dropped in after an embedding is as wide as it, wired to it, framed as one group
+    /// and checks clean; the next block and a copy of one are groups of their own.
+    #[test]
+    fn transformer_blocks_fit_what_feeds_them_and_are_groups_of_their_own() {
+        let mut e = editor();
+        let values = crate::graph::ValueKind::Tokens { vocabulary: 10 };
+        e.add_layer(
+            Layer::Input {
+                shape: vec![16],
+                values,
+            },
+            [0.0, 0.0],
+        );
+        e.add_after_selection(Layer::Embedding {
+            num_embeddings: 10,
+            embedding_dim: 48,
+            init: Init::Normal { std: 1.0 },
+        });
+        e.add_transformer_block(None);
+        let block: Vec<&Node> = e
+            .project
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.group.is_some())
+            .collect();
+        assert_eq!(block.len(), 7);
+        assert!(
+            block
+                .iter()
+                .all(|n| n.group.as_deref() == Some("Transformer block 1"))
+        );
+        assert_eq!(e.selection.len(), 7, "the new block is selected");
+        let units: Vec<usize> = block
+            .iter()
+            .filter_map(|n| match n.layer {
+                Layer::Dense { units, .. } => Some(units),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(units, [192, 48]);
+        assert!(
+            block
+                .iter()
+                .any(|n| matches!(n.layer, Layer::MultiHeadAttention { heads: 4, .. }))
+        );
+        e.add_transformer_block(None);
+        e.add_after_selection(Layer::Dense {
+            units: 10,
+            bias: true,
+            activation: Activation::Identity,
+            init: Init::default(),
+        });
+        e.add_after_selection(Layer::loss(LossKind::SoftmaxCrossEntropy));
+        let errors: Vec<_> = e
+            .model
+            .problems
+            .iter()
+            .filter(|p| p.severity == compile::Severity::Error)
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        let second = |e: &Editor, name: &str| {
+            e.project
+                .graph
+                .nodes
+                .iter()
+                .filter(|n| n.group.as_deref() == Some(name))
+                .count()
+        };
+        assert_eq!(second(&e, "Transformer block 2"), 7);
+        e.selection = e
+            .project
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.group.as_deref() == Some("Transformer block 2"))
+            .map(|n| n.id)
+            .collect();
+        e.duplicate_selection();
+        assert_eq!(
+            second(&e, "Transformer block 3"),
+            7,
+            "a copy is a new block"
+        );
+        assert_eq!(second(&e, "Transformer block 2"), 7);
     }
 
     #[test]

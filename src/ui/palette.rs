@@ -1,5 +1,6 @@
-//! The layer palette: every layer kind by group, filtered by a search box. Drag an entry onto
-//! the canvas to place it there; double-click to add it after the selected node, wired.
+//! The layer palette: every layer kind by group, and blocks of layers (a transformer block),
+//! filtered by a search box. Drag an entry onto the canvas to place it there; double-click to
+//! add it after the selected node, wired.
 
 use egui::{Color32, Sense, Ui};
 
@@ -11,6 +12,18 @@ use crate::graph::Layer;
 pub struct Palette {
     search: String,
 }
+
+/// A block of layers the palette offers, carried to the canvas when dragged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    Transformer,
+}
+
+const BLOCK_NAME: &str = "TransformerBlock";
+const BLOCK_KEYWORDS: &str = "block group transformer gpt pre-norm residual attention mlp";
+const BLOCK_DESCRIPTION: &str = "A pre-norm transformer block, framed as one group: LayerNorm, \
+    causal attention and a residual Add, then LayerNorm, a GELU MLP four times wider and \
+    another Add. Its layers are ordinary nodes: select one to change it.";
 
 /// A colour per palette group, so that a node's kind shows at a glance.
 pub fn group_color(layer: &Layer, dark: bool) -> Color32 {
@@ -71,54 +84,79 @@ impl Palette {
                         }
                     });
             }
+            let haystack = format!("blocks {BLOCK_NAME} {BLOCK_KEYWORDS} {BLOCK_DESCRIPTION}");
+            if catalog::words_match(&haystack, query) {
+                egui::CollapsingHeader::new("Blocks")
+                    .default_open(true)
+                    .open(if query.is_empty() { None } else { Some(true) })
+                    .show(ui, |ui| {
+                        let color = group_color(&Layer::Add { inputs: 2 }, ui.visuals().dark_mode);
+                        let response = row(ui, BLOCK_NAME, color, BLOCK_DESCRIPTION);
+                        if response.dragged() {
+                            carry(ui, Block::Transformer, BLOCK_NAME);
+                        }
+                        if response.double_clicked() {
+                            editor.add_transformer_block(None);
+                        }
+                    });
+            }
         });
     }
 
     fn entry(&self, ui: &mut Ui, editor: &mut Editor, entry: &catalog::Entry) {
         let layer = (entry.make)();
-        let height = ui.spacing().interact_size.y;
-        let (rect, response) = ui.allocate_exact_size(
-            egui::vec2(ui.available_width(), height),
-            Sense::click_and_drag(),
-        );
-        response.widget_info(|| {
-            egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Add {}", entry.name))
-        });
-        let visuals = ui.visuals();
-        if response.hovered() || response.dragged() {
-            ui.painter()
-                .rect_filled(rect, 3.0, visuals.widgets.hovered.weak_bg_fill);
-        }
-        let color = group_color(&layer, visuals.dark_mode);
-        ui.painter()
-            .circle_filled(rect.left_center() + egui::vec2(6.0, 0.0), 4.0, color);
-        ui.painter().text(
-            rect.left_center() + egui::vec2(16.0, 0.0),
-            egui::Align2::LEFT_CENTER,
-            entry.name,
-            egui::TextStyle::Body.resolve(ui.style()),
-            visuals.text_color(),
-        );
+        let color = group_color(&layer, ui.visuals().dark_mode);
+        let response = row(ui, entry.name, color, entry.description);
         if response.dragged() {
-            // Carried to the canvas, which places the layer where it is let go.
-            egui::DragAndDrop::set_payload(ui.ctx(), layer.clone());
-            ui.ctx().set_cursor_icon(egui::CursorIcon::Grabbing);
-            if let Some(at) = ui.ctx().pointer_latest_pos() {
-                egui::Area::new(egui::Id::unique("palette drag"))
-                    .fixed_pos(at + egui::vec2(8.0, 8.0))
-                    .order(egui::Order::Tooltip)
-                    .interactable(false)
-                    .show(ui.ctx(), |ui| {
-                        egui::Frame::popup(ui.style()).show(ui, |ui| ui.label(entry.name));
-                    });
-            }
+            carry(ui, layer.clone(), entry.name);
         }
-        let response = response.on_hover_text(format!(
-            "{}\n\nDrag onto the canvas, or double-click to add after the selected node.",
-            entry.description
-        ));
         if response.double_clicked() {
             editor.add_after_selection(layer);
         }
+    }
+}
+
+/// A palette row: a button labelled "Add <name>" with a dot of the entry's colour, telling
+/// how to use it when hovered.
+fn row(ui: &mut Ui, name: &str, color: Color32, description: &str) -> egui::Response {
+    let height = ui.spacing().interact_size.y;
+    let (rect, response) = ui.allocate_exact_size(
+        egui::vec2(ui.available_width(), height),
+        Sense::click_and_drag(),
+    );
+    response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Add {name}")));
+    let visuals = ui.visuals();
+    if response.hovered() || response.dragged() {
+        ui.painter()
+            .rect_filled(rect, 3.0, visuals.widgets.hovered.weak_bg_fill);
+    }
+    ui.painter()
+        .circle_filled(rect.left_center() + egui::vec2(6.0, 0.0), 4.0, color);
+    ui.painter().text(
+        rect.left_center() + egui::vec2(16.0, 0.0),
+        egui::Align2::LEFT_CENTER,
+        name,
+        egui::TextStyle::Body.resolve(ui.style()),
+        visuals.text_color(),
+    );
+    response.on_hover_text(format!(
+        "{description}\n\nDrag onto the canvas, or double-click to add after the selected node."
+    ))
+}
+
+/// While a row is dragged: `payload` travels to the canvas, which places it where it is let
+/// go, and the entry's name follows the pointer.
+fn carry<T: std::any::Any + Send + Sync>(ui: &Ui, payload: T, name: &str) {
+    egui::DragAndDrop::set_payload(ui.ctx(), payload);
+    ui.ctx().set_cursor_icon(egui::CursorIcon::Grabbing);
+    if let Some(at) = ui.ctx().pointer_latest_pos() {
+        egui::Area::new(egui::Id::unique("palette drag"))
+            .fixed_pos(at + egui::vec2(8.0, 8.0))
+            .order(egui::Order::Tooltip)
+            .interactable(false)
+            .show(ui.ctx(), |ui| {
+                egui::Frame::popup(ui.style()).show(ui, |ui| ui.label(name));
+            });
     }
 }
