@@ -132,9 +132,10 @@ fn recurrent_cell(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_wor
     seq_out[(row * params.steps + params.t) * h + j] = h_new;
 }
 
-// Backward scratch: every step's gradient of the recurrent pre-activations, every step's
-// gradient of its hidden state (for the live view), then the gradients reaching the previous
-// step's hidden state, its cell state, and the hidden state's direct part.
+// Backward scratch: every step's gradient of the recurrent pre-activations, room for every
+// step's gradient of its hidden state (which the CPU keeps there; this kernel has no use for
+// it), then the gradients reaching the previous step's hidden state, its cell state, and the
+// hidden state's direct part.
 fn dg_at(s: u32, row: u32) -> u32 {
     return (s * globals.rows + row) * gate_width();
 }
@@ -171,7 +172,6 @@ fn recurrent_cell_backward(@builtin(global_invocation_id) id: vec3<u32>, @builti
     if !last {
         dh += scratch[dh_next_at(row) + j];
     }
-    scratch[dh_at(s, row) + j] = dh;
     let dx = (row * params.steps + params.t) * gate_width();
     let dg = dg_at(s, row);
     var direct = 0.0;

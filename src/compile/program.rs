@@ -349,7 +349,8 @@ pub enum Op {
     /// Back-propagation through time: from `dy` (the gradient of `out`) to the gradients of
     /// `xw`, `w_hh` and `b_hh`. `scratch` keeps every step's gradient of the recurrent
     /// pre-activations, then every step's gradient of its hidden state (both time-major; the
-    /// second for the live view), then the gradients flowing to the previous step's hidden
+    /// second is the CPU's working memory, and what the live view's reach through time reads
+    /// from its own one-row pass), then the gradients flowing to the previous step's hidden
     /// and cell states, and the part of the hidden one that skips the product (a GRU's).
     RecurrenceBackward {
         shape: Recurrence,

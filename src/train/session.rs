@@ -935,34 +935,18 @@ impl Session {
     }
 
     /// What the evaluation pass just run on `rows` rows computed inside its sequence layers,
-    /// for the first row; a recurrence also gets the gradients through time of the last
-    /// training step.
+    /// for the first row; a recurrence also gets how far back through time its state reaches
+    /// (`engine::cpu::reach_through_time`, from the states read back, whichever the backend).
     fn read_inside(
         &mut self,
         program: &Program,
         rows: usize,
     ) -> Result<Vec<(NodeId, Inside)>, TrainError> {
-        let ops = |range: &std::ops::Range<usize>| program.steps[range.clone()].iter();
-        // The training pass runs the same recurrences in the same order: its k-th one's
-        // backward holds the k-th evaluated one's gradients.
-        let mut backward_scratch = ops(&program.phases.train_forward)
-            .filter_map(|step| match step.op {
-                Op::Recurrence { saved, .. } => Some(saved),
-                _ => None,
-            })
-            .map(|forward| {
-                ops(&program.phases.backward).find_map(|s| match s.op {
-                    Op::RecurrenceBackward { saved, scratch, .. } if saved == forward => {
-                        Some(scratch)
-                    }
-                    _ => None,
-                })
-            });
-        let train_rows = self.flight(self.collected).rows;
         let mut inside = Vec::new();
         let mut values = Vec::new();
+        let mut weights = Vec::new();
         let mut directions_seen: Vec<(NodeId, bool)> = Vec::new();
-        for step in ops(&program.phases.eval_forward) {
+        for step in &program.steps[program.phases.eval_forward.clone()] {
             let Some(node) = step.node else { continue };
             match step.op {
                 Op::Attention { shape, probs, .. } => {
@@ -979,7 +963,9 @@ impl Session {
                         },
                     ));
                 }
-                Op::Recurrence { shape, saved, .. } => {
+                Op::Recurrence {
+                    shape, saved, w_hh, ..
+                } => {
                     // Layers come in order, each forward then (if bidirectional) reverse.
                     let layer = directions_seen
                         .iter()
@@ -989,12 +975,11 @@ impl Session {
                     let len = program.buffers[saved].len(rows);
                     self.backend.read(saved, len, &mut values)?;
                     let mut trace = RecurrentTrace::from_saved(&shape, layer, &values, rows, 0);
-                    let scratch = backward_scratch.next().flatten();
-                    if let Some(scratch) = scratch.filter(|_| self.collected > 0) {
-                        let len = shape.steps * train_rows * (shape.gate_width() + shape.hidden);
-                        self.backend.read(scratch, len, &mut values)?;
-                        trace.set_gradients(&shape, &values, train_rows);
-                    }
+                    let len = program.buffers[w_hh].per_sample_len();
+                    self.backend.read(w_hh, len, &mut weights)?;
+                    let first = crate::engine::cpu::saved_row(&shape, &values, rows, 0);
+                    trace.gradient_norms =
+                        crate::engine::cpu::reach_through_time(&shape, &first, &weights[..len]);
                     inside.push((node, Inside::Recurrence(trace)));
                 }
                 _ => {}

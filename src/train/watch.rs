@@ -118,9 +118,9 @@ pub struct RecurrentTrace {
     /// state, then the gates (an LSTM's input, forget, candidate and output; a GRU's reset,
     /// update and candidate).
     pub maps: Vec<(&'static str, Vec<f32>)>,
-    /// At the last training step, the norm of the loss's gradient with respect to each time
-    /// step's hidden state (root mean square over the batch's rows): how far back through time
-    /// the loss reaches. Empty before the first step.
+    /// Per time step, the norm of the gradient of the last step's state (along a fixed unit
+    /// direction) with respect to that step's state, with the weights as they are now: how
+    /// far back through time a signal reaches (`engine::cpu::reach_through_time`).
     pub gradient_norms: Vec<f32>,
 }
 
@@ -172,23 +172,6 @@ impl RecurrentTrace {
             maps,
             gradient_norms: Vec::new(),
         }
-    }
-
-    /// Sets the gradient norms from a backward pass's scratch over `rows` rows (see
-    /// `Op::RecurrenceBackward`).
-    pub fn set_gradients(&mut self, r: &Recurrence, scratch: &[f32], rows: usize) {
-        let (steps, h) = (r.steps, r.hidden);
-        let start = steps * rows * r.gate_width();
-        let Some(dhs) = scratch.get(start..start + steps * rows * h) else {
-            return;
-        };
-        self.gradient_norms = (0..steps)
-            .map(|t| {
-                let step = &dhs[r.time(t) * rows * h..][..rows * h];
-                let squares: f64 = step.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-                (squares / rows.max(1) as f64).sqrt() as f32
-            })
-            .collect();
     }
 }
 

@@ -575,14 +575,14 @@ fn large_map(
     }
 }
 
-/// The norm of the loss's gradient with respect to each time step's hidden state, on a log
-/// scale: flat for a cell that carries the gradient far back, falling away for one that does
-/// not.
+/// The norm of the last step's state's gradient with respect to each time step's state, on a
+/// log scale: flat for a cell that carries the gradient far back, falling away for one that
+/// does not.
 fn gradient_through_time(ui: &mut Ui, r: &RecurrentTrace) {
     ui.label("Gradient through time")
-        .on_hover_text("How strongly the loss reaches back to each time step's hidden state, at the last training step: a line that falls away to the left is a vanishing gradient");
+        .on_hover_text("How strongly the state after the last step depends on each earlier step's state (the gradient sent back from the last step, with the weights as they are now): a line that falls away from the last step is a vanishing gradient");
     if r.gradient_norms.is_empty() {
-        ui.weak("Take a training step to see the gradient through time.");
+        ui.weak("The sequence is empty.");
         return;
     }
     let points: Vec<[f64; 2]> = r
@@ -592,7 +592,17 @@ fn gradient_through_time(ui: &mut Ui, r: &RecurrentTrace) {
         .filter(|(_, g)| **g > 0.0)
         .map(|(t, g)| [t as f64, f64::from(*g).log10()])
         .collect();
-    let mut plot = Plot::new("gradient through time").x_axis_label("Time step");
+    // What is left of the signal at the other end of the sequence, in words.
+    let first = if r.reverse { r.steps - 1 } else { 0 };
+    let left = r.gradient_norms.get(first).copied().unwrap_or(0.0);
+    ui.weak(format!(
+        "Step {first} gets {left:.0e} of the last step's signal"
+    ));
+    // At least 1 to 1e-12 on every run, so that two cells' plots compare at a glance.
+    let mut plot = Plot::new("gradient through time")
+        .x_axis_label("Time step")
+        .include_y(0.2)
+        .include_y(-12.0);
     // The axis title would stand taller than a short plot and over the heading.
     if ui.available_height() > 160.0 {
         plot = plot.y_axis_label("Size (log scale)");

@@ -32,6 +32,7 @@ use workers::{Worker, Workers};
 
 pub use elementwise::erf;
 pub use gemm::{CpuSweepPoint, matmul_sweep};
+pub use recurrent::{reach_through_time, saved_row};
 
 /// Buffer storage: one `Vec` per owning buffer (views share their base's). i32 buffers keep
 /// their bits in f32 slots, as a GPU buffer would.
