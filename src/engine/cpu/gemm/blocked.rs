@@ -75,11 +75,22 @@ impl Isa {
 #[derive(Clone, Copy)]
 pub(super) enum Panels<'a> {
     /// Rows of `b` in place (`b.cs == 1`).
-    InPlace,
-    /// Each kc×nc panel packed into the workspace as the loop reaches it.
-    PackEach,
+    InPlace(Mat<'a>),
+    /// Each kc×nc panel of `b` packed into the workspace as the loop reaches it.
+    PackEach(Mat<'a>),
     /// All of `b` packed beforehand by `pack_all` (the product's columns start at 0).
     Packed(&'a [f32]),
+}
+
+impl<'a> Panels<'a> {
+    /// `b` read in place or packed panel by panel, as `pack` says.
+    pub(super) fn of(b: Mat<'a>, pack: bool) -> Self {
+        if pack {
+            Panels::PackEach(b)
+        } else {
+            Panels::InPlace(b)
+        }
+    }
 }
 
 /// Floats `pack_all` writes for a k×n `b`.
@@ -132,13 +143,12 @@ pub(super) unsafe fn blocked(
     out: *mut f32,
     ldc: usize,
     a: Mat,
-    b: Mat,
+    panels: Panels,
     (m, n, k): (usize, usize, usize),
     accumulate: bool,
-    panels: Panels,
 ) {
     let (mr, nr, kc_max) = (kernel.mr, kernel.nr, kernel.kc);
-    let pack = matches!(panels, Panels::PackEach);
+    let pack = matches!(panels, Panels::PackEach(_));
     let b_pack = if pack {
         aligned(&mut ws.b, k.min(kc_max) * n.min(NC).div_ceil(nr) * nr)
     } else {
@@ -158,7 +168,7 @@ pub(super) unsafe fn blocked(
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(kc_max) {
             let kc = kc_max.min(k - pc);
-            if pack {
+            if let Panels::PackEach(b) = panels {
                 pack_b(b_pack, b.sub(pc, jc), kc, nc, nr);
             }
             // Later depth blocks add onto what the first one wrote.
@@ -170,8 +180,8 @@ pub(super) unsafe fn blocked(
                 for jr in (0..nc).step_by(nr) {
                     let cols = nr.min(nc - jr);
                     let strip = match panels {
-                        Panels::PackEach => (b_pack[jr * kc..].as_ptr(), nr),
-                        Panels::InPlace => (b.sub(pc, jc + jr).ptr(), b.rs),
+                        Panels::PackEach(_) => (b_pack[jr * kc..].as_ptr(), nr),
+                        Panels::InPlace(b) => (b.sub(pc, jc + jr).ptr(), b.rs),
                         Panels::Packed(all) => {
                             let padded = n.div_ceil(nr) * nr;
                             (all[pc * padded + (jc + jr) * kc..].as_ptr(), nr)

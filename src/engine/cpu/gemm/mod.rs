@@ -130,6 +130,19 @@ fn does_not_fit(name: &str, (rows, cols): (usize, usize), view: View) -> ! {
     )
 }
 
+/// Settles a product with no rows, columns or depth (a depth of zero leaves zeros, or `out` as
+/// it was when accumulating); true if it was one.
+fn nothing_to_multiply(
+    out: &mut [f32],
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) -> bool {
+    if k == 0 && !accumulate {
+        out.fill(0.0);
+    }
+    m == 0 || n == 0 || k == 0
+}
+
 /// Instruction set of the microkernel, chosen once per `Gemm`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Isa {
@@ -218,13 +231,7 @@ impl Gemm {
             );
         }
         let out = &mut out[..m * n];
-        if m == 0 || n == 0 {
-            return;
-        }
-        if k == 0 {
-            if !accumulate {
-                out.fill(0.0);
-            }
+        if nothing_to_multiply(out, (m, n, k), accumulate) {
             return;
         }
         #[cfg(target_arch = "x86_64")]
@@ -290,11 +297,7 @@ impl Gemm {
     ) {
         let kernel = self.isa.kernel();
         let threads = self.workspaces.len();
-        let panels = if b.cs != 1 || k * n >= self.pack_b_floats {
-            Panels::PackEach
-        } else {
-            Panels::InPlace
-        };
+        let pack = b.cs != 1 || k * n >= self.pack_b_floats;
         if threads == 1 || m * n * k < self.parallel_macs {
             let ws = self.workspaces[0]
                 .get_mut()
@@ -308,10 +311,9 @@ impl Gemm {
                     out.as_mut_ptr(),
                     n,
                     a,
-                    b,
+                    Panels::of(b, pack),
                     (m, n, k),
                     accumulate,
-                    panels,
                 )
             };
             return;
@@ -349,10 +351,9 @@ impl Gemm {
                     out_ptr.get().add(i0 * n + j0),
                     n,
                     a.sub(i0, 0),
-                    b.sub(0, j0),
+                    Panels::of(b.sub(0, j0), pack),
                     (rows, cols, k),
                     accumulate,
-                    panels,
                 );
             }
         });
@@ -393,30 +394,23 @@ impl Packed {
         (self.k, self.n) = (k, n);
     }
 
-    /// out[m, n] (+)= a · b on the calling thread, `a` logically [m, k].
+    /// out[m, n] (+)= a · b on the calling thread, `a` logically [m, k] with contiguous rows
+    /// (a transposed one would need packing buffers this shared factor does not have).
     pub fn product(&self, out: &mut [f32], a: View, m: usize, accumulate: bool) {
+        assert!(
+            !a.transposed,
+            "a packed product reads `a` in place, untransposed"
+        );
         let (n, k) = (self.n, self.k);
         let a = Mat::new(a, m, k, "a");
         let out = &mut out[..m * n];
-        if m == 0 || n == 0 {
-            return;
-        }
-        if k == 0 {
-            if !accumulate {
-                out.fill(0.0);
-            }
+        if nothing_to_multiply(out, (m, n, k), accumulate) {
             return;
         }
         let all = &self.data[..packed_len(self.kernel, (k, n))];
-        // Never read: `Panels::Packed` needs neither the workspace nor `b` in place.
-        let unused = Mat {
-            data: all,
-            off: 0,
-            rs: n,
-            cs: 1,
-        };
-        // SAFETY: `out` is m×n with row stride n (sliced above), `a` was checked to hold m×k,
-        // `all` holds the packed k×n factor; the kernel was chosen for this CPU.
+        // SAFETY: `out` is m×n with row stride n (sliced above), `a` was checked to hold m×k
+        // and is not transposed, so the empty workspace is never grown; `all` holds the packed
+        // k×n factor; the kernel was chosen for this CPU.
         unsafe {
             blocked(
                 self.kernel,
@@ -424,10 +418,9 @@ impl Packed {
                 out.as_mut_ptr(),
                 n,
                 a,
-                unused,
+                Panels::Packed(all),
                 (m, n, k),
                 accumulate,
-                Panels::Packed(all),
             )
         };
     }
