@@ -37,6 +37,17 @@ impl<'a> Disjoint<'a> {
 /// Below this many values per thread, handing work to another thread costs more than it saves.
 const MIN_PER_THREAD: usize = 32 * 1024;
 
+/// Runs `job` over per-thread ranges of the `columns` columns of a matrix of `rows` rows (each
+/// range whole columns, weighed by the values they hold), or over all of them on this thread
+/// when the matrix is small. A job that sums its columns down the rows in order gives the same
+/// bits on any number of threads.
+pub fn for_columns(pool: &Pool, rows: usize, columns: usize, job: impl Fn(Range<usize>) + Sync) {
+    let rows = rows.max(1);
+    for_ranges(pool, columns * rows, rows, |r| {
+        job(r.start / rows..r.end / rows)
+    });
+}
+
 /// Runs `job` over `0..n` split into one range per thread, each a multiple of `unit` long (so a
 /// row of `unit` values is never cut), or over the whole range on this thread when `n` is small.
 pub fn for_ranges(pool: &Pool, n: usize, unit: usize, job: impl Fn(Range<usize>) + Sync) {

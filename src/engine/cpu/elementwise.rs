@@ -154,15 +154,11 @@ pub fn bias_add(x: &[f32], bias: &[f32], out: &mut [f32], channels: usize, inner
     }
 }
 
+/// The gradient of a bias over `[outer, channels, inner]` (the executor sums `inner == 1` by
+/// `column_sums` on the pool instead).
 pub fn bias_grad(dy: &[f32], out: &mut [f32], channels: usize, inner: usize) {
     out.fill(0.0);
     for block in dy.chunks_exact(channels * inner) {
-        if inner == 1 {
-            for (o, &g) in out.iter_mut().zip(block) {
-                *o += g;
-            }
-            continue;
-        }
         for (c, o) in out.iter_mut().enumerate() {
             *o += sum(&block[c * inner..(c + 1) * inner]);
         }

@@ -24,7 +24,7 @@ use super::slots::Slots;
 use super::{Backend, EngineError, Fetch, StepScalars, Ticket, check_rows, dropout_keeps};
 use crate::compile::{BufferId, DType, Op, Program};
 use conv::ConvArgs;
-use disjoint::{Disjoint, for_ranges};
+use disjoint::{Disjoint, for_columns, for_ranges};
 use gemm::{Gemm, Packed, View};
 use norm::{BatchNormShape, BatchNormState, NormGrads};
 use pool::Pool;
@@ -208,13 +208,9 @@ impl CpuBackend {
                 let mut o = st.take(out);
                 let dy = &st.get(dy)[..len(dy)];
                 if inner == 1 {
-                    // Each thread sums its own columns over every row: the same order of
-                    // additions, so the same bits, on any number of threads.
                     let dst = Disjoint::new(&mut o[..channels]);
-                    let rows = (dy.len() / channels.max(1)).max(1);
-                    // Ranges of whole columns, `rows` values each.
-                    for_ranges(&self.pool, channels * rows, rows, |r| {
-                        let columns = r.start / rows..r.end / rows;
+                    let rows = dy.len() / channels.max(1);
+                    for_columns(&self.pool, rows, channels, |columns| {
                         // SAFETY: the column ranges are disjoint.
                         let dst = unsafe { dst.part(columns.clone()) };
                         elementwise::column_sums(dy, dst, channels, columns.start);
@@ -639,12 +635,9 @@ impl CpuBackend {
                     let dx = unsafe { dst.part(r.clone()) };
                     norm::layer_norm_backward(&x[r.clone()], gamma, m, is, &dy[r], dx, width);
                 });
-                // Each thread sums its own columns over all rows, in order: the same bits on
-                // any number of threads.
                 let rows = n / width;
                 let (dgammas, dbetas) = (Disjoint::new(&mut b), Disjoint::new(&mut c));
-                for_ranges(&self.pool, n, rows.max(1), |r| {
-                    let columns = r.start / rows.max(1)..r.end / rows.max(1);
+                for_columns(&self.pool, rows, width, |columns| {
                     // SAFETY: the column ranges are disjoint.
                     let (dg, db) =
                         unsafe { (dgammas.part(columns.clone()), dbetas.part(columns.clone())) };
@@ -748,20 +741,14 @@ impl CpuBackend {
                 scratch,
             } => {
                 let (mut o, mut kept, mut hh) = (st.take(out), st.take(saved), st.take(scratch));
-                let (xw, b_hh) = (st.get(xw), st.get(b_hh));
-                let (h, g) = (shape.hidden, shape.gate_width());
-                let w_hh_t = View {
-                    data: st.get(w_hh),
-                    cols: h,
-                    transposed: true,
-                };
-                self.recurrent_weights.pack(w_hh_t, (h, g));
+                let (xw, w_hh, b_hh) = (st.get(xw), st.get(w_hh), st.get(b_hh));
                 recurrent::forward(
                     &self.pool,
-                    &self.recurrent_weights,
+                    &mut self.recurrent_weights,
                     shape,
                     rows,
                     xw,
+                    w_hh,
                     b_hh,
                     &mut o,
                     &mut kept,
@@ -787,18 +774,12 @@ impl CpuBackend {
                     st.take(db_hh),
                     st.take(scratch),
                 );
-                let (h, g) = (shape.hidden, shape.gate_width());
-                let w_hh = View {
-                    data: st.get(w_hh),
-                    cols: h,
-                    transposed: false,
-                };
-                self.recurrent_weights.pack(w_hh, (g, h));
                 recurrent::backward(
                     &mut self.gemm,
-                    &self.recurrent_weights,
+                    &mut self.recurrent_weights,
                     shape,
                     rows,
+                    st.get(w_hh),
                     st.get(saved),
                     st.get(dy),
                     &mut dx,

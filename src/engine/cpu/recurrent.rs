@@ -48,21 +48,29 @@ fn rows_of(block: usize, part: &Range<usize>, len: usize) -> Range<usize> {
     block + part.start * len..block + part.end * len
 }
 
-/// Runs the recurrence over `rows` sequences: see `Op::Recurrence`. `w_hh` is the recurrent
-/// weight packed transposed (`[hidden, gates·hidden]`).
+/// Runs the recurrence over `rows` sequences: see `Op::Recurrence`. `packed` receives `w_hh`
+/// transposed (`[hidden, gates·hidden]`), once for all the steps.
 #[allow(clippy::too_many_arguments)]
 pub fn forward(
     pool: &Pool,
-    w_hh: &Packed,
+    packed: &mut Packed,
     r: &Recurrence,
     rows: usize,
     xw: &[f32],
+    w_hh: &[f32],
     b_hh: &[f32],
     out: &mut [f32],
     saved: &mut [f32],
     hh: &mut [f32],
 ) {
     let (h, g) = (r.hidden, r.gate_width());
+    let w_hh_t = View {
+        data: w_hh,
+        cols: h,
+        transposed: true,
+    };
+    packed.pack(w_hh_t, (h, g));
+    let w_hh = &*packed;
     let a = r.cell.activations(h);
     let [acts_len, hs_len, cs_len] = regions(r, rows);
     let (acts, rest) = saved.split_at_mut(acts_len);
@@ -200,14 +208,15 @@ fn gru_cell(
 }
 }
 
-/// Back-propagation through time: see `Op::RecurrenceBackward`. `w_hh_packed` is the recurrent
-/// weight as stored (`[gates·hidden, hidden]`), packed; `gemm` makes the weight gradient.
+/// Back-propagation through time: see `Op::RecurrenceBackward`. `packed` receives `w_hh` as
+/// stored (`[gates·hidden, hidden]`), once for all the steps; `gemm` makes the weight gradient.
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     gemm: &mut Gemm,
-    w_hh_packed: &Packed,
+    packed: &mut Packed,
     r: &Recurrence,
     rows: usize,
+    w_hh: &[f32],
     saved: &[f32],
     dy: &[f32],
     dxw: &mut [f32],
@@ -216,6 +225,13 @@ pub fn backward(
     scratch: &mut [f32],
 ) {
     let (h, g, steps) = (r.hidden, r.gate_width(), r.steps);
+    let w = View {
+        data: w_hh,
+        cols: h,
+        transposed: false,
+    };
+    packed.pack(w, (g, h));
+    let w_hh_packed = &*packed;
     let a = r.cell.activations(h);
     let [acts_len, hs_len, cs_len] = regions(r, rows);
     let (acts, rest) = saved.split_at(acts_len);
@@ -328,12 +344,6 @@ pub fn reach_through_time(r: &Recurrence, saved: &[f32], w_hh: &[f32]) -> Vec<f3
     }
     let mut gemm = Gemm::new(Pool::new(1));
     let mut packed = gemm.packed();
-    let w = View {
-        data: w_hh,
-        cols: h,
-        transposed: false,
-    };
-    packed.pack(w, (g, h));
     let mut dy = vec![0.0; steps * h];
     let last = r.time(steps - 1);
     dy[last * h..(last + 1) * h].fill(1.0 / (h as f32).sqrt());
@@ -341,9 +351,10 @@ pub fn reach_through_time(r: &Recurrence, saved: &[f32], w_hh: &[f32]) -> Vec<f3
     let (mut dxw, mut dw, mut db) = (vec![0.0; steps * g], vec![0.0; g * h], vec![0.0; g]);
     backward(
         &mut gemm,
-        &packed,
+        &mut packed,
         r,
         1,
+        w_hh,
         saved,
         &dy,
         &mut dxw,
