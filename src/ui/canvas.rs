@@ -907,18 +907,20 @@ const GROUP_TITLE: f32 = 30.0;
 /// Each group of nodes (a transformer block, say) as a labelled frame behind its nodes. A
 /// click on the title selects the group's nodes; dragging it moves them together.
 fn draw_groups(ui: &mut Ui, editor: &Editor, actions: &mut Vec<Action>) {
+    // In order of first appearance, found by name: one pass, however many groups.
     let mut groups: Vec<(&str, Rect, Vec<NodeId>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for node in &editor.project.graph.nodes {
         let Some(name) = node.group.as_deref() else {
             continue;
         };
-        match groups.iter_mut().find(|(g, ..)| *g == name) {
-            Some((_, rect, members)) => {
-                *rect = rect.union(node_rect(node));
-                members.push(node.id);
-            }
-            None => groups.push((name, node_rect(node), vec![node.id])),
-        }
+        let i = *index.entry(name).or_insert_with(|| {
+            groups.push((name, node_rect(node), Vec::new()));
+            groups.len() - 1
+        });
+        let (_, rect, members) = &mut groups[i];
+        *rect = rect.union(node_rect(node));
+        members.push(node.id);
     }
     let visuals = ui.visuals().clone();
     for (name, nodes, members) in groups {
