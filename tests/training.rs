@@ -607,3 +607,25 @@ fn a_transformer_learns_to_sort_every_validation_question() {
     let validation = s.evaluate(train::Part::Validation).unwrap();
     assert_eq!(validation.accuracy, Some(1.0), "{validation:?}");
 }
+
+/// Attention dropout drops weights while training: the same network and seed train to other
+/// losses with it than without it.
+#[test]
+fn attention_dropout_changes_what_training_sees() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch_sequences");
+    let project = netloom::io::load_project(&dir.join("gpt.json")).unwrap();
+    let run = |dropout: f32| {
+        let mut project = project.clone();
+        for node in &mut project.graph.nodes {
+            if let netloom::graph::Layer::MultiHeadAttention { dropout: d, .. } = &mut node.layer {
+                *d = dropout;
+            }
+        }
+        let prepared = train::prepare(&project, &dir).unwrap();
+        let mut s = train::cpu_session(&project, &prepared, 1).unwrap();
+        losses(&mut s, 3)
+    };
+    let (without, with) = (run(0.0), run(0.3));
+    assert_eq!(without, run(0.0), "the same run twice");
+    assert_ne!(without[0], with[0], "the first step's loss already differs");
+}
