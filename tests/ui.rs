@@ -653,6 +653,72 @@ fn analyze_lists_every_layer_with_its_shapes_counts_and_memory() {
 /// A transformer block comes from the palette as one framed group after the selected node,
 /// sized to it; its frame's title selects the block and drags it as one.
 #[test]
+fn a_collapsed_group_is_one_box_that_the_outside_wires_reach_and_opens_again() {
+    let sorter = netloom::ui::TEMPLATES
+        .iter()
+        .find(|t| t.name == "Transformer sorts digits")
+        .unwrap();
+    let mut h = harness(NetloomApp::new(sorter.project(), None, None));
+    until_loaded(&mut h);
+    select(&mut h, "Collapse Transformer block 1");
+    assert!(
+        h.state()
+            .editor
+            .project
+            .graph
+            .is_collapsed("Transformer block 1")
+    );
+    assert!(
+        h.query_by_label("attention1").is_none(),
+        "the block's layers are hidden"
+    );
+    h.get_by_label("Transformer block 1 (group)");
+    // The wires from outside reach the box and still say what they carry; the ones inside
+    // are gone with the layers.
+    let wires: Vec<String> = h
+        .query_all_by_label_contains(" → ")
+        .filter_map(|n| n.accesskit_node().label())
+        .collect();
+    assert!(
+        wires.iter().any(|w| w.starts_with("positions → ln1a")),
+        "{wires:?}"
+    );
+    assert!(
+        wires.iter().any(|w| w.starts_with("residual1b → ln_final")),
+        "{wires:?}"
+    );
+    assert!(
+        !wires.iter().any(|w| w.starts_with("ln1a → attention1")),
+        "{wires:?}"
+    );
+
+    // Dragging the box moves the whole block.
+    let before = h.state().editor.project.graph.clone();
+    let at = on_canvas(&h, "Transformer block 1 (group)");
+    drag(&mut h, at, at + Vec2::new(0.0, 60.0));
+    let after = &h.state().editor.project.graph;
+    for (old, new) in before.nodes.iter().zip(&after.nodes) {
+        let moved = new.position[1] - old.position[1];
+        if old.group.is_some() {
+            assert!(moved > 10.0, "{} moved with its box", old.name);
+        } else {
+            assert_eq!(moved, 0.0, "{} stayed", old.name);
+        }
+    }
+
+    select(&mut h, "Open Transformer block 1");
+    assert!(
+        !h.state()
+            .editor
+            .project
+            .graph
+            .is_collapsed("Transformer block 1")
+    );
+    h.get_by_label("attention1");
+    h.get_by_label("Collapse Transformer block 1");
+}
+
+#[test]
 fn a_transformer_block_drops_in_as_a_group_that_moves_as_one() {
     let sorter = netloom::ui::TEMPLATES
         .iter()

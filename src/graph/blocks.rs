@@ -1,7 +1,7 @@
 //! Blocks: small graphs of layers placed together and framed on the canvas as one group, whose
 //! layers stay ordinary nodes the user can open and change.
 
-use super::{Activation, Graph, Init, Layer, NodeId};
+use super::{Activation, Graph, Group, Init, Layer, NodeId};
 
 /// A pre-norm transformer block over a sequence of `width` features, as GPT-2 stacks them:
 /// `x + attention(LayerNorm(x))`, then `+ MLP(LayerNorm(·))` with a GELU between two Dense
@@ -34,6 +34,22 @@ impl Graph {
             .map(|n| format!("{kind} {n}"))
             .find(|name| self.nodes.iter().all(|n| n.group.as_deref() != Some(name)))
             .unwrap_or_else(|| kind.to_string())
+    }
+
+    /// Whether the group of that name is drawn as one box.
+    pub fn is_collapsed(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g.name == group && g.collapsed)
+    }
+
+    /// Draws the group of that name as one box, or opens it again.
+    pub fn set_collapsed(&mut self, group: &str, collapsed: bool) {
+        match self.groups.iter_mut().find(|g| g.name == group) {
+            Some(g) => g.collapsed = collapsed,
+            None => self.groups.push(Group {
+                name: group.to_string(),
+                collapsed,
+            }),
+        }
     }
 
     /// Adds a transformer block fed by `from` (when given), its first row of nodes at `origin`
@@ -94,5 +110,32 @@ impl Graph {
         self.connect(mixed, out, 0);
         self.connect(narrow, out, 1);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_collapsed_group_is_saved_and_files_without_groups_still_load() {
+        let mut graph = Graph::default();
+        graph.add_transformer_block(&TransformerBlock::for_width(8), None, [0.0; 2], [1.0; 2]);
+        assert!(!graph.is_collapsed("Transformer block 1"));
+        graph.set_collapsed("Transformer block 1", true);
+        graph.set_collapsed("Transformer block 1", true);
+        assert_eq!(graph.groups.len(), 1, "one entry per group");
+        let text = serde_json::to_string(&graph).unwrap();
+        let read: Graph = serde_json::from_str(&text).unwrap();
+        assert!(read.is_collapsed("Transformer block 1"));
+
+        let plain = r#"{"nodes": [], "edges": []}"#;
+        let read: Graph = serde_json::from_str(plain).unwrap();
+        assert!(read.groups.is_empty());
+        let text = serde_json::to_string(&read).unwrap();
+        assert!(
+            !text.contains("groups"),
+            "a graph without groups writes none: {text}"
+        );
     }
 }

@@ -63,6 +63,20 @@ pub struct Edge {
 pub struct Graph {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// What is known of the groups that nodes name beyond their members: a group named by a
+    /// node and missing here has the defaults. Entries no node names are kept and ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Group>,
+}
+
+/// A group of nodes (a transformer block, an encoder), as the canvas draws it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub name: String,
+    /// Drawn as one box with the group's name, its members hidden, until opened again.
+    #[serde(default)]
+    pub collapsed: bool,
 }
 
 /// A graph as written in a file, before its ids are checked.
@@ -71,6 +85,8 @@ pub struct Graph {
 struct GraphFile {
     nodes: Vec<Node>,
     edges: Vec<Edge>,
+    #[serde(default)]
+    groups: Vec<Group>,
 }
 
 impl TryFrom<GraphFile> for Graph {
@@ -80,6 +96,7 @@ impl TryFrom<GraphFile> for Graph {
         let graph = Graph {
             nodes: file.nodes,
             edges: file.edges,
+            groups: file.groups,
         };
         graph.check_ids()?;
         Ok(graph)

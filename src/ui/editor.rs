@@ -374,6 +374,11 @@ impl Editor {
         });
     }
 
+    /// Draws a group as one box standing for its nodes, or opens it again; one undo step.
+    pub fn collapse_group(&mut self, group: &str, collapsed: bool) {
+        self.edit(Gesture::Single, |p| p.graph.set_collapsed(group, collapsed));
+    }
+
     /// Moves the selected nodes by `delta` canvas units; a drag is one undo step.
     pub fn move_selection(&mut self, delta: [f32; 2]) {
         let moving = self.selection.clone();

@@ -65,7 +65,8 @@ mod tests {
     /// The UI's source files, whose string literals hold the text it paints.
     const SOURCES: &[&str] = &[
         include_str!("app.rs"),
-        include_str!("canvas.rs"),
+        include_str!("canvas/mod.rs"),
+        include_str!("canvas/groups.rs"),
         include_str!("catalog.rs"),
         include_str!("dataset.rs"),
         include_str!("editor.rs"),

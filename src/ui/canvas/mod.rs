@@ -10,11 +10,14 @@ use egui::{
     StrokeKind, Ui, Vec2, WidgetInfo,
 };
 
+mod groups;
+
 use super::editor::Editor;
 use super::health::NodeHealth;
 use super::palette;
 use crate::compile::{FixAction, Location, Problem, Severity, shape_text};
 use crate::graph::{Layer, Node, NodeId, PortRef};
+use groups::Groups;
 
 pub const NODE_SIZE: Vec2 = Vec2::new(180.0, 92.0);
 /// The size of a node's name in canvas units: body text, so that at the smallest zoom a fit
@@ -128,6 +131,8 @@ enum Action {
     Move(Vec2),
     /// Selects every node of a group (its frame's title was clicked or dragged).
     SelectGroup(Vec<NodeId>),
+    /// Draws the named group as one box (`true`) or opens it.
+    Collapse(String, bool),
     StartWire(PortRef),
     RemoveEdge(usize),
     Fix(FixAction),
@@ -140,6 +145,7 @@ struct Lookup<'a> {
     index: HashMap<NodeId, usize>,
     node_problems: HashMap<NodeId, Vec<&'a Problem>>,
     edge_problems: HashMap<usize, Vec<&'a Problem>>,
+    groups: Groups<'a>,
 }
 
 impl<'a> Lookup<'a> {
@@ -155,6 +161,7 @@ impl<'a> Lookup<'a> {
                 .collect(),
             node_problems: HashMap::new(),
             edge_problems: HashMap::new(),
+            groups: Groups::of(&editor.project.graph),
         };
         for problem in &editor.model.problems {
             match problem.location {
@@ -244,10 +251,13 @@ impl Canvas {
         let mut port_hits = Vec::new();
         {
             let lookup = Lookup::new(editor);
-            draw_groups(ui, editor, &mut actions);
+            groups::draw_frames(ui, editor, &lookup.groups, &mut actions);
             self.draw_wires(ui, editor, &lookup, &mut actions);
+            let non_finite = self.non_finite.as_ref().map(|(id, _)| *id);
+            groups::draw_boxes(ui, editor, &lookup, non_finite, &mut actions);
             let detailed = self.to_screen.scaling >= 0.5;
-            for node in &editor.project.graph.nodes {
+            let shown = editor.project.graph.nodes.iter();
+            for node in shown.filter(|n| !lookup.groups.is_hidden(n.id)) {
                 self.draw_node(
                     ui,
                     editor,
@@ -283,6 +293,7 @@ impl Canvas {
             }
             Action::Move(delta) => editor.move_selection([delta.x, delta.y]),
             Action::SelectGroup(nodes) => editor.selection = nodes.into_iter().collect(),
+            Action::Collapse(group, collapsed) => editor.collapse_group(&group, collapsed),
             Action::StartWire(port) => self.wiring = Some(port),
             Action::RemoveEdge(index) => editor.remove_edge(index),
             Action::Fix(fix) => editor.apply_fix(&fix),
@@ -319,13 +330,13 @@ impl Canvas {
                 editor.selection.clear();
             }
             let in_canvas = self.to_screen.inverse() * area;
+            let graph = &editor.project.graph;
+            let groups = Groups::of(graph);
             editor.selection.extend(
-                editor
-                    .project
-                    .graph
+                graph
                     .nodes
                     .iter()
-                    .filter(|n| in_canvas.intersects(node_rect(n)))
+                    .filter(|n| in_canvas.intersects(groups.drawn_rect(n)))
                     .map(|n| n.id),
             );
             self.box_start = None;
@@ -349,7 +360,11 @@ impl Canvas {
                 continue;
             };
             let (from, to) = (&graph.nodes[from], &graph.nodes[to]);
-            let (a, b) = (output_port(from), input_port(to, edge.to.port));
+            if lookup.groups.inside_one_box(from.id, to.id) {
+                continue;
+            }
+            let a = lookup.groups.output_end(from);
+            let b = lookup.groups.input_end(to, edge.to.port);
             let problems = lookup
                 .edge_problems
                 .get(&index)
@@ -542,7 +557,8 @@ impl Canvas {
             non_finite_badge(ui, node, why);
         }
         if let Some(severity) = worst {
-            problem_badge(ui, node, problems, severity, actions);
+            let id = Id::unique(("badge", node.id));
+            problem_badge(ui, rect, id, &node.name, problems, severity, actions);
         }
 
         // A file may ask for any number of inputs; check refuses more than it allows, and the
@@ -655,15 +671,17 @@ fn node_interaction(
 /// fix offered.
 fn problem_badge(
     ui: &mut Ui,
-    node: &Node,
+    on: Rect,
+    id: Id,
+    name: &str,
     problems: &[&Problem],
     severity: Severity,
     actions: &mut Vec<Action>,
 ) {
-    let center = node_rect(node).right_top() + Vec2::new(-12.0, 12.0);
+    let center = on.right_top() + Vec2::new(-12.0, 12.0);
     let rect = Rect::from_center_size(center, Vec2::splat(18.0));
-    let response = ui.interact(rect, Id::unique(("badge", node.id)), Sense::click());
-    accessible(&response, Role::Button, &format!("{} problems", node.name));
+    let response = ui.interact(rect, id, Sense::click());
+    accessible(&response, Role::Button, &format!("{name} problems"));
     let color = match severity {
         Severity::Error => ui.visuals().error_fg_color,
         Severity::Warning => ui.visuals().warn_fg_color,
@@ -900,64 +918,6 @@ impl Canvas {
     }
 }
 
-/// Room between a group's frame and its nodes, and the height of the title band above them.
-const GROUP_MARGIN: f32 = 18.0;
-const GROUP_TITLE: f32 = 30.0;
-
-/// Each group of nodes (a transformer block, say) as a labelled frame behind its nodes. A
-/// click on the title selects the group's nodes; dragging it moves them together.
-fn draw_groups(ui: &mut Ui, editor: &Editor, actions: &mut Vec<Action>) {
-    // In order of first appearance, found by name: one pass, however many groups.
-    let mut groups: Vec<(&str, Rect, Vec<NodeId>)> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    for node in &editor.project.graph.nodes {
-        let Some(name) = node.group.as_deref() else {
-            continue;
-        };
-        let i = *index.entry(name).or_insert_with(|| {
-            groups.push((name, node_rect(node), Vec::new()));
-            groups.len() - 1
-        });
-        let (_, rect, members) = &mut groups[i];
-        *rect = rect.union(node_rect(node));
-        members.push(node.id);
-    }
-    let visuals = ui.visuals().clone();
-    for (name, nodes, members) in groups {
-        let frame = nodes.expand(GROUP_MARGIN);
-        let frame = Rect::from_min_max(frame.min - Vec2::new(0.0, GROUP_TITLE), frame.max);
-        let selected = members.iter().all(|id| editor.selection.contains(id));
-        let stroke = if selected {
-            visuals.selection.stroke
-        } else {
-            Stroke::new(1.5, visuals.widgets.noninteractive.bg_stroke.color)
-        };
-        let fill = visuals.faint_bg_color.gamma_multiply(0.6);
-        ui.painter()
-            .rect(frame, 10.0, fill, stroke, egui::StrokeKind::Inside);
-        let title = Rect::from_min_size(frame.min, Vec2::new(frame.width(), GROUP_TITLE));
-        ui.painter().text(
-            title.left_center() + Vec2::new(12.0, 0.0),
-            egui::Align2::LEFT_CENTER,
-            name,
-            egui::TextStyle::Heading.resolve(ui.style()),
-            visuals.strong_text_color(),
-        );
-        let response = ui.interact(title, Id::unique(("group", name)), Sense::click_and_drag());
-        accessible(&response, Role::Button, &format!("{name} (group)"));
-        let response = response.on_hover_text(
-            "A block of layers. Click to select them all, drag to move them together; \
-             select one layer to change it.",
-        );
-        if response.clicked() || response.drag_started() {
-            actions.push(Action::SelectGroup(members));
-        }
-        if response.dragged() {
-            actions.push(Action::Move(response.drag_delta()));
-        }
-    }
-}
-
 /// The canvas area to show so that `content` fits `screen`, centred, at most at full size and
 /// at least at `min_zoom`; content too large for that is shown from its top left corner.
 fn fitted(content: Option<Rect>, screen: Rect, min_zoom: f32) -> Rect {
@@ -985,21 +945,16 @@ fn fitted(content: Option<Rect>, screen: Rect, min_zoom: f32) -> Rect {
     )
 }
 
-/// The rectangle around every node, in canvas units.
+/// The rectangle around every node and group frame, in canvas units.
 fn bounds(editor: &Editor) -> Option<Rect> {
-    editor
-        .project
-        .graph
+    let graph = &editor.project.graph;
+    let groups = Groups::of(graph);
+    graph
         .nodes
         .iter()
-        .map(|node| match node.group {
-            // Room for the group's frame and title.
-            Some(_) => {
-                let rect = node_rect(node).expand(GROUP_MARGIN);
-                Rect::from_min_max(rect.min - Vec2::new(0.0, GROUP_TITLE), rect.max)
-            }
-            None => node_rect(node),
-        })
+        .filter(|n| n.group.is_none())
+        .map(node_rect)
+        .chain(groups.framed.iter().map(|g| g.outline()))
         .reduce(|a, b| a.union(b))
 }
 
