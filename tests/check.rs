@@ -3,7 +3,7 @@
 
 use netloom::compile::{DataInfo, FixAction, Location, Model, Severity, check, check_project};
 use netloom::data::{DatasetSpec, Task};
-use netloom::graph::{Activation, Graph, Layer, LossKind, NodeId, Project, ValueKind};
+use netloom::graph::{Activation, Graph, Layer, LossKind, LossTarget, NodeId, Project, ValueKind};
 
 fn dense(units: usize) -> Layer {
     Layer::Dense {
@@ -673,7 +673,11 @@ fn an_ignored_class_must_be_one_of_the_datasets_and_the_loss_a_cross_entropy() {
         let g = Graph::chain([
             Layer::input(vec![2]),
             scores(3),
-            Layer::Loss { kind, ignore_index },
+            Layer::Loss {
+                kind,
+                ignore_index,
+                target: LossTarget::Dataset,
+            },
         ]);
         let model = check(&g, Some(&data));
         errors_at(&model, Location::Node(id(&g, "loss")))
@@ -710,6 +714,75 @@ fn pooling_over_time_ends_the_time_axis_and_asks_for_one() {
         errors_at(&model, Location::Node(id(&g, "pooled"))),
         [
             "PoolOverTime sums up a sequence [time, features]; got [4]. Use it after a recurrent, attention or Embedding layer."
+        ]
+    );
+}
+
+/// An autoencoder: images through a two-number code and back, the loss comparing the rebuilt
+/// image with the input itself, wired to its second input.
+fn autoencoder(out_shape: Vec<usize>, kind: LossKind) -> Graph {
+    let mut g = Graph::chain([
+        Layer::input(vec![1, 4, 4]),
+        Layer::Flatten,
+        dense(2),
+        dense(16),
+        Layer::Reshape { shape: out_shape },
+        Layer::Loss {
+            kind,
+            ignore_index: None,
+            target: LossTarget::Wire,
+        },
+    ]);
+    let (input, loss) = (id(&g, "input"), id(&g, "loss"));
+    g.connect(input, loss, 1);
+    g
+}
+
+#[test]
+fn a_loss_takes_its_target_from_a_wire_whatever_the_datasets_task() {
+    let data = DataInfo {
+        feature_shape: vec![1, 4, 4],
+        values: ValueKind::Features,
+        task: Task::Classification { classes: 10 },
+        positions: 1,
+    };
+    let g = autoencoder(vec![1, 4, 4], LossKind::MeanSquaredError);
+    let model = check(&g, Some(&data));
+    assert!(errors(&model).is_empty(), "{:?}", errors(&model));
+    assert!(model.nodes[g.node_index(id(&g, "input")).unwrap()].feeds_loss);
+
+    // The shapes must agree, and a Reshape is offered.
+    let g = autoencoder(vec![16], LossKind::MeanSquaredError);
+    let model = check(&g, Some(&data));
+    let at_loss = errors_at(&model, Location::Node(id(&g, "loss")));
+    assert_eq!(
+        at_loss,
+        [
+            "The loss compares the prediction [16] with the target [1, 4, 4]; they must have the same shape. Reshape the prediction to [1, 4, 4]."
+        ]
+    );
+    let fix = model.problems.iter().find_map(|p| p.fix.as_ref()).unwrap();
+    assert!(matches!(
+        &fix.action,
+        FixAction::InsertBefore { layer: Layer::Reshape { shape }, .. } if *shape == vec![1, 4, 4]
+    ));
+
+    // Classes come from the dataset, so cross-entropy cannot take a wired target.
+    let g = autoencoder(vec![1, 4, 4], LossKind::SoftmaxCrossEntropy);
+    let at_loss = errors_at(&check(&g, Some(&data)), Location::Node(id(&g, "loss")));
+    assert!(
+        at_loss[0].starts_with("Softmax cross-entropy compares scores with classes"),
+        "{at_loss:?}"
+    );
+
+    // A loss told to take its target from a wire, with none wired, says so.
+    let mut g = autoencoder(vec![1, 4, 4], LossKind::MeanSquaredError);
+    g.edges.retain(|e| e.to.port != 1);
+    let at_loss = errors_at(&check(&g, Some(&data)), Location::Node(id(&g, "loss")));
+    assert_eq!(
+        at_loss,
+        [
+            "loss takes its target from its second input, and nothing is connected to it. Wire it the tensor to rebuild (the Input, for an autoencoder)."
         ]
     );
 }

@@ -1038,9 +1038,10 @@ mod training {
         out
     }
 
+    /// The examples above, and an autoencoder whose loss takes its target from a wire.
     #[test]
     fn one_step_gives_every_parameter_the_same_gradient() {
-        for name in EXAMPLES {
+        for name in EXAMPLES.into_iter().chain(["autoencoder"]) {
             let Some((mut on_gpu, mut on_cpu)) = sessions(name, None) else {
                 return;
             };

@@ -9,7 +9,7 @@ use netloom::data::Task;
 use netloom::engine::cpu::CpuBackend;
 use netloom::engine::{Backend, StepScalars};
 use netloom::graph::{
-    Activation, Graph, Init, Layer, LossKind, RecurrentCell, Returns, TimePooling,
+    Activation, Graph, Init, Layer, LossKind, LossTarget, RecurrentCell, Returns, TimePooling,
     TrainingSettings, ValueKind,
 };
 use netloom::rng::Rng;
@@ -168,21 +168,24 @@ fn gradient_check(program: Program, task: &Task, seed: u64) -> Report {
             .write(program.input, &random(input.len(ROWS), 1.0))
             .unwrap();
     }
-    let target = &program.buffers[program.target];
-    match task {
-        Task::Classification { classes } if target.dtype == compile::DType::I32 => {
-            let labels: Vec<i32> = (0..target.len(ROWS))
-                .map(|r| ((r * 5 + 1) % classes) as i32)
-                .collect();
-            backend.write_i32(program.target, &labels).unwrap();
+    // A loss whose target is wired inside the network has no dataset target to write.
+    if let Some(target_id) = program.target {
+        let target = &program.buffers[target_id];
+        match task {
+            Task::Classification { classes } if target.dtype == compile::DType::I32 => {
+                let labels: Vec<i32> = (0..target.len(ROWS))
+                    .map(|r| ((r * 5 + 1) % classes) as i32)
+                    .collect();
+                backend.write_i32(target_id, &labels).unwrap();
+            }
+            Task::Classification { .. } => {
+                let labels: Vec<f32> = (0..target.len(ROWS)).map(|r| (r % 2) as f32).collect();
+                backend.write(target_id, &labels).unwrap();
+            }
+            Task::Regression { .. } => backend
+                .write(target_id, &random(target.len(ROWS), 1.0))
+                .unwrap(),
         }
-        Task::Classification { .. } => {
-            let labels: Vec<f32> = (0..target.len(ROWS)).map(|r| (r % 2) as f32).collect();
-            backend.write(program.target, &labels).unwrap();
-        }
-        Task::Regression { .. } => backend
-            .write(program.target, &random(target.len(ROWS), 1.0))
-            .unwrap(),
     }
 
     let scalars = StepScalars::default();
@@ -317,6 +320,33 @@ fn every_loss() {
         ]);
         let program = compile(&graph, task.clone(), vec![4]);
         let report = gradient_check(program, &task, 5);
+        assert!(report.passes(), "{kind:?}: {report:?}");
+    }
+}
+
+#[test]
+fn losses_against_a_target_wired_from_the_input() {
+    for kind in [
+        LossKind::MeanSquaredError,
+        LossKind::MeanAbsoluteError,
+        LossKind::BinaryCrossEntropy,
+    ] {
+        let mut graph = Graph::chain([
+            Layer::input(vec![4]),
+            dense(2, Activation::Tanh),
+            dense(4, Activation::Identity),
+            Layer::Loss {
+                kind,
+                ignore_index: None,
+                target: LossTarget::Wire,
+            },
+        ]);
+        graph.connect(0, 3, 1);
+        // The dataset's task does not matter to a loss with a wired target.
+        let task = classify(3);
+        let program = compile(&graph, task.clone(), vec![4]);
+        assert!(program.target.is_none(), "no dataset target is read");
+        let report = gradient_check(program, &task, 9);
         assert!(report.passes(), "{kind:?}: {report:?}");
     }
 }

@@ -629,3 +629,96 @@ fn attention_dropout_changes_what_training_sees() {
     assert_eq!(without, run(0.0), "the same run twice");
     assert_ne!(without[0], with[0], "the first step's loss already differs");
 }
+
+/// The autoencoder learns without labels, yet its two-number codes keep the digits apart: the
+/// 20 nearest training codes vote for a validation digit's class (k-NN accuracy), and the
+/// rebuilt pixels are close to the input's.
+#[test]
+fn an_autoencoders_two_number_code_separates_the_digits_it_never_saw_labelled() {
+    let project = example("autoencoder.json");
+    let prepared = train::prepare(&project, Path::new(".")).unwrap();
+    let mut s = train::cpu_session(&project, &prepared, 2).unwrap();
+    let metrics = s.evaluate(train::Part::Validation).unwrap();
+    assert_eq!(metrics.accuracy, None, "no classes are predicted");
+    let steps = s.steps_per_epoch() * project.training.epochs as u64;
+    for _ in 0..steps {
+        s.step().unwrap().unwrap();
+    }
+    let data = &prepared.dataset;
+    let splits = netloom::data::split_for(&**data, &project.split, project.training.seed);
+    let feature_len: usize = data.feature_shape().iter().product();
+    let encode = |s: &mut Session, samples: &[usize]| {
+        let mut features = vec![0.0; samples.len() * feature_len];
+        for (row, &i) in features.chunks_mut(feature_len).zip(samples) {
+            data.copy_features(i, row);
+        }
+        let traced = s.trace(&features).unwrap();
+        let output = |name: &str| {
+            let id = project
+                .graph
+                .nodes
+                .iter()
+                .find(|n| n.name == name)
+                .unwrap()
+                .id;
+            traced
+                .outputs
+                .iter()
+                .find(|(n, _)| *n == id)
+                .unwrap()
+                .1
+                .values
+                .clone()
+        };
+        (features, output("code"), output("image"))
+    };
+    let class = |i: usize| {
+        let mut c = [0];
+        data.copy_classes(i, &mut c);
+        c[0]
+    };
+    let train_part = &splits.train;
+    let (_, known, _) = encode(&mut s, train_part);
+    let (pixels, codes, rebuilt) = encode(&mut s, &splits.validation);
+    let mut right = 0;
+    for (v, code) in codes.chunks(2).enumerate() {
+        let mut near: Vec<(f32, usize)> = known
+            .chunks(2)
+            .zip(train_part)
+            .map(|(k, &i)| {
+                (
+                    (k[0] - code[0]).powi(2) + (k[1] - code[1]).powi(2),
+                    class(i),
+                )
+            })
+            .collect();
+        near.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut votes = [0; 10];
+        for &(_, c) in &near[..20] {
+            votes[c] += 1;
+        }
+        let vote = (0..10)
+            .max_by_key(|&c| (votes[c], std::cmp::Reverse(c)))
+            .unwrap();
+        right += (vote == class(splits.validation[v])) as usize;
+    }
+    let accuracy = right as f32 / splits.validation.len() as f32;
+    let mse = pixels
+        .iter()
+        .zip(&rebuilt)
+        .map(|(x, logit)| (1.0 / (1.0 + (-logit).exp()) - x).powi(2))
+        .sum::<f32>()
+        / pixels.len() as f32;
+    let variance = {
+        let mean = pixels.iter().sum::<f32>() / pixels.len() as f32;
+        pixels.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / pixels.len() as f32
+    };
+    println!(
+        "20-NN accuracy on the codes {accuracy:.3}; reconstruction MSE {mse:.4} (pixel variance {variance:.4})"
+    );
+    assert!(accuracy >= 0.7, "20-NN accuracy on the codes: {accuracy}");
+    assert!(
+        mse < 0.5 * variance,
+        "reconstruction MSE {mse} against variance {variance}"
+    );
+}

@@ -8,7 +8,7 @@ use super::budget::{check_memory, machine_memory_bytes};
 use super::settings::{batch_norm_problems, settings_problems};
 use super::shapes::{self, Inferred, Issue};
 use crate::data::{Dataset, Task, split_sizes};
-use crate::graph::{Activation, Graph, Layer, LossKind, NodeId, Project, ValueKind};
+use crate::graph::{Activation, Graph, Layer, LossKind, LossTarget, NodeId, Project, ValueKind};
 
 /// One sample's shape (the batch axis is implicit) and what its values are; it reads as its
 /// axes, `shape[0]`, `shape.len()`.
@@ -249,6 +249,15 @@ pub fn check(graph: &Graph, data: Option<&DataInfo>) -> Model {
             match (source, shape) {
                 (Some(_), Some((_, shape))) => input_shapes.push(shape),
                 (Some(_), None) => {} // the upstream problem is already reported
+                (None, _) if matches!(node.layer, Layer::Loss { .. }) && port == 1 => checker
+                    .node_problem(
+                        node.id,
+                        format!(
+                            "{} takes its target from its second input, and nothing is connected to it. Wire it the tensor to rebuild (the Input, for an autoencoder).",
+                            node.name
+                        ),
+                        None,
+                    ),
                 (None, _) => checker.node_problem(
                     node.id,
                     format!(
@@ -590,7 +599,12 @@ impl Checker<'_> {
         }
         let Some(l) = loss else { return };
         let node = &self.graph.nodes[l];
-        let Layer::Loss { kind, ignore_index } = node.layer else {
+        let Layer::Loss {
+            kind,
+            ignore_index,
+            target,
+        } = node.layer
+        else {
             return;
         };
         if let Some(ignored) = ignore_index {
@@ -608,6 +622,11 @@ impl Checker<'_> {
             if let Some(problem) = problem {
                 self.node_problem(node.id, problem, None);
             }
+        }
+        // A target from a wire is the network's own business: the dataset's task does not
+        // constrain it.
+        if target == LossTarget::Wire {
+            return;
         }
         let Some((source, prediction)) = nodes[l].inputs.first().cloned().flatten() else {
             return;

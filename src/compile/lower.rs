@@ -124,7 +124,7 @@ pub fn lower_forward(model: &Model, b: &mut Builder, shared: &mut Shared, mode: 
                     Some(Some((_, shape))) if shape.has_time() => shape[0],
                     _ => 1,
                 };
-                let (prediction, loss) = lw.loss(*kind, inputs[0], positions);
+                let (prediction, loss) = lw.loss(*kind, inputs[0], inputs.get(1), positions);
                 result = Some((prediction, loss));
                 continue;
             }
@@ -722,9 +722,17 @@ impl LayerLowering<'_> {
 
     /// `positions` is the time steps of a sequence's prediction (1 for a sample's one), each
     /// with its own target.
-    fn loss(&mut self, kind: LossKind, pred: BufferId, positions: usize) -> (BufferId, BufferId) {
+    /// The loss of `pred` against `wired` (a tensor of the network, shaped like `pred`), or
+    /// against the dataset's target.
+    fn loss(
+        &mut self,
+        kind: LossKind,
+        pred: BufferId,
+        wired: Option<&BufferId>,
+        positions: usize,
+    ) -> (BufferId, BufferId) {
         let pred_shape = self.b.shape(pred).to_vec();
-        let target = *self.shared.target.get_or_insert_with(|| {
+        let from_data = || {
             let (shape, dtype) = match kind {
                 LossKind::SoftmaxCrossEntropy if positions > 1 => (vec![positions], DType::I32),
                 LossKind::SoftmaxCrossEntropy => (vec![], DType::I32),
@@ -732,7 +740,11 @@ impl LayerLowering<'_> {
             };
             self.b
                 .buffer("target".into(), shape, true, dtype, BufferKind::Target)
-        });
+        };
+        let target = match wired {
+            Some(&tensor) => tensor,
+            None => *self.shared.target.get_or_insert_with(from_data),
+        };
         let suffix = if self.mode == Mode::Eval {
             " (eval)"
         } else {

@@ -118,7 +118,7 @@ pub fn compile(model: &Model, settings: &TrainingSettings) -> Result<Program, Co
         },
         batch_capacity: settings.batch_size,
         input,
-        target: shared.target.unwrap_or(input),
+        target: shared.target,
         train: Outputs {
             prediction: train.prediction,
             loss: train.loss,

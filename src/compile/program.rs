@@ -620,7 +620,8 @@ pub struct Program {
     pub phases: Phases,
     pub batch_capacity: usize,
     pub input: BufferId,
-    pub target: BufferId,
+    /// The dataset's target, where the loss takes it from the dataset (not from a wire).
+    pub target: Option<BufferId>,
     pub train: Outputs,
     pub eval: Outputs,
     pub grad_norm_sq: BufferId,

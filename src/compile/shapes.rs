@@ -2,7 +2,9 @@
 //! count and its forward FLOPs per sample, or a problem explained in plain words.
 
 use super::check::{Fix, FixAction, Shape, shape_text};
-use crate::graph::{Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns, ValueKind};
+use crate::graph::{
+    Activation, Init, Layer, LossKind, LossTarget, NodeId, RecurrentCell, Returns, ValueKind,
+};
 
 pub struct Inferred {
     /// `None` for a loss, which ends the graph.
@@ -545,6 +547,42 @@ fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred,
                 out[*axis] = sum(&[out[*axis], other[*axis]])?;
             }
             ok(out, 0, 0)
+        }
+        Layer::Loss {
+            kind,
+            target: LossTarget::Wire,
+            ..
+        } => {
+            let (x, target) = (x(), inputs.get(1).cloned().unwrap_or_default());
+            if *kind == LossKind::SoftmaxCrossEntropy {
+                return Err(Issue::new(
+                    "Softmax cross-entropy compares scores with classes, which come from the dataset. To rebuild a tensor from a wire, use mean squared error, or binary cross-entropy for values between 0 and 1.",
+                ));
+            }
+            if matches!(target.values, ValueKind::Tokens { .. }) {
+                return Err(Issue::new(format!(
+                    "The loss's target {target} is token ids; it compares numbers. Wire it a tensor of values, or take the target from the dataset."
+                )));
+            }
+            if x.dims != target.dims {
+                return Err(Issue::new(format!(
+                    "The loss compares the prediction {x} with the target {target}; they must have the same shape. Reshape the prediction to {}.",
+                    shape_text(&target.dims)
+                ))
+                .insert(
+                    node,
+                    &format!("Add a Reshape to {}", shape_text(&target.dims)),
+                    Layer::Reshape {
+                        shape: target.dims.clone(),
+                    },
+                ));
+            }
+            Ok(Inferred {
+                output: None,
+                params: 0,
+                flops: product(&[3, numel(&x)])? as u64,
+                warning: None,
+            })
         }
         Layer::Loss { kind, .. } => {
             let x = x();

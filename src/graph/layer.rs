@@ -129,14 +129,35 @@ pub enum Layer {
         #[serde(default)]
         axis: usize,
     },
-    /// Compares the prediction on its input with the dataset's target. Every trainable graph has one.
+    /// Compares the prediction on its first input with a target: the dataset's, or the
+    /// tensor on its second input. Every trainable graph has one.
     Loss {
         kind: LossKind,
         /// For softmax cross-entropy: targets of this class count for nothing, as PyTorch's
         /// `ignore_index` (a padding class).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ignore_index: Option<usize>,
+        #[serde(default, skip_serializing_if = "LossTarget::is_dataset")]
+        target: LossTarget,
     },
+}
+
+/// Where a loss finds what its prediction should have been.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossTarget {
+    /// The dataset's target for the sample: its class, or its values.
+    #[default]
+    Dataset,
+    /// The tensor wired to the loss's second input: the input itself, for an autoencoder that
+    /// learns to rebuild it. No gradient flows into it, as into a `detach()`ed PyTorch target.
+    Wire,
+}
+
+impl LossTarget {
+    pub fn is_dataset(&self) -> bool {
+        *self == LossTarget::Dataset
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,6 +378,7 @@ impl Layer {
         Layer::Loss {
             kind,
             ignore_index: None,
+            target: LossTarget::Dataset,
         }
     }
 
@@ -392,6 +414,10 @@ impl Layer {
         match self {
             Layer::Input { .. } => 0,
             Layer::Add { inputs } | Layer::Concat { inputs, .. } => *inputs,
+            Layer::Loss {
+                target: LossTarget::Wire,
+                ..
+            } => 2,
             _ => 1,
         }
     }

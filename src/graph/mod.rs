@@ -9,7 +9,7 @@ mod project;
 
 pub use blocks::TransformerBlock;
 pub use layer::{
-    Activation, Init, Layer, LossKind, RecurrentCell, Returns, TimePooling, ValueKind,
+    Activation, Init, Layer, LossKind, LossTarget, RecurrentCell, Returns, TimePooling, ValueKind,
 };
 pub use project::{
     BackendChoice, EarlyStopping, FORMAT_VERSION, LoadError, Optimizer, Project, Schedule,
@@ -184,6 +184,20 @@ impl Graph {
             },
             to: PortRef { node: to, port },
         });
+    }
+
+    /// Whether a loss compares predictions with the dataset's targets, rather than only with
+    /// tensors of the network (an autoencoder's): what accuracy and the class views measure.
+    pub fn learns_dataset_targets(&self) -> bool {
+        self.nodes.iter().any(|n| {
+            matches!(
+                n.layer,
+                Layer::Loss {
+                    target: LossTarget::Dataset,
+                    ..
+                }
+            )
+        })
     }
 
     /// `base` if no node has that name, else `base2`, `base3`, ...

@@ -10,7 +10,7 @@
 use std::fmt::Write;
 
 use crate::compile::Model;
-use crate::graph::{Activation, Layer, LossKind, RecurrentCell, Returns, TimePooling};
+use crate::graph::{Activation, Layer, LossKind, LossTarget, RecurrentCell, Returns, TimePooling};
 
 fn activation_call(function: Activation, x: &str) -> String {
     match function {
@@ -220,8 +220,18 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
             Layer::Concat { axis, .. } => {
                 format!("torch.cat([{}], dim={})", inputs.join(", "), axis + 1)
             }
-            Layer::Loss { kind, ignore_index } => {
-                loss = Some((*kind, x, input_shape.has_time(), *ignore_index));
+            Layer::Loss {
+                kind,
+                ignore_index,
+                target,
+            } => {
+                // A target from a wire leaves forward() beside the output, detached as the
+                // trainer keeps gradients out of it.
+                let output = match (target, inputs.get(1)) {
+                    (LossTarget::Wire, Some(wired)) => format!("{x}, {wired}.detach()"),
+                    _ => x,
+                };
+                loss = Some((*kind, output, input_shape.has_time(), *ignore_index));
                 continue;
             }
         };
@@ -257,7 +267,8 @@ class Net(nn.Module):
 {forward}        return {output}
 
 
-# The loss Netloom trained with; it takes the output of forward() and the targets.
+# The loss Netloom trained with; it takes the output of forward() and the targets (or, for a
+# target wired inside the network, what forward() returns: `loss_fn(*net(x))`).
 loss_fn = {loss}
 "#,
         title = docstring_text(title),
@@ -481,6 +492,33 @@ mod tests {
         let model = compile::check(&graph, None);
         assert!(model.is_trainable(), "{:?}", model.problems);
         model
+    }
+
+    #[test]
+    fn a_target_wired_inside_the_network_leaves_forward_detached_beside_the_output() {
+        let mut graph = crate::graph::Graph::chain([
+            Layer::input(vec![4]),
+            Layer::Dense {
+                units: 4,
+                bias: true,
+                activation: Activation::Identity,
+                init: Default::default(),
+            },
+            Layer::Loss {
+                kind: LossKind::MeanSquaredError,
+                ignore_index: None,
+                target: LossTarget::Wire,
+            },
+        ]);
+        graph.connect(0, 2, 1);
+        let model = crate::compile::check(&graph, None);
+        assert!(model.is_trainable(), "{:?}", model.problems);
+        let code = export_pytorch(&model, "Rebuild");
+        assert!(
+            code.contains("        return dense_, input_.detach()\n"),
+            "{code}"
+        );
+        assert!(code.contains("loss_fn = nn.MSELoss()"), "{code}");
     }
 
     #[test]

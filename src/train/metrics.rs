@@ -33,7 +33,9 @@ pub fn predicted_class(row: &[f32]) -> usize {
 }
 
 pub struct Accumulator {
-    task: Task,
+    /// What the predictions are compared with beyond the loss; nothing for a loss whose
+    /// target comes from a wire.
+    task: Option<Task>,
     loss_sum: f64,
     samples: usize,
     /// Classes compared: one per sample, or one per time step of a sequence task.
@@ -48,10 +50,10 @@ pub struct Accumulator {
 }
 
 impl Accumulator {
-    pub fn new(task: Task) -> Self {
+    pub fn new(task: Option<Task>) -> Self {
         let classes = match task {
-            Task::Classification { classes } => classes,
-            Task::Regression { .. } => 0,
+            Some(Task::Classification { classes }) => classes,
+            _ => 0,
         };
         Self {
             task,
@@ -95,7 +97,8 @@ impl Accumulator {
         self.loss_sum += mean_loss as f64 * rows as f64;
         self.samples += rows;
         match self.task {
-            Task::Classification { classes: k } => {
+            None => {}
+            Some(Task::Classification { classes: k }) => {
                 // A row of scores per class label: per sample, or per time step.
                 let width = prediction.len() / classes.len().max(1);
                 for (r, &truth) in classes.iter().enumerate() {
@@ -110,7 +113,7 @@ impl Accumulator {
                     }
                 }
             }
-            Task::Regression { .. } => {
+            Some(Task::Regression { .. }) => {
                 for (&p, &t) in prediction.iter().zip(values) {
                     let d = (p - t) as f64;
                     self.abs_err += d.abs();
@@ -131,7 +134,8 @@ impl Accumulator {
             ..Metrics::default()
         };
         match self.task {
-            Task::Classification { classes } => {
+            None => {}
+            Some(Task::Classification { classes }) => {
                 m.accuracy = Some((self.correct as f64 / self.labels.max(1) as f64) as f32);
                 m.confusion = Some(
                     self.confusion
@@ -140,7 +144,7 @@ impl Accumulator {
                         .collect(),
                 );
             }
-            Task::Regression { .. } => {
+            Some(Task::Regression { .. }) => {
                 let n = self.values.max(1) as f64;
                 m.mae = Some((self.abs_err / n) as f32);
                 let total = self.target_sq - self.target_sum * self.target_sum / n;
@@ -161,7 +165,7 @@ mod tests {
 
     #[test]
     fn classification_counts_hits_and_confusions() {
-        let mut acc = Accumulator::new(Task::Classification { classes: 3 });
+        let mut acc = Accumulator::new(Some(Task::Classification { classes: 3 }));
         let prediction = [0.9, 0.1, 0.0, 0.0, 0.2, 0.8, 0.1, 0.7, 0.2, 0.6, 0.3, 0.1];
         acc.add(0.5, 4, &prediction, &[0, 2, 1, 1], &[]);
         let m = acc.finish();
@@ -184,10 +188,10 @@ mod tests {
 
     #[test]
     fn regression_reports_mae_and_r2() {
-        let mut acc = Accumulator::new(Task::Regression { outputs: 1 });
+        let mut acc = Accumulator::new(Some(Task::Regression { outputs: 1 }));
         acc.add(0.0, 4, &[1.0, 2.0, 3.0, 4.0], &[], &[1.0, 2.0, 3.0, 4.0]);
         assert_eq!(acc.finish().r2, Some(1.0));
-        let mut acc = Accumulator::new(Task::Regression { outputs: 1 });
+        let mut acc = Accumulator::new(Some(Task::Regression { outputs: 1 }));
         acc.add(0.0, 2, &[2.0, 2.0], &[], &[1.0, 3.0]);
         let m = acc.finish();
         assert_eq!(m.mae, Some(1.0));

@@ -123,7 +123,9 @@ pub struct Session {
     program: Arc<Program>,
     backend: Box<dyn Backend>,
     dataset: Arc<dyn Dataset>,
-    task: Task,
+    /// What the metrics compare the predictions with: the dataset's task, or nothing beyond
+    /// the loss when the loss takes its target from a wire.
+    task: Option<Task>,
     splits: Splits,
     pub settings: TrainingSettings,
     shuffle: Rng,
@@ -183,9 +185,9 @@ impl Session {
         }
         let capacity = program.batch_capacity;
         let feature_len = program.buffers[program.input].per_sample_len();
-        let target_len = program.buffers[program.target].per_sample_len();
+        let target_len = target_len(&program, 1);
         let prediction_len = program.buffers[program.train.prediction].per_sample_len();
-        let task = dataset.task();
+        let task = program.target.map(|_| dataset.task());
         let positions = dataset.target_positions();
         let token_ids = program.buffers[program.input].dtype == DType::I32;
         let persistent: Vec<BufferId> = (0..program.buffers.len())
@@ -404,9 +406,11 @@ impl Session {
         rows: usize,
     ) -> Result<(), TrainError> {
         let feature_len = self.program.buffers[self.program.input].per_sample_len();
-        let target = &self.program.buffers[self.program.target];
-        let target_len = target.per_sample_len();
-        let classes_as_labels = target.dtype == DType::I32;
+        let target_len = target_len(&self.program, 1);
+        let classes_as_labels = self
+            .program
+            .target
+            .is_some_and(|t| self.program.buffers[t].dtype == DType::I32);
         let indices = match part {
             None => &self.order[start..start + rows],
             Some(Part::Train) => &self.splits.train[start..start + rows],
@@ -431,7 +435,7 @@ impl Session {
                 for (t, &c) in self.target_classes[r * p..].iter_mut().zip(&*classes) {
                     *t = if c == NO_TARGET { -1 } else { c as i32 };
                 }
-            } else {
+            } else if target_len > 0 {
                 self.dataset.copy_target(
                     i,
                     &mut self.target_values[r * target_len..(r + 1) * target_len],
@@ -444,14 +448,14 @@ impl Session {
             &self.features[..rows * feature_len],
             &mut self.feature_ids,
         )?;
-        if classes_as_labels {
-            self.backend
-                .write_i32(self.program.target, &self.target_classes[..rows * p])?;
-        } else {
-            self.backend.write(
-                self.program.target,
-                &self.target_values[..rows * target_len],
-            )?;
+        match self.program.target {
+            None => {}
+            Some(target) if classes_as_labels => self
+                .backend
+                .write_i32(target, &self.target_classes[..rows * p])?,
+            Some(target) => self
+                .backend
+                .write(target, &self.target_values[..rows * target_len])?,
         }
         Ok(())
     }
@@ -554,7 +558,7 @@ impl Session {
             self.plain_request = asked.elapsed();
         }
         let step = self.step + 1;
-        let target_len = self.program.buffers[self.program.target].len(rows);
+        let target_len = target_len(&self.program, rows);
         let record = &mut self.in_flight[(step % PIPELINE_DEPTH) as usize];
         record.ticket = Some(ticket);
         record.step = step;
@@ -632,10 +636,10 @@ impl Session {
             kept.values.extend_from_slice(checkpoint);
         }
         let values = match self.task {
-            Task::Regression { .. } => {
-                &record.target_values[..self.program.buffers[self.program.target].len(record.rows)]
+            Some(Task::Regression { .. }) => {
+                &record.target_values[..target_len(&self.program, record.rows)]
             }
-            Task::Classification { .. } => &[],
+            _ => &[],
         };
         self.epoch_metrics.add(
             loss,
@@ -784,10 +788,11 @@ impl Session {
                 },
             ])?;
             self.backend.collect(ticket, &mut self.readback)?;
-            let target_len = self.program.buffers[self.program.target].len(rows);
             let values = match self.task {
-                Task::Regression { .. } => &self.target_values[..target_len],
-                Task::Classification { .. } => &[],
+                Some(Task::Regression { .. }) => {
+                    &self.target_values[..target_len(&self.program, rows)]
+                }
+                _ => &[],
             };
             let (loss, prediction) = (self.readback[0], &self.readback[1..]);
             self.eval_metrics.add(
@@ -1168,6 +1173,12 @@ pub struct NamedTensor {
     pub name: String,
     pub shape: Vec<usize>,
     pub values: Vec<f32>,
+}
+
+/// Values of the dataset's target in `rows` samples: none when the loss takes its target from
+/// a wire.
+fn target_len(program: &Program, rows: usize) -> usize {
+    program.target.map_or(0, |t| program.buffers[t].len(rows))
 }
 
 /// Writes rows of features into the program's input: as they are, or as token ids (whole

@@ -7,7 +7,8 @@ use super::canvas::thousands;
 use super::editor::Editor;
 use crate::compile::Location;
 use crate::graph::{
-    Activation, Init, Layer, LossKind, NodeId, RecurrentCell, Returns, TimePooling, ValueKind,
+    Activation, Init, Layer, LossKind, LossTarget, NodeId, RecurrentCell, Returns, TimePooling,
+    ValueKind,
 };
 
 /// A labelled number field; true when it changed.
@@ -169,6 +170,29 @@ fn loss_choice(ui: &mut Ui, kind: &mut LossKind) -> bool {
                 changed |= ui.selectable_value(kind, choice, choice.label()).changed();
             }
         });
+    changed
+}
+
+/// Where the loss's target comes from: the dataset, or a wire into a second input.
+fn target_choice(ui: &mut Ui, target: &mut LossTarget) -> bool {
+    let label = |t: LossTarget| match t {
+        LossTarget::Dataset => "The dataset's",
+        LossTarget::Wire => "Its second input",
+    };
+    let mut changed = false;
+    egui::ComboBox::from_label("Target")
+        .selected_text(label(*target))
+        .show_ui(ui, |ui| {
+            for choice in [LossTarget::Dataset, LossTarget::Wire] {
+                changed |= ui
+                    .selectable_value(target, choice, label(choice))
+                    .changed();
+            }
+        })
+        .response
+        .on_hover_text(
+            "What the prediction is compared with: each sample's class or values from the dataset, or a tensor wired to the loss (the input itself, for an autoencoder that learns to rebuild it).",
+        );
     changed
 }
 
@@ -366,8 +390,13 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
             mark("inputs", number(ui, "Inputs", inputs, 2..=8, 0.05));
             mark("axis", number(ui, "Axis", axis, 0..=3, 0.05));
         }
-        Layer::Loss { kind, ignore_index } => {
+        Layer::Loss {
+            kind,
+            ignore_index,
+            target,
+        } => {
             mark("kind", loss_choice(ui, kind));
+            mark("target", target_choice(ui, target));
             if *kind == LossKind::SoftmaxCrossEntropy || ignore_index.is_some() {
                 mark("ignore_index", ignore_choice(ui, ignore_index));
             }

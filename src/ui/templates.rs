@@ -31,6 +31,7 @@ pub const TEMPLATES: &[Template] = &[
     example!("Tiny GPT (text)", "tiny_gpt.json"),
     example!("Sine forecast (series)", "sine_forecast.json"),
     example!("Transformer sorts digits", "sort_transformer.json"),
+    example!("Autoencoder (MNIST, 2-D code)", "autoencoder.json"),
 ];
 
 impl Template {

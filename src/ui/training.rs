@@ -64,12 +64,19 @@ impl Tab {
             Tab::States => return sequence_view::has_recurrence(graph),
             _ => {}
         }
+        // An autoencoder predicts no classes, whatever the dataset has.
+        let predicts_targets = graph.learns_dataset_targets();
         let Some(dataset) = dataset else { return true };
         match self {
             Tab::DecisionBoundary | Tab::Neurons => dataset.feature_shape() == [2],
+            Tab::Accuracy => {
+                predicts_targets
+                    && matches!(dataset.task(), crate::data::Task::Classification { .. })
+            }
             // A class per sample; a class per time step has views of its own.
             Tab::Confusion | Tab::Predictions => {
-                matches!(dataset.task(), crate::data::Task::Classification { .. })
+                predicts_targets
+                    && matches!(dataset.task(), crate::data::Task::Classification { .. })
                     && dataset.target_positions() == 1
             }
             Tab::Text => super::text_view::is_text(dataset),
