@@ -45,6 +45,7 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
     let var = |i: usize| format!("{}_", graph.nodes[i].name);
     let mut by_key = false;
     let mut sinusoidal = false;
+    let mut wired = false;
     for &i in &model.order {
         let info = &model.nodes[i];
         if !info.feeds_loss {
@@ -228,7 +229,10 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
                 // A target from a wire leaves forward() beside the output, detached as the
                 // trainer keeps gradients out of it.
                 let output = match (target, inputs.get(1)) {
-                    (LossTarget::Wire, Some(wired)) => format!("{x}, {wired}.detach()"),
+                    (LossTarget::Wire, Some(target)) => {
+                        wired = true;
+                        format!("{x}, {target}.detach()")
+                    }
                     _ => x,
                 };
                 loss = Some((*kind, output, input_shape.has_time(), *ignore_index));
@@ -267,11 +271,15 @@ class Net(nn.Module):
 {forward}        return {output}
 
 
-# The loss Netloom trained with; it takes the output of forward() and the targets (or, for a
-# target wired inside the network, what forward() returns: `loss_fn(*net(x))`).
+# The loss Netloom trained with; {takes}.
 loss_fn = {loss}
 "#,
         title = docstring_text(title),
+        takes = if wired {
+            "its target is wired inside the network, so it takes what forward()\n# returns: `loss_fn(*net(x))`"
+        } else {
+            "it takes the output of forward() and the targets"
+        },
         loss = loss_expression(kind, per_step, ignore),
     )
 }
