@@ -1101,3 +1101,20 @@ fn a_sequence_task_shows_its_questions_and_answers_and_is_not_taken_for_a_text()
     assert!(h.query_by_label("Generated text").is_none());
     h.get_by_label("Attention");
 }
+
+#[test]
+fn an_autoencoder_shows_where_its_codes_land_and_what_it_rebuilds() {
+    let mut h = harness(app(small_template("Autoencoder (MNIST, 2-D code)")));
+    // It predicts no classes, so the class views are not offered.
+    assert!(h.query_by_label("Accuracy").is_none());
+    assert!(h.query_by_label("Confusion matrix").is_none());
+    click(&mut h, "Latent space");
+    h.get_by_label_contains("to see where the network puts each sample");
+    click(&mut h, "Step");
+    until_shown(
+        &mut h,
+        "Where 500 validation samples land at code (2 numbers each). Samples the network finds alike sit together.",
+    );
+    h.get_by_label("Codes scatter");
+    assert_eq!(h.query_all_by_label("Rebuilt").count(), 2);
+}

@@ -218,6 +218,14 @@ impl NetloomApp {
             self.dataset.dataset(),
             self.training.tab,
         );
+        if self.training.tab == super::training::Tab::Latent {
+            self.training.latent.update(
+                ctx,
+                &mut self.run,
+                &self.editor.project,
+                self.dataset.dataset(),
+            );
+        }
         self.training.task.update(
             ctx,
             &mut self.run,

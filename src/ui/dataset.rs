@@ -706,13 +706,18 @@ fn table(ui: &mut Ui, dataset: &InMemoryDataset) {
 
 /// One sample of an image set as a picture; `None` for other sets.
 pub fn thumbnail(dataset: &InMemoryDataset, index: usize) -> Option<egui::ColorImage> {
-    let &[channels, h, w] = dataset.feature_shape() else {
+    image_of(dataset.feature_shape(), dataset.sample_features(index))
+}
+
+/// Values `x` of an image shaped `[channels, height, width]` (1 or 3 channels, values in
+/// 0..1) as a picture; `None` for other shapes.
+pub fn image_of(shape: &[usize], x: &[f32]) -> Option<egui::ColorImage> {
+    let &[channels, h, w] = shape else {
         return None;
     };
-    if channels != 1 && channels != 3 {
+    if (channels != 1 && channels != 3) || x.len() < channels * h * w {
         return None;
     }
-    let x = dataset.sample_features(index);
     let value =
         |c: usize, y: usize, col: usize| (x[(c * h + y) * w + col].clamp(0.0, 1.0) * 255.0) as u8;
     let pixels = (0..h * w)

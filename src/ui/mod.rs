@@ -12,6 +12,7 @@ mod health;
 mod history;
 mod inside;
 mod inspector;
+mod latent_view;
 mod neurons;
 mod palette;
 mod picture;
@@ -75,6 +76,7 @@ mod tests {
         include_str!("history.rs"),
         include_str!("inside.rs"),
         include_str!("inspector.rs"),
+        include_str!("latent_view.rs"),
         include_str!("neurons.rs"),
         include_str!("palette.rs"),
         include_str!("plots.rs"),

@@ -557,7 +557,8 @@ pub fn csv(
         | Tab::Text
         | Tab::Attention
         | Tab::States
-        | Tab::Forecast => return None,
+        | Tab::Forecast
+        | Tab::Latent => return None,
     })
 }
 

@@ -8,6 +8,7 @@ use egui::{DragValue, Ui};
 
 use super::editor::{Editor, Gesture};
 use super::inspector::number;
+use super::latent_view::LatentView;
 use super::plots;
 use super::run::{DEFAULT_PACE, Run};
 use super::sequence_view::{self, SequenceView};
@@ -34,14 +35,17 @@ pub enum Tab {
     Attention,
     States,
     Forecast,
+    /// Where an autoencoder puts each sample at its bottleneck.
+    Latent,
 }
 
 impl Tab {
-    const ALL: [Tab; 14] = [
+    const ALL: [Tab; 15] = [
         Tab::Text,
         Tab::Forecast,
         Tab::States,
         Tab::Attention,
+        Tab::Latent,
         Tab::Loss,
         Tab::Accuracy,
         Tab::LearningRate,
@@ -62,6 +66,7 @@ impl Tab {
         match self {
             Tab::Attention => return sequence_view::has_attention(graph),
             Tab::States => return sequence_view::has_recurrence(graph),
+            Tab::Latent => return super::latent_view::rebuilds(graph),
             _ => {}
         }
         // An autoencoder predicts no classes, whatever the dataset has.
@@ -101,6 +106,7 @@ impl Tab {
             Tab::Attention => "Attention",
             Tab::States => "Recurrent state",
             Tab::Forecast => "Forecast",
+            Tab::Latent => "Latent space",
         }
     }
 }
@@ -110,6 +116,7 @@ pub struct TrainingPanel {
     pub task: TaskView,
     pub text: TextView,
     pub sequence: SequenceView,
+    pub latent: LatentView,
     pub histograms: plots::HistogramChoice,
     /// Where the tab's view was drawn last, in points: what a PNG export shows.
     pub view_rect: egui::Rect,
@@ -125,6 +132,7 @@ impl Default for TrainingPanel {
             task: TaskView::default(),
             text: TextView::default(),
             sequence: SequenceView::default(),
+            latent: LatentView::default(),
             histograms: plots::HistogramChoice::default(),
             view_rect: egui::Rect::NOTHING,
             more_epochs: None,
@@ -312,6 +320,7 @@ impl TrainingPanel {
                     | Tab::Attention
                     | Tab::States
                     | Tab::Forecast
+                    | Tab::Latent
             ) && ui
                 .button("Export CSV…")
                 .on_hover_text("Save the numbers behind this view")
@@ -348,6 +357,7 @@ impl TrainingPanel {
             Tab::Attention => self.sequence.attention(ui, dataset),
             Tab::States => self.sequence.states(ui, dataset, &editor.project.graph),
             Tab::Forecast => self.sequence.forecast(ui, dataset),
+            Tab::Latent => self.latent.show(ui, dataset),
         }
         self.view_rect = egui::Rect::from_min_max(top, ui.min_rect().max);
         request
