@@ -783,8 +783,14 @@ fn a_new_seed_applies_on_reset() {
 /// hidden1's optimizer state as the look inside shows it after `step`.
 fn exp_avg_sq(h: &mut Harness<'_, NetloomApp>, step: u64) -> Vec<f32> {
     select(h, "hidden1");
+    let graph = &h.state().editor.project.graph;
+    let hidden1 = graph.nodes.iter().find(|n| n.name == "hidden1").unwrap().id;
+    // The node looked at before may have an answer for the same step.
     until(h, "the look inside", |app| {
-        app.run.inspection.as_ref().is_some_and(|i| i.step == step)
+        app.run
+            .inspection
+            .as_ref()
+            .is_some_and(|i| i.step == step && i.node == hidden1)
     });
     let inspection = h.state().run.inspection.clone().unwrap();
     inspection
