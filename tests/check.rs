@@ -786,3 +786,45 @@ fn a_loss_takes_its_target_from_a_wire_whatever_the_datasets_task() {
         ]
     );
 }
+
+#[test]
+fn a_transposed_convolution_grows_the_image_and_explains_impossible_settings() {
+    let transposed = |stride, padding, output_padding| Layer::ConvTranspose2d {
+        filters: 4,
+        kernel: 4,
+        stride,
+        padding,
+        output_padding,
+        bias: true,
+        activation: Activation::Relu,
+        init: netloom::graph::Init::HeUniform,
+    };
+    let model_with = |layer| {
+        let g = Graph::chain([Layer::input(vec![3, 7, 5]), layer]);
+        let model = check(&g, None);
+        let node = &model.nodes[1];
+        (
+            node.output.clone().map(|s| s.dims),
+            node.params,
+            errors(&model),
+        )
+    };
+    // (7 - 1)·2 + 4 - 2·1 = 14, as PyTorch's ConvTranspose2d(3, 4, 4, 2, 1).
+    let (output, params, _) = model_with(transposed(2, 1, 0));
+    assert_eq!(output, Some(vec![4, 14, 10]));
+    assert_eq!(params, 3 * 4 * 4 * 4 + 4);
+    assert_eq!(model_with(transposed(2, 1, 1)).0, Some(vec![4, 15, 11]));
+    let (_, _, problems) = model_with(transposed(2, 0, 2));
+    assert!(
+        problems
+            .contains(&"The output padding (2) must be smaller than the stride (2).".to_string()),
+        "{problems:?}"
+    );
+    let (_, _, problems) = model_with(transposed(1, 9, 0));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("A padding of 9 crops away the whole")),
+        "{problems:?}"
+    );
+}

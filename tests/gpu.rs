@@ -1038,10 +1038,14 @@ mod training {
         out
     }
 
-    /// The examples above, and an autoencoder whose loss takes its target from a wire.
+    /// The examples above, and two autoencoders (their losses take their targets from a wire;
+    /// the second rebuilds images with transposed convolutions).
     #[test]
     fn one_step_gives_every_parameter_the_same_gradient() {
-        for name in EXAMPLES.into_iter().chain(["autoencoder"]) {
+        for name in EXAMPLES
+            .into_iter()
+            .chain(["autoencoder", "conv_autoencoder"])
+        {
             let Some((mut on_gpu, mut on_cpu)) = sessions(name, None) else {
                 return;
             };

@@ -367,6 +367,33 @@ fn convolution_with_stride_and_padding() {
 }
 
 #[test]
+fn transposed_convolution_with_stride_padding_and_output_padding() {
+    for (kernel, stride, padding, output_padding) in
+        [(3, 1, 1, 0), (3, 2, 1, 1), (4, 2, 1, 0), (2, 3, 0, 2)]
+    {
+        let transposed = |filters, activation| Layer::ConvTranspose2d {
+            filters,
+            kernel,
+            stride,
+            padding,
+            output_padding,
+            bias: true,
+            activation,
+            init: Init::GlorotUniform,
+        };
+        let graph = Graph::chain([
+            Layer::input(vec![2, 3, 4]),
+            transposed(3, Activation::Tanh),
+            transposed(2, Activation::Identity),
+            Layer::Flatten,
+            dense(2, Activation::Identity),
+            Layer::loss(LossKind::MeanSquaredError),
+        ]);
+        assert_gradients(graph, regress(2), vec![2, 3, 4]);
+    }
+}
+
+#[test]
 fn pooling_layers() {
     for pool in [
         Layer::MaxPool2d {

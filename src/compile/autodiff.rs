@@ -84,6 +84,8 @@ fn differentiable_inputs(op: &Op) -> Vec<BufferId> {
         | AvgPool2d { x, .. } => vec![*x],
         Concat { inputs, .. } => inputs.clone(),
         Conv2d { x, w, .. } => vec![*x, *w],
+        // A transposed convolution's forward op.
+        Conv2dBackwardInput { dy, w, .. } => vec![*dy, *w],
         BatchNormTrain { x, gamma, beta, .. } | LayerNorm { x, gamma, beta, .. } => {
             vec![*x, *gamma, *beta]
         }
@@ -334,6 +336,39 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
                 b.push(Conv2dBackwardWeight {
                     x,
                     dy,
+                    dw,
+                    window,
+                    filters,
+                });
+                g.add(b, w, dw);
+            }
+        }
+        // As a transposed convolution, `dy` is its input and `dx` its output: the gradient
+        // flows back through the convolution itself, and the weight's gradient is the
+        // convolution's with the two roles exchanged.
+        Conv2dBackwardInput {
+            dy: x,
+            w,
+            window,
+            filters,
+            ..
+        } => {
+            if g.wants(x) {
+                let dx = grad_like(b, x);
+                b.push(Conv2d {
+                    x: dy,
+                    w,
+                    out: dx,
+                    window,
+                    filters,
+                });
+                g.add(b, x, dx);
+            }
+            if g.wants(w) {
+                let dw = grad_like(b, w);
+                b.push(Conv2dBackwardWeight {
+                    x: dy,
+                    dy: x,
                     dw,
                     window,
                     filters,

@@ -345,7 +345,7 @@ impl Checker<'_> {
             severity,
             location,
             message: issue.message,
-            fix: issue.fix,
+            fix: issue.fix.map(|f| *f),
         });
     }
 
@@ -353,7 +353,10 @@ impl Checker<'_> {
         self.push(
             Severity::Error,
             Location::Node(node),
-            Issue { message, fix },
+            Issue {
+                message,
+                fix: fix.map(Box::new),
+            },
         );
     }
 
@@ -367,10 +370,10 @@ impl Checker<'_> {
             Location::Edge(edge),
             Issue {
                 message,
-                fix: Some(Fix {
+                fix: Some(Box::new(Fix {
                     description: "Remove this wire".to_string(),
                     action: FixAction::RemoveEdge(edge),
-                }),
+                })),
             },
         );
     }
@@ -730,7 +733,10 @@ impl Checker<'_> {
         let activation = match &mut linear {
             Layer::Activation { function: f }
             | Layer::Dense { activation: f, .. }
-            | Layer::Conv2d { activation: f, .. } => std::mem::replace(f, Activation::Identity),
+            | Layer::Conv2d { activation: f, .. }
+            | Layer::ConvTranspose2d { activation: f, .. } => {
+                std::mem::replace(f, Activation::Identity)
+            }
             _ => return,
         };
         if activation == Activation::Identity {
@@ -755,13 +761,13 @@ impl Checker<'_> {
             Location::Node(node.id),
             Issue {
                 message,
-                fix: Some(Fix {
+                fix: Some(Box::new(Fix {
                     description: format!("Make {name} linear (no activation)"),
                     action: FixAction::SetLayer {
                         node: node.id,
                         layer: linear,
                     },
-                }),
+                })),
             },
         );
     }

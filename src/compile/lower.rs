@@ -369,6 +369,55 @@ impl LayerLowering<'_> {
                 };
                 self.activate(*activation, y)
             }
+            Layer::ConvTranspose2d {
+                filters,
+                kernel,
+                stride,
+                padding,
+                bias,
+                activation,
+                init,
+                ..
+            } => {
+                // The input gradient of the convolution that would map the output back onto
+                // the input: its window runs from the output (as its input) to this input.
+                let window = Window {
+                    channels: *filters,
+                    in_h: out_shape[1],
+                    in_w: out_shape[2],
+                    kernel_h: *kernel,
+                    kernel_w: *kernel,
+                    stride: *stride,
+                    padding: *padding,
+                    out_h: x_shape[1],
+                    out_w: x_shape[2],
+                };
+                let area = kernel * kernel;
+                // PyTorch's layout, and its fans (taken from the weight's second axis first).
+                let w = self.param(
+                    "weight",
+                    vec![x_shape[0], *filters, *kernel, *kernel],
+                    ParamInit::Weight {
+                        init: *init,
+                        fan_in: filters * area,
+                        fan_out: x_shape[0] * area,
+                    },
+                );
+                let y = self.value("transposed convolution", out_shape.clone());
+                self.b.push(Op::Conv2dBackwardInput {
+                    dy: x,
+                    w,
+                    dx: y,
+                    window,
+                    filters: x_shape[0],
+                });
+                let y = if *bias {
+                    self.bias(y, *filters, out_shape[1] * out_shape[2])
+                } else {
+                    y
+                };
+                self.activate(*activation, y)
+            }
             Layer::MaxPool2d { kernel, stride } => {
                 let window = pool_window(&x_shape, *kernel, *kernel, stride.unwrap_or(*kernel));
                 let out = self.value("max pool", out_shape.clone());

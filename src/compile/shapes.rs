@@ -16,7 +16,8 @@ pub struct Inferred {
 
 pub struct Issue {
     pub message: String,
-    pub fix: Option<Fix>,
+    /// Boxed: a fix can hold a whole layer, and an `Issue` travels in every `Result` here.
+    pub fix: Option<Box<Fix>>,
 }
 
 impl Issue {
@@ -28,14 +29,14 @@ impl Issue {
     }
 
     fn insert(mut self, node: NodeId, description: &str, layer: Layer) -> Self {
-        self.fix = Some(Fix {
+        self.fix = Some(Box::new(Fix {
             description: description.to_string(),
             action: FixAction::InsertBefore {
                 node,
                 port: 0,
                 layer,
             },
-        });
+        }));
         self
     }
 }
@@ -188,6 +189,7 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
     if values == ValueKind::Sequence
         && let Some(kind) = match layer {
             Layer::Conv2d { .. }
+            | Layer::ConvTranspose2d { .. }
             | Layer::MaxPool2d { .. }
             | Layer::AvgPool2d { .. }
             | Layer::GlobalAvgPool => Some("images [channels, height, width]"),
@@ -429,6 +431,50 @@ fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred,
                 params,
                 sum(&[
                     product(&[2, c, *kernel, *kernel, out])?,
+                    out,
+                    activation_flops(*activation, out)?,
+                ])?,
+            )
+        }
+        Layer::ConvTranspose2d {
+            filters,
+            kernel,
+            stride,
+            padding,
+            output_padding,
+            bias,
+            activation,
+            ..
+        } => {
+            positive(*filters, "number of filters")?;
+            positive(*kernel, "kernel size")?;
+            positive(*stride, "stride")?;
+            let (c, h, w) = image(node, "ConvTranspose2d", &x())?;
+            if output_padding >= stride {
+                return Err(Issue::new(format!(
+                    "The output padding ({output_padding}) must be smaller than the stride ({stride})."
+                )));
+            }
+            // (in - 1)·stride + kernel + output padding, less the padding on both sides.
+            let grown = |side: usize| -> Result<Option<usize>, Issue> {
+                let full = sum(&[product(&[side - 1, *stride])?, *kernel, *output_padding])?;
+                Ok(full.checked_sub(2 * padding).filter(|&n| n > 0))
+            };
+            let (Some(oh), Some(ow)) = (grown(h)?, grown(w)?) else {
+                return Err(Issue::new(format!(
+                    "A padding of {padding} crops away the whole {kernel}x{kernel} output of the {h}x{w} input. Use less padding."
+                )));
+            };
+            let params = sum(&[
+                product(&[c, *filters, *kernel, *kernel])?,
+                if *bias { *filters } else { 0 },
+            ])?;
+            let out = product(&[*filters, oh, ow])?;
+            ok(
+                vec![*filters, oh, ow],
+                params,
+                sum(&[
+                    product(&[2, c, *kernel, *kernel, h, w, *filters])?,
                     out,
                     activation_flops(*activation, out)?,
                 ])?,

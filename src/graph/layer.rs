@@ -83,6 +83,27 @@ pub enum Layer {
         #[serde(default)]
         init: Init,
     },
+    /// The transpose of a convolution (PyTorch's `ConvTranspose2d`, weight `[in, out, kh, kw]`):
+    /// each input value stamps the kernel onto a larger output, `stride` apart, so an image
+    /// grows by about `stride` a side. What a decoder uses to rebuild an image.
+    ConvTranspose2d {
+        filters: usize,
+        kernel: usize,
+        #[serde(default = "one")]
+        stride: usize,
+        #[serde(default)]
+        padding: usize,
+        /// Rows and columns added on one side of the output, to reach the size a stride would
+        /// otherwise round away (less than the stride).
+        #[serde(default)]
+        output_padding: usize,
+        #[serde(default = "yes")]
+        bias: bool,
+        #[serde(default)]
+        activation: Activation,
+        #[serde(default)]
+        init: Init,
+    },
     MaxPool2d {
         kernel: usize,
         /// Defaults to the kernel size, as in PyTorch.
@@ -394,6 +415,7 @@ impl Layer {
             Layer::PoolOverTime { .. } => "PoolOverTime",
             Layer::Dense { .. } => "Dense",
             Layer::Conv2d { .. } => "Conv2d",
+            Layer::ConvTranspose2d { .. } => "ConvTranspose2d",
             Layer::MaxPool2d { .. } => "MaxPool2d",
             Layer::AvgPool2d { .. } => "AvgPool2d",
             Layer::GlobalAvgPool => "GlobalAvgPool",

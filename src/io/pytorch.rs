@@ -174,6 +174,24 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
                 );
                 activation_call(*activation, &format!("{layer}({x})"))
             }
+            Layer::ConvTranspose2d {
+                filters,
+                kernel,
+                stride,
+                padding,
+                output_padding,
+                bias,
+                activation,
+                ..
+            } => {
+                let _ = writeln!(
+                    init,
+                    "        {layer} = nn.ConvTranspose2d({}, {filters}, {kernel}, stride={stride}, padding={padding}, output_padding={output_padding}, bias={})",
+                    input_shape[0],
+                    py_bool(*bias)
+                );
+                activation_call(*activation, &format!("{layer}({x})"))
+            }
             Layer::MaxPool2d { kernel, stride } => {
                 format!("F.max_pool2d({x}, {kernel}, {})", stride.unwrap_or(*kernel))
             }

@@ -108,6 +108,23 @@ pub const GROUPS: &[Group] = &[
                 },
             },
             Entry {
+                name: "ConvTranspose2d",
+                keywords: "transposed convolution deconvolution upsample decoder generator grow image",
+                description: "The transpose of a convolution: each value stamps a learned filter onto a \
+                    larger image, so a stride of 2 doubles its size. Decoders and generators use it to \
+                    build images back up.",
+                make: || Layer::ConvTranspose2d {
+                    filters: 8,
+                    kernel: 4,
+                    stride: 2,
+                    padding: 1,
+                    output_padding: 0,
+                    bias: true,
+                    activation: Activation::Relu,
+                    init: Init::HeUniform,
+                },
+            },
+            Entry {
                 name: "MaxPool2d",
                 keywords: "pooling max pool downsample subsample",
                 description: "Keeps the largest value in each small window, halving the image with a \

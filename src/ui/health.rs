@@ -34,7 +34,9 @@ fn rms(s: &TensorStats) -> f32 {
 /// The activation function a node ends with, if any.
 fn activation_of(layer: &Layer) -> Option<Activation> {
     match layer {
-        Layer::Dense { activation, .. } | Layer::Conv2d { activation, .. } => Some(*activation),
+        Layer::Dense { activation, .. }
+        | Layer::Conv2d { activation, .. }
+        | Layer::ConvTranspose2d { activation, .. } => Some(*activation),
         Layer::Activation { function } => Some(*function),
         _ => None,
     }

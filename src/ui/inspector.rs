@@ -348,6 +348,28 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
             mark("activation", activation_choice(ui, activation));
             mark("init", init_choice(ui, init));
         }
+        Layer::ConvTranspose2d {
+            filters,
+            kernel,
+            stride,
+            padding,
+            output_padding,
+            bias,
+            activation,
+            init,
+        } => {
+            mark("filters", number(ui, "Filters", filters, 1..=4096, 0.2));
+            mark("kernel", number(ui, "Kernel size", kernel, 1..=15, 0.05));
+            mark("stride", number(ui, "Stride", stride, 1..=8, 0.05));
+            mark("padding", number(ui, "Padding", padding, 0..=15, 0.05));
+            mark(
+                "output_padding",
+                number(ui, "Output padding", output_padding, 0..=7, 0.05),
+            );
+            mark("bias", ui.checkbox(bias, "Bias").changed());
+            mark("activation", activation_choice(ui, activation));
+            mark("init", init_choice(ui, init));
+        }
         Layer::Conv2d {
             filters,
             kernel,

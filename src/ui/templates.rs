@@ -32,6 +32,7 @@ pub const TEMPLATES: &[Template] = &[
     example!("Sine forecast (series)", "sine_forecast.json"),
     example!("Transformer sorts digits", "sort_transformer.json"),
     example!("Autoencoder (MNIST, 2-D code)", "autoencoder.json"),
+    example!("Convolutional autoencoder (MNIST)", "conv_autoencoder.json"),
 ];
 
 impl Template {

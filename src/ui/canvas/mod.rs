@@ -1019,6 +1019,16 @@ fn summary(layer: &Layer) -> String {
             "Conv {filters}×{kernel}×{kernel}/{stride}{}",
             act(activation)
         ),
+        Layer::ConvTranspose2d {
+            filters,
+            kernel,
+            stride,
+            activation,
+            ..
+        } => format!(
+            "Transposed conv {filters}×{kernel}×{kernel}/{stride}{}",
+            act(activation)
+        ),
         Layer::MaxPool2d { kernel, .. } => format!("Max pool {kernel}×{kernel}"),
         Layer::AvgPool2d { kernel, .. } => format!("Average pool {kernel}×{kernel}"),
         Layer::Reshape { shape } => format!("Reshape to {}", shape_text(shape)),
