@@ -18,6 +18,7 @@ use crate::train::Traced;
 const SAMPLES_MAX: usize = 1_000;
 /// Inputs shown with what the network rebuilds from them.
 const PAIRS: usize = 8;
+/// The largest a picture of a pair is drawn, in points.
 const PAIR_SIDE: f32 = 44.0;
 const LABEL_WIDTH: f32 = 56.0;
 
@@ -109,13 +110,16 @@ impl LatentView {
             latent.points.len(),
             latent.node
         ));
-        // The pairs stand to the right of the scatter, which keeps the whole height.
+        // The pairs stand to the right of the scatter, which keeps the whole height; their
+        // four rows share that height.
+        let height = ui.available_height().max(120.0);
+        let gap = ui.spacing().item_spacing;
+        let side = ((height - 8.0) / 4.0 - gap.y).clamp(20.0, PAIR_SIDE);
         let pairs_width = if latent.pairs.is_empty() {
             0.0
         } else {
-            LABEL_WIDTH + (PAIRS / 2) as f32 * (PAIR_SIDE + ui.spacing().item_spacing.x) + 16.0
+            LABEL_WIDTH + (PAIRS / 2) as f32 * (side + gap.x) + 16.0
         };
-        let height = ui.available_height().max(120.0);
         let width = (ui.available_width() - pairs_width).max(160.0);
         let names = dataset
             .map(|d| d.class_names().to_vec())
@@ -150,21 +154,21 @@ impl LatentView {
                 .response;
             accessible(&response, Role::Image, "Codes scatter");
             if !latent.pairs.is_empty() {
-                ui.vertical(|ui| show_pairs(ui, &latent.pairs));
+                ui.vertical(|ui| show_pairs(ui, &latent.pairs, side));
             }
         });
     }
 }
 
 /// Inputs over what the network rebuilt from them, in two rows of pairs.
-fn show_pairs(ui: &mut Ui, pairs: &[(TextureHandle, TextureHandle)]) {
+fn show_pairs(ui: &mut Ui, pairs: &[(TextureHandle, TextureHandle)], side: f32) {
     for half in pairs.chunks(PAIRS / 2) {
         for (row, label) in ["Input", "Rebuilt"].into_iter().enumerate() {
             ui.horizontal(|ui| {
-                ui.add_sized([LABEL_WIDTH, PAIR_SIDE], egui::Label::new(label));
+                ui.add_sized([LABEL_WIDTH, side], egui::Label::new(label));
                 for pair in half {
                     let texture = if row == 0 { &pair.0 } else { &pair.1 };
-                    ui.add(egui::Image::new(texture).fit_to_exact_size([PAIR_SIDE; 2].into()));
+                    ui.add(egui::Image::new(texture).fit_to_exact_size([side; 2].into()));
                 }
             });
         }
