@@ -149,6 +149,98 @@ fn avg_pool_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_
     out[index] = sum / f32(params.kernel_h * params.kernel_w);
 }
 
+// Upsampling by the whole factor `stride` (engine/cpu/upsample.rs, term for term): how much
+// input `i` counts in output `o` along an axis of `inputs` values, as PyTorch's bilinear
+// `align_corners=False`.
+fn bilinear_weight(o: u32, i: u32, inputs: u32) -> f32 {
+    let source = max((f32(o) + 0.5) / f32(params.stride) - 0.5, 0.0);
+    let low = min(u32(source), inputs - 1u);
+    let high = min(low + 1u, inputs - 1u);
+    let far = source - f32(low);
+    return select(0.0, 1.0 - far, i == low) + select(0.0, far, i == high);
+}
+
+@compute @workgroup_size(256)
+fn upsample_nearest(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = flat_index(id, groups);
+    let plane_out = params.out_h * params.out_w;
+    if index >= planes() * plane_out {
+        return;
+    }
+    let plane = index / plane_out;
+    let o = index % plane_out;
+    let iy = (o / params.out_w) / params.stride;
+    let ix = (o % params.out_w) / params.stride;
+    out[index] = in0[plane * params.in_h * params.in_w + iy * params.in_w + ix];
+}
+
+@compute @workgroup_size(256)
+fn upsample_bilinear(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = flat_index(id, groups);
+    let plane_out = params.out_h * params.out_w;
+    if index >= planes() * plane_out {
+        return;
+    }
+    let plane = index / plane_out;
+    let o = index % plane_out;
+    let oy = o / params.out_w;
+    let ox = o % params.out_w;
+    let base = plane * params.in_h * params.in_w;
+    var sum = 0.0;
+    for (var iy = max(oy / params.stride, 1u) - 1u; iy < min(oy / params.stride + 2u, params.in_h); iy++) {
+        let wy = bilinear_weight(oy, iy, params.in_h);
+        for (var ix = max(ox / params.stride, 1u) - 1u; ix < min(ox / params.stride + 2u, params.in_w); ix++) {
+            sum += wy * bilinear_weight(ox, ix, params.in_w) * in0[base + iy * params.in_w + ix];
+        }
+    }
+    out[index] = sum;
+}
+
+@compute @workgroup_size(256)
+fn upsample_nearest_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = flat_index(id, groups);
+    let plane_in = params.in_h * params.in_w;
+    if index >= planes() * plane_in {
+        return;
+    }
+    let plane = index / plane_in;
+    let iy = (index % plane_in) / params.in_w;
+    let ix = (index % plane_in) % params.in_w;
+    let base = plane * params.out_h * params.out_w;
+    var sum = 0.0;
+    for (var oy = iy * params.stride; oy < (iy + 1u) * params.stride; oy++) {
+        for (var ox = ix * params.stride; ox < (ix + 1u) * params.stride; ox++) {
+            sum += in0[base + oy * params.out_w + ox];
+        }
+    }
+    out[index] = sum;
+}
+
+@compute @workgroup_size(256)
+fn upsample_bilinear_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let index = flat_index(id, groups);
+    let plane_in = params.in_h * params.in_w;
+    if index >= planes() * plane_in {
+        return;
+    }
+    let plane = index / plane_in;
+    let iy = (index % plane_in) / params.in_w;
+    let ix = (index % plane_in) % params.in_w;
+    let base = plane * params.out_h * params.out_w;
+    let s = params.stride;
+    var sum = 0.0;
+    for (var oy = max(iy * s, s) - s; oy < min((iy + 2u) * s, params.out_h); oy++) {
+        let wy = bilinear_weight(oy, iy, params.in_h);
+        if wy == 0.0 {
+            continue;
+        }
+        for (var ox = max(ix * s, s) - s; ox < min((ix + 2u) * s, params.out_w); ox++) {
+            sum += wy * bilinear_weight(ox, ix, params.in_w) * in0[base + oy * params.out_w + ox];
+        }
+    }
+    out[index] = sum;
+}
+
 // engine::dropout_keeps, bit for bit.
 fn keeps(index: u32) -> bool {
     var h = globals.seed ^ (globals.step * 0x9E3779B9u) ^ (params.stream * 0x85EBCA6Bu);

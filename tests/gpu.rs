@@ -771,6 +771,53 @@ mod parity {
         }
     }
 
+    #[test]
+    fn upsampling_nearest_and_bilinear_and_their_gradients() {
+        for ((c, h, w), scale) in [((2, 3, 5), 2), ((3, 4, 1), 3), ((1, 7, 6), 1)] {
+            let window = Window {
+                channels: c,
+                in_h: h,
+                in_w: w,
+                kernel_h: scale,
+                kernel_w: scale,
+                stride: scale,
+                padding: 0,
+                out_h: h * scale,
+                out_w: w * scale,
+            };
+            for bilinear in [false, true] {
+                let buffers = vec![
+                    buffer("x", vec![c, h, w], true),
+                    buffer("dy", vec![c, h * scale, w * scale], true),
+                    buffer("y", vec![c, h * scale, w * scale], true),
+                    buffer("dx", vec![c, h, w], true),
+                ];
+                let ops = vec![
+                    Op::Upsample {
+                        x: 0,
+                        out: 2,
+                        window,
+                        bilinear,
+                    },
+                    Op::UpsampleBackward {
+                        dy: 1,
+                        dx: 3,
+                        window,
+                        bilinear,
+                    },
+                ];
+                let Some(results) = both_outputs(buffers, ops, 4, 3, &[0, 1], &[2, 3]) else {
+                    return;
+                };
+                let what = format!("{c}x{h}x{w} by {scale}, bilinear {bilinear}");
+                let mut results = results.into_iter();
+                for kind in ["upsampling", "its gradient"] {
+                    assert_close(&format!("{kind} of {what}"), results.next().unwrap());
+                }
+            }
+        }
+    }
+
     /// A batch of 1,100 8x8 images: the weight gradient sums 70,400 products per weight, past
     /// the 65,535 loop iterations lavapipe allows a thread before it stops the loop and carries
     /// on with what it has.

@@ -394,6 +394,22 @@ fn transposed_convolution_with_stride_padding_and_output_padding() {
 }
 
 #[test]
+fn upsampling_nearest_and_bilinear() {
+    for (scale, bilinear) in [(2, false), (2, true), (3, true)] {
+        let graph = Graph::chain([
+            Layer::input(vec![2, 3, 4]),
+            // Parameters before the upsampling, so that its gradient is checked too.
+            conv(2, 3, 1, 1, Activation::Tanh),
+            Layer::Upsample { scale, bilinear },
+            Layer::Flatten,
+            dense(2, Activation::Identity),
+            Layer::loss(LossKind::MeanSquaredError),
+        ]);
+        assert_gradients(graph, regress(2), vec![2, 3, 4]);
+    }
+}
+
+#[test]
 fn pooling_layers() {
     for pool in [
         Layer::MaxPool2d {

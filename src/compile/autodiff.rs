@@ -81,7 +81,8 @@ fn differentiable_inputs(op: &Op) -> Vec<BufferId> {
         | Reshape { x, .. }
         | Slice { x, .. }
         | MaxPool2d { x, .. }
-        | AvgPool2d { x, .. } => vec![*x],
+        | AvgPool2d { x, .. }
+        | Upsample { x, .. } => vec![*x],
         Concat { inputs, .. } => inputs.clone(),
         Conv2d { x, w, .. } => vec![*x, *w],
         // A transposed convolution's forward op.
@@ -456,6 +457,21 @@ fn vjp(b: &mut Builder, op: &Op, g: &mut Gradients) {
                 scratch,
             });
             g.add(b, qkv, dqkv);
+        }
+        Upsample {
+            x,
+            window,
+            bilinear,
+            ..
+        } => {
+            let dx = grad_like(b, x);
+            b.push(UpsampleBackward {
+                dy,
+                dx,
+                window,
+                bilinear,
+            });
+            g.add(b, x, dx);
         }
         AvgPool2d { x, window, .. } => {
             let dx = grad_like(b, x);

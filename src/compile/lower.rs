@@ -438,6 +438,27 @@ impl LayerLowering<'_> {
                 });
                 out
             }
+            Layer::Upsample { scale, bilinear } => {
+                let window = Window {
+                    channels: x_shape[0],
+                    in_h: x_shape[1],
+                    in_w: x_shape[2],
+                    kernel_h: *scale,
+                    kernel_w: *scale,
+                    stride: *scale,
+                    padding: 0,
+                    out_h: out_shape[1],
+                    out_w: out_shape[2],
+                };
+                let out = self.value("upsampled", out_shape);
+                self.b.push(Op::Upsample {
+                    x,
+                    out,
+                    window,
+                    bilinear: *bilinear,
+                });
+                out
+            }
             Layer::AvgPool2d { kernel, stride } => {
                 let window = pool_window(&x_shape, *kernel, *kernel, stride.unwrap_or(*kernel));
                 let out = self.value("average pool", out_shape);

@@ -330,6 +330,20 @@ pub enum Op {
         dx: BufferId,
         window: Window,
     },
+    /// Grows each image by the whole factor `window.stride`, from `in_h × in_w` to
+    /// `out_h × out_w`: nearest, or bilinear as PyTorch's `align_corners=False`.
+    Upsample {
+        x: BufferId,
+        out: BufferId,
+        window: Window,
+        bilinear: bool,
+    },
+    UpsampleBackward {
+        dy: BufferId,
+        dx: BufferId,
+        window: Window,
+        bilinear: bool,
+    },
     /// One direction of a recurrent layer over each live row's sequence. `xw` is the input's
     /// projection `x·W_ihᵀ + b_ih`, `[steps, gates·hidden]` per sample; each step adds
     /// `h·W_hhᵀ + b_hh` (`w_hh [gates·hidden, hidden]`) to it and applies the cell, from a zero
@@ -664,6 +678,7 @@ impl Op {
             | Slice { out, .. }
             | Conv2d { out, .. }
             | AvgPool2d { out, .. }
+            | Upsample { out, .. }
             | DropoutMask { out, .. }
             | BatchNormEval { out, .. }
             | Loss { out, .. }
@@ -690,7 +705,8 @@ impl Op {
             | SoftmaxBackward { dx, .. }
             | Conv2dBackwardInput { dx, .. }
             | MaxPool2dBackward { dx, .. }
-            | AvgPool2dBackward { dx, .. } => vec![*dx],
+            | AvgPool2dBackward { dx, .. }
+            | UpsampleBackward { dx, .. } => vec![*dx],
             Conv2dBackwardWeight { dw, .. } => vec![*dw],
             MaxPool2d { out, argmax, .. } => std::iter::once(*out).chain(*argmax).collect(),
             BatchNormTrain {
@@ -741,6 +757,8 @@ impl Op {
             MaxPool2dBackward { .. } => "max pooling gradient".into(),
             AvgPool2d { .. } => "average pooling".into(),
             AvgPool2dBackward { .. } => "average pooling gradient".into(),
+            Upsample { .. } => "upsampling".into(),
+            UpsampleBackward { .. } => "upsampling gradient".into(),
             DropoutMask { .. } => "dropout mask".into(),
             BatchNormTrain { .. } | BatchNormEval { .. } => "batch normalisation".into(),
             BatchNormBackward { .. } => "batch normalisation gradient".into(),

@@ -192,6 +192,7 @@ pub fn infer(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred, 
             | Layer::ConvTranspose2d { .. }
             | Layer::MaxPool2d { .. }
             | Layer::AvgPool2d { .. }
+            | Layer::Upsample { .. }
             | Layer::GlobalAvgPool => Some("images [channels, height, width]"),
             Layer::BatchNorm { .. } => Some("features or images; for sequences use LayerNorm"),
             _ => None,
@@ -482,6 +483,17 @@ fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred,
         }
         Layer::MaxPool2d { kernel, stride } => pool(node, "MaxPool2d", *kernel, *stride, &x()),
         Layer::AvgPool2d { kernel, stride } => pool(node, "AvgPool2d", *kernel, *stride, &x()),
+        Layer::Upsample { scale, bilinear } => {
+            positive(*scale, "scale factor")?;
+            let (c, h, w) = image(node, "Upsample", &x())?;
+            let out = product(&[c, h, w, *scale, *scale])?;
+            let per_output = if *bilinear { 8 } else { 0 };
+            ok(
+                vec![c, product(&[h, *scale])?, product(&[w, *scale])?],
+                0,
+                product(&[per_output, out])?,
+            )
+        }
         Layer::GlobalAvgPool => {
             let (c, h, w) = image(node, "GlobalAvgPool", &x())?;
             ok(vec![c], 0, product(&[c, h, w])?)

@@ -110,6 +110,13 @@ pub enum Layer {
         #[serde(default)]
         stride: Option<usize>,
     },
+    /// Grows an image by a whole factor, as `nn.Upsample(scale_factor=…)`: each value copied
+    /// onto a block (nearest), or blended with its neighbours (bilinear).
+    Upsample {
+        scale: usize,
+        #[serde(default)]
+        bilinear: bool,
+    },
     AvgPool2d {
         kernel: usize,
         #[serde(default)]
@@ -418,6 +425,7 @@ impl Layer {
             Layer::ConvTranspose2d { .. } => "ConvTranspose2d",
             Layer::MaxPool2d { .. } => "MaxPool2d",
             Layer::AvgPool2d { .. } => "AvgPool2d",
+            Layer::Upsample { .. } => "Upsample",
             Layer::GlobalAvgPool => "GlobalAvgPool",
             Layer::Flatten => "Flatten",
             Layer::Reshape { .. } => "Reshape",

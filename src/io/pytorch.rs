@@ -195,6 +195,10 @@ pub fn export_pytorch(model: &Model, title: &str) -> String {
             Layer::MaxPool2d { kernel, stride } => {
                 format!("F.max_pool2d({x}, {kernel}, {})", stride.unwrap_or(*kernel))
             }
+            Layer::Upsample { scale, bilinear } => {
+                let mode = if *bilinear { "bilinear" } else { "nearest" };
+                format!("F.interpolate({x}, scale_factor={scale}, mode=\"{mode}\")")
+            }
             Layer::AvgPool2d { kernel, stride } => {
                 format!("F.avg_pool2d({x}, {kernel}, {})", stride.unwrap_or(*kernel))
             }

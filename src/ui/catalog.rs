@@ -125,6 +125,17 @@ pub const GROUPS: &[Group] = &[
                 },
             },
             Entry {
+                name: "Upsample",
+                keywords: "upsample upsampling nearest bilinear interpolate resize grow image decoder",
+                description: "Makes an image larger by a whole factor, copying each value onto a block \
+                    (nearest) or blending neighbours (bilinear). With a convolution after it, an \
+                    alternative to the transposed convolution in a decoder.",
+                make: || Layer::Upsample {
+                    scale: 2,
+                    bilinear: false,
+                },
+            },
+            Entry {
                 name: "MaxPool2d",
                 keywords: "pooling max pool downsample subsample",
                 description: "Keeps the largest value in each small window, halving the image with a \

@@ -387,6 +387,15 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
             mark("activation", activation_choice(ui, activation));
             mark("init", init_choice(ui, init));
         }
+        Layer::Upsample { scale, bilinear } => {
+            mark("scale", number(ui, "Scale factor", scale, 1..=8, 0.05));
+            mark(
+                "bilinear",
+                ui.checkbox(bilinear, "Bilinear")
+                    .on_hover_text("Blend each new value from its four nearest neighbours, rather than copy the nearest")
+                    .changed(),
+            );
+        }
         Layer::MaxPool2d { kernel, stride } | Layer::AvgPool2d { kernel, stride } => {
             mark("kernel", number(ui, "Kernel size", kernel, 1..=15, 0.05));
             let k = *kernel;

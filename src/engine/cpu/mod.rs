@@ -15,6 +15,7 @@ mod recurrent;
 mod simd;
 mod statistics;
 mod update;
+mod upsample;
 mod workers;
 
 use std::ops::Range;
@@ -455,6 +456,26 @@ impl CpuBackend {
             Op::AvgPool2dBackward { dy, dx, ref window } => {
                 let mut o = st.take(dx);
                 conv::avg_pool_backward(window, rows, st.get(dy), &mut o);
+                st.put(dx, o);
+            }
+            Op::Upsample {
+                x,
+                out,
+                ref window,
+                bilinear,
+            } => {
+                let mut o = st.take(out);
+                upsample::upsample(window, bilinear, rows, st.get(x), &mut o);
+                st.put(out, o);
+            }
+            Op::UpsampleBackward {
+                dy,
+                dx,
+                ref window,
+                bilinear,
+            } => {
+                let mut o = st.take(dx);
+                upsample::upsample_backward(window, bilinear, rows, st.get(dy), &mut o);
                 st.put(dx, o);
             }
             Op::DropoutMask { out, rate, stream } => {

@@ -621,6 +621,36 @@ pub fn plan(op: &Op, buffers: &[Buffer], capacity: usize) -> Option<Vec<Plan>> {
             vec![(2, dy, false), (4, dx, true)],
             extent_of(&buffers[dx]),
         )),
+        Op::Upsample {
+            x,
+            out,
+            ref window,
+            bilinear,
+        } => one(pool(
+            if bilinear {
+                "upsample_bilinear"
+            } else {
+                "upsample_nearest"
+            },
+            window,
+            vec![(2, x, false), (4, out, true)],
+            extent_of(&buffers[out]),
+        )),
+        Op::UpsampleBackward {
+            dy,
+            dx,
+            ref window,
+            bilinear,
+        } => one(pool(
+            if bilinear {
+                "upsample_bilinear_backward"
+            } else {
+                "upsample_nearest_backward"
+            },
+            window,
+            vec![(2, dy, false), (4, dx, true)],
+            extent_of(&buffers[dx]),
+        )),
         Op::DropoutMask { out, rate, stream } => {
             let len = extent_of(&buffers[out]);
             let blank = Window {

@@ -1031,6 +1031,10 @@ fn summary(layer: &Layer) -> String {
         ),
         Layer::MaxPool2d { kernel, .. } => format!("Max pool {kernel}×{kernel}"),
         Layer::AvgPool2d { kernel, .. } => format!("Average pool {kernel}×{kernel}"),
+        Layer::Upsample { scale, bilinear } => format!(
+            "Upsample ×{scale}, {}",
+            if *bilinear { "bilinear" } else { "nearest" }
+        ),
         Layer::Reshape { shape } => format!("Reshape to {}", shape_text(shape)),
         Layer::Dropout { rate } => format!("Dropout {:.0}%", rate * 100.0),
         other => other.kind_label().to_string(),
