@@ -9,7 +9,7 @@ use egui::{Key, Modifiers, Pos2, Role, Vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use netloom::ui::{self, NetloomApp};
-use support::{drag, harness, on_canvas, select, spiral, until_loaded, wire};
+use support::{drag, harness, on_canvas, palette_entry, select, spiral, until_loaded, wire};
 
 fn shortcut(h: &mut Harness<'_, NetloomApp>, modifiers: Modifiers, key: Key) {
     h.key_press_modifiers(modifiers, key);
@@ -23,7 +23,7 @@ fn the_spiral_network_is_built_from_an_empty_canvas_by_dragging_and_wiring() {
         .iter()
         .enumerate()
     {
-        let source = h.get_by_label(&format!("Add {layer}")).rect().center();
+        let source = palette_entry(&mut h, layer);
         drag(
             &mut h,
             source,
@@ -357,7 +357,7 @@ fn a_cnn_for_mnist_is_built_checked_saved_and_reopened() {
     .iter()
     .zip(spots)
     {
-        let source = h.get_by_label(&format!("Add {layer}")).rect().center();
+        let source = palette_entry(&mut h, layer);
         drag(&mut h, source, Pos2::new(x, y));
     }
     for (from, to) in [

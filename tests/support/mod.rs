@@ -68,3 +68,11 @@ pub fn select(h: &mut Harness<'_, NetloomApp>, node: &str) {
     h.drop_at(at);
     h.run_steps(2);
 }
+
+/// Where the palette's entry for `layer` is, scrolled into view first as a user would.
+pub fn palette_entry(h: &mut Harness<'_, NetloomApp>, layer: &str) -> Pos2 {
+    let label = format!("Add {layer}");
+    h.get_by_label(&label).scroll_to_me();
+    h.run_steps(3);
+    h.get_by_label(&label).rect().center()
+}
