@@ -652,14 +652,20 @@ fn analyze_lists_every_layer_with_its_shapes_counts_and_memory() {
 
 /// A transformer block comes from the palette as one framed group after the selected node,
 /// sized to it; its frame's title selects the block and drags it as one.
-#[test]
-fn a_collapsed_group_is_one_box_that_the_outside_wires_reach_and_opens_again() {
+/// The transformer sorter template, loaded: a network with a block.
+fn sorter() -> Harness<'static, NetloomApp> {
     let sorter = netloom::ui::TEMPLATES
         .iter()
         .find(|t| t.name == "Transformer sorts digits")
         .unwrap();
     let mut h = harness(NetloomApp::new(sorter.project(), None, None));
     until_loaded(&mut h);
+    h
+}
+
+#[test]
+fn a_collapsed_group_is_one_box_that_the_outside_wires_reach_and_opens_again() {
+    let mut h = sorter();
     select(&mut h, "Collapse Transformer block 1");
     assert!(
         h.state()
@@ -720,12 +726,7 @@ fn a_collapsed_group_is_one_box_that_the_outside_wires_reach_and_opens_again() {
 
 #[test]
 fn a_transformer_block_drops_in_as_a_group_that_moves_as_one() {
-    let sorter = netloom::ui::TEMPLATES
-        .iter()
-        .find(|t| t.name == "Transformer sorts digits")
-        .unwrap();
-    let mut h = harness(NetloomApp::new(sorter.project(), None, None));
-    until_loaded(&mut h);
+    let mut h = sorter();
     let title = on_canvas(&h, "Transformer block 1 (group)");
     h.hover_at(title);
     h.step();

@@ -14,7 +14,7 @@ use crate::data::{
     self, CsvTask, DataError, Dataset, DatasetSpec, InMemoryDataset, RegressionSet, SequenceTask,
     Targets, ToySet,
 };
-use crate::graph::{Layer, ValueKind};
+use crate::graph::{Layer, Project, ValueKind};
 
 /// Samples drawn in the scatter preview at most.
 const SCATTER_MAX: usize = 2_000;
@@ -620,6 +620,17 @@ pub fn scatter_extent(dataset: &InMemoryDataset) -> f32 {
         .iter()
         .fold(1e-6f32, |m, v| m.max(v.abs()));
     bound / 0.92
+}
+
+/// The samples a view follows: the validation split's, or the training split's when there is
+/// no validation split.
+pub fn watched_samples(dataset: &InMemoryDataset, project: &Project) -> Vec<usize> {
+    let split = crate::data::split_for(dataset, &project.split, project.training.seed);
+    if split.validation.is_empty() {
+        split.train
+    } else {
+        split.validation
+    }
 }
 
 /// The range of a regression set's first target, for colouring by value.

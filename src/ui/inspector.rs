@@ -348,28 +348,7 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
             mark("activation", activation_choice(ui, activation));
             mark("init", init_choice(ui, init));
         }
-        Layer::ConvTranspose2d {
-            filters,
-            kernel,
-            stride,
-            padding,
-            output_padding,
-            bias,
-            activation,
-            init,
-        } => {
-            mark("filters", number(ui, "Filters", filters, 1..=4096, 0.2));
-            mark("kernel", number(ui, "Kernel size", kernel, 1..=15, 0.05));
-            mark("stride", number(ui, "Stride", stride, 1..=8, 0.05));
-            mark("padding", number(ui, "Padding", padding, 0..=15, 0.05));
-            mark(
-                "output_padding",
-                number(ui, "Output padding", output_padding, 0..=7, 0.05),
-            );
-            mark("bias", ui.checkbox(bias, "Bias").changed());
-            mark("activation", activation_choice(ui, activation));
-            mark("init", init_choice(ui, init));
-        }
+        // A transposed convolution's output padding follows these.
         Layer::Conv2d {
             filters,
             kernel,
@@ -378,6 +357,16 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
             bias,
             activation,
             init,
+        }
+        | Layer::ConvTranspose2d {
+            filters,
+            kernel,
+            stride,
+            padding,
+            bias,
+            activation,
+            init,
+            ..
         } => {
             mark("filters", number(ui, "Filters", filters, 1..=4096, 0.2));
             mark("kernel", number(ui, "Kernel size", kernel, 1..=15, 0.05));
@@ -435,6 +424,12 @@ fn layer_settings(ui: &mut Ui, layer: &mut Layer) -> Option<&'static str> {
         Layer::GlobalAvgPool | Layer::Flatten => {
             ui.weak("No settings.");
         }
+    }
+    if let Layer::ConvTranspose2d { output_padding, .. } = layer {
+        mark(
+            "output_padding",
+            number(ui, "Output padding", output_padding, 0..=7, 0.05),
+        );
     }
     changed
 }

@@ -66,12 +66,7 @@ impl LatentView {
         let Some(dataset) = dataset else { return };
         let key = (dataset.len(), project.split, project.training.seed);
         if self.samples.as_ref().is_none_or(|(k, _)| *k != key) {
-            let split = crate::data::split_for(dataset, &project.split, project.training.seed);
-            let mut samples = if split.validation.is_empty() {
-                split.train
-            } else {
-                split.validation
-            };
+            let mut samples = super::dataset::watched_samples(dataset, project);
             samples.truncate(SAMPLES_MAX);
             self.samples = Some((key, samples));
         }

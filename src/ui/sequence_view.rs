@@ -131,13 +131,7 @@ impl SequenceView {
         }
         let key = (dataset.len(), project.split, project.training.seed);
         if self.samples.as_ref().is_none_or(|(k, _)| *k != key) {
-            let split = crate::data::split_for(dataset, &project.split, project.training.seed);
-            let samples = if split.validation.is_empty() {
-                split.train
-            } else {
-                split.validation
-            };
-            self.samples = Some((key, samples));
+            self.samples = Some((key, super::dataset::watched_samples(dataset, project)));
         }
         if let (Some(asked), Some(traced)) = (self.asked, self.trace.take(run, Run::take_traced)) {
             self.traced = Some((asked, traced));
