@@ -1124,3 +1124,35 @@ fn an_autoencoder_shows_where_its_codes_land_and_what_it_rebuilds() {
     h.get_by_label("Codes scatter");
     assert_eq!(h.query_all_by_label("Rebuilt").count(), 2);
 }
+
+#[test]
+fn a_ring_of_gaussians_is_offered_as_a_dataset_with_a_class_per_mode() {
+    let mut h = harness(app(spiral_for(100_000)));
+    h.get_by_role_and_label(Role::ComboBox, "Dataset").click();
+    h.run_steps(2);
+    // The point sets end the list: the wheel brings them into view.
+    h.hover_at(h.get_by_label("Xor (2D classes)").rect().center());
+    h.step();
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, -2000.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(3);
+    h.get_by_label("Ring of Gaussians (2D points)").click();
+    until(&mut h, "the ring", |app| {
+        app.dataset
+            .dataset()
+            .is_some_and(|d| netloom::data::Dataset::name(d) == "Ring of Gaussians")
+    });
+    h.run_steps(2);
+    h.get_by_label("1000 samples: 700 to train, 150 to validate, 150 to test");
+    // The spiral's two scores do not fit the ring's eight modes, and the loss says so.
+    let problems = &h.state().editor.model.problems;
+    assert!(
+        problems.iter().any(|p| p.message.contains("8 classes")),
+        "{problems:?}"
+    );
+}

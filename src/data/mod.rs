@@ -8,6 +8,7 @@ mod builtin;
 mod csv;
 mod error;
 mod idx;
+mod points;
 mod series;
 mod split;
 mod tasks;
@@ -26,6 +27,7 @@ pub use builtin::{digits, mnist_5k};
 pub use csv::{CsvOptions, CsvTask, load_csv, parse_column, parse_csv, read_csv_text};
 pub use error::DataError;
 pub use idx::{load_idx, parse_idx};
+pub use points::{PointSet, points_2d};
 pub use series::{series_windows, sine_waves};
 pub use split::{
     SplitFractions, SplitSizes, Splits, split, split_for, split_in_order, split_sizes,
@@ -400,6 +402,17 @@ pub enum DatasetSpec {
         #[serde(default)]
         seed: u64,
     },
+    /// GAN Lab's 2D distributions (a ring of Gaussians, a line, two moons, blobs); each
+    /// point's class is the mode it came from.
+    Points2d {
+        set: PointSet,
+        #[serde(default = "default_toy_samples")]
+        samples: usize,
+        #[serde(default)]
+        noise: f32,
+        #[serde(default)]
+        seed: u64,
+    },
     /// 8x8 handwritten digits (1,797 samples, features [1, 8, 8] scaled to [0, 1]).
     Digits,
     /// MNIST, 5,000 samples (500 per class), features [1, 28, 28] scaled to [0, 1].
@@ -544,6 +557,12 @@ pub fn load_in_memory(spec: &DatasetSpec, base_dir: &Path) -> Result<InMemoryDat
             noise,
             seed,
         } => regression_2d(*set, *samples, *noise, *seed),
+        DatasetSpec::Points2d {
+            set,
+            samples,
+            noise,
+            seed,
+        } => points_2d(*set, *samples, *noise, *seed),
         DatasetSpec::Digits => digits(),
         DatasetSpec::Mnist5k => mnist_5k(),
         DatasetSpec::Csv {

@@ -215,7 +215,8 @@ fn scaled_features(points: impl Iterator<Item = [f64; 2]>) -> Vec<f32> {
         .collect()
 }
 
-fn check_settings(samples: usize, noise: f32) -> Result<(), DataError> {
+/// A sample count and noise level a generated 2D set can be made with.
+pub(super) fn check_settings(samples: usize, noise: f32) -> Result<(), DataError> {
     if samples == 0 || samples > MAX_SAMPLES {
         return Err(DataError::InvalidSetting {
             setting: "samples",

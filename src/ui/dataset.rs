@@ -11,8 +11,8 @@ use egui::{Color32, Pos2, Sense, Ui, Vec2};
 use super::editor::{Editor, Gesture};
 use crate::compile::DataInfo;
 use crate::data::{
-    self, CsvTask, DataError, Dataset, DatasetSpec, InMemoryDataset, RegressionSet, SequenceTask,
-    Targets, ToySet,
+    self, CsvTask, DataError, Dataset, DatasetSpec, InMemoryDataset, PointSet, RegressionSet,
+    SequenceTask, Targets, ToySet,
 };
 use crate::graph::{Layer, Project, ValueKind};
 
@@ -61,6 +61,17 @@ fn builtins() -> Vec<(String, DatasetSpec)> {
             },
         )
     });
+    let points = PointSet::ALL.iter().map(|&set| {
+        (
+            format!("{} (2D points)", set.label()),
+            DatasetSpec::Points2d {
+                set,
+                samples: 1000,
+                noise: 0.0,
+                seed: 0,
+            },
+        )
+    });
     let tasks = SequenceTask::ALL.iter().map(|&task| {
         let (what, length, digits) = match task {
             SequenceTask::Copy => ("Copy digits", 6, 3),
@@ -98,6 +109,7 @@ fn builtins() -> Vec<(String, DatasetSpec)> {
             ),
         ])
         .chain(tasks)
+        .chain(points)
         .collect()
 }
 
@@ -119,6 +131,7 @@ fn same_choice(a: &DatasetSpec, b: &DatasetSpec) -> bool {
         (DatasetSpec::SequenceTask { task: x, .. }, DatasetSpec::SequenceTask { task: y, .. }) => {
             x == y
         }
+        (DatasetSpec::Points2d { set: x, .. }, DatasetSpec::Points2d { set: y, .. }) => x == y,
         _ => std::mem::discriminant(a) == std::mem::discriminant(b),
     }
 }
@@ -309,6 +322,12 @@ impl DatasetPanel {
                 ..
             }
             | DatasetSpec::Regression2d {
+                samples,
+                noise,
+                seed,
+                ..
+            }
+            | DatasetSpec::Points2d {
                 samples,
                 noise,
                 seed,
