@@ -775,6 +775,47 @@ fn a_loss_takes_its_target_from_a_wire_whatever_the_datasets_task() {
         "{at_loss:?}"
     );
 
+    // A layer that feeds only the (detached) target learns nothing, and is told so.
+    let mut g = autoencoder(vec![1, 4, 4], LossKind::MeanSquaredError);
+    g.edges.retain(|e| e.to.port != 1);
+    let flatten = id(&g, "flatten");
+    let side = g.add_node(
+        Layer::Dense {
+            units: 16,
+            bias: true,
+            activation: Activation::Sigmoid,
+            init: Default::default(),
+        },
+        [0.0; 2],
+    );
+    g.connect(flatten, side, 0);
+    let reshape = g.add_node(
+        Layer::Reshape {
+            shape: vec![1, 4, 4],
+        },
+        [0.0; 2],
+    );
+    g.connect(side, reshape, 0);
+    g.connect(reshape, id(&g, "loss"), 1);
+    let model = check(&g, Some(&data));
+    let side_name = &g.nodes[g.node_index(side).unwrap()].name;
+    let warned: Vec<&str> = model
+        .problems
+        .iter()
+        .filter(|p| p.location == Location::Node(side))
+        .map(|p| p.message.as_str())
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].starts_with(&format!(
+            "{side_name} reaches the loss only through its target"
+        )),
+        "{warned:?}"
+    );
+    // The autoencoder's own layers are trained: nothing is said of them.
+    let g = autoencoder(vec![1, 4, 4], LossKind::MeanSquaredError);
+    assert!(check(&g, Some(&data)).problems.is_empty());
+
     // A loss told to take its target from a wire, with none wired, says so.
     let mut g = autoencoder(vec![1, 4, 4], LossKind::MeanSquaredError);
     g.edges.retain(|e| e.to.port != 1);

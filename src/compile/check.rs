@@ -307,6 +307,17 @@ pub fn check(graph: &Graph, data: Option<&DataInfo>) -> Model {
             );
         }
     }
+    for i in only_behind_the_target(&wiring, loss, &nodes) {
+        let node = &graph.nodes[i];
+        checker.node_problem_with(
+            Severity::Warning,
+            node.id,
+            format!(
+                "{} reaches the loss only through its target, which no gradient flows back into, so its weights will not be trained. Feed the prediction from it, or take the target from before it.",
+                node.name
+            ),
+        );
+    }
 
     Model {
         graph: graph.clone(),
@@ -791,6 +802,25 @@ fn mark_feeding_loss(wiring: &Wiring, loss: Option<usize>, nodes: &mut [NodeInfo
         nodes[i].feeds_loss = true;
         stack.extend(wiring.sources[i].iter().flatten());
     }
+}
+
+/// The layers with weights that lead to the loss only through its second input, a wired
+/// target: the target is detached, so nothing behind it alone gets a gradient.
+fn only_behind_the_target(wiring: &Wiring, loss: Option<usize>, nodes: &[NodeInfo]) -> Vec<usize> {
+    let Some(loss) = loss else { return Vec::new() };
+    let Some(Some(prediction)) = wiring.sources[loss].first().copied() else {
+        return Vec::new();
+    };
+    let mut trained = vec![false; nodes.len()];
+    let mut stack = vec![prediction];
+    while let Some(i) = stack.pop() {
+        if !std::mem::replace(&mut trained[i], true) {
+            stack.extend(wiring.sources[i].iter().flatten());
+        }
+    }
+    (0..nodes.len())
+        .filter(|&i| nodes[i].feeds_loss && !trained[i] && nodes[i].params > 0)
+        .collect()
 }
 
 fn is_identifier(name: &str) -> bool {
