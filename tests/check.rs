@@ -869,3 +869,21 @@ fn a_transposed_convolution_grows_the_image_and_explains_impossible_settings() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn a_padding_past_counting_on_a_transposed_convolution_is_a_problem_not_a_panic() {
+    let g = Graph::chain([
+        Layer::input(vec![1, 4, 4]),
+        Layer::ConvTranspose2d {
+            filters: 1,
+            kernel: 3,
+            stride: 1,
+            padding: usize::MAX / 2 + 1,
+            output_padding: 0,
+            bias: true,
+            activation: Activation::Identity,
+            init: netloom::graph::Init::GlorotUniform,
+        },
+    ]);
+    assert!(!errors(&check(&g, None)).is_empty());
+}

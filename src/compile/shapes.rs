@@ -457,9 +457,10 @@ fn infer_dims(node: NodeId, layer: &Layer, inputs: &[Shape]) -> Result<Inferred,
                 )));
             }
             // (in - 1)·stride + kernel + output padding, less the padding on both sides.
+            let cropped = product(&[2, *padding])?;
             let grown = |side: usize| -> Result<Option<usize>, Issue> {
                 let full = sum(&[product(&[side - 1, *stride])?, *kernel, *output_padding])?;
-                Ok(full.checked_sub(2 * padding).filter(|&n| n > 0))
+                Ok(full.checked_sub(cropped).filter(|&n| n > 0))
             };
             let (Some(oh), Some(ow)) = (grown(h)?, grown(w)?) else {
                 return Err(Issue::new(format!(

@@ -25,14 +25,18 @@ impl TransformerBlock {
 
 impl Graph {
     /// A name no group has yet, for a group like `like`: "Transformer block 2" when
-    /// "Transformer block 1" exists (a trailing number of `like` is replaced).
+    /// "Transformer block 1" exists (a trailing number of `like` is replaced). Names kept in
+    /// `groups` count as taken, so a new group never inherits a deleted one's collapsed box.
     pub fn fresh_group_name(&self, like: &str) -> String {
         let kind = like
             .trim_end_matches(|c: char| c.is_ascii_digit())
             .trim_end();
         (1..)
             .map(|n| format!("{kind} {n}"))
-            .find(|name| self.nodes.iter().all(|n| n.group.as_deref() != Some(name)))
+            .find(|name| {
+                self.nodes.iter().all(|n| n.group.as_deref() != Some(name))
+                    && self.groups.iter().all(|g| g.name != *name)
+            })
             .unwrap_or_else(|| kind.to_string())
     }
 
@@ -128,6 +132,15 @@ mod tests {
         let text = serde_json::to_string(&graph).unwrap();
         let read: Graph = serde_json::from_str(&text).unwrap();
         assert!(read.is_collapsed("Transformer block 1"));
+
+        // Once the block is deleted, a new one gets a name of its own and opens expanded.
+        let mut emptied = read.clone();
+        emptied.nodes.clear();
+        emptied.edges.clear();
+        emptied.add_transformer_block(&TransformerBlock::for_width(8), None, [0.0; 2], [1.0; 2]);
+        let name = emptied.nodes[0].group.clone().unwrap();
+        assert_eq!(name, "Transformer block 2");
+        assert!(!emptied.is_collapsed(&name));
 
         let plain = r#"{"nodes": [], "edges": []}"#;
         let read: Graph = serde_json::from_str(plain).unwrap();
