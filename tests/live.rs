@@ -1044,6 +1044,8 @@ fn an_lstm_shows_its_states_and_gates_over_time_and_its_gradient_through_time() 
 fn a_forecaster_draws_its_forecast_against_the_truth() {
     let mut h = harness(app(small_template("Sine forecast (series)")));
     assert!(h.query_by_label("Attention").is_none());
+    // A regression has no accuracy to plot.
+    assert!(h.query_by_label("Accuracy").is_none());
     click(&mut h, "Forecast");
     h.get_by_label_contains("to see the network's forecast for this series");
     click(&mut h, "Step");

@@ -406,7 +406,7 @@ pub enum DatasetSpec {
     /// point's class is the mode it came from.
     Points2d {
         set: PointSet,
-        #[serde(default = "default_toy_samples")]
+        #[serde(default = "default_points_samples")]
         samples: usize,
         #[serde(default)]
         noise: f32,
@@ -523,6 +523,11 @@ fn default_toy_samples() -> usize {
 
 fn default_regression_samples() -> usize {
     1200
+}
+
+/// Enough points that each of a ring's eight modes is seen clearly.
+pub fn default_points_samples() -> usize {
+    1000
 }
 
 impl Default for DatasetSpec {

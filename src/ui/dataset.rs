@@ -66,7 +66,7 @@ fn builtins() -> Vec<(String, DatasetSpec)> {
             format!("{} (2D points)", set.label()),
             DatasetSpec::Points2d {
                 set,
-                samples: 1000,
+                samples: data::default_points_samples(),
                 noise: 0.0,
                 seed: 0,
             },

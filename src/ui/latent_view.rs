@@ -16,6 +16,8 @@ use crate::train::Traced;
 
 /// Validation samples placed in the scatter at most.
 const SAMPLES_MAX: usize = 1_000;
+/// Power-iteration passes for each principal direction: plenty for a picture.
+const ITERATIONS: usize = 50;
 /// Inputs shown with what the network rebuilds from them.
 const PAIRS: usize = 8;
 /// The largest a picture of a pair is drawn, in points.
@@ -231,44 +233,39 @@ fn plane_of(codes: &[f32], width: usize) -> Vec<[f64; 2]> {
             *m += v as f64 / n;
         }
     }
-    let mut covariance = vec![0.0f64; width * width];
-    for r in &rows {
-        for i in 0..width {
-            let di = r[i] as f64 - mean[i];
-            for j in 0..width {
-                covariance[i * width + j] += di * (r[j] as f64 - mean[j]) / n;
-            }
-        }
-    }
-    let first = main_direction(&covariance, width, None);
-    let second = main_direction(&covariance, width, Some(&first));
-    rows.iter()
-        .map(|r| {
-            let along = |d: &[f64]| {
-                r.iter()
-                    .zip(&mean)
-                    .zip(d)
-                    .map(|((&v, m), d)| (v as f64 - m) * d)
-                    .sum()
-            };
-            [along(&first), along(&second)]
-        })
+    let centred: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| r.iter().zip(&mean).map(|(&v, m)| v as f64 - m).collect())
+        .collect();
+    let first = main_direction(&centred, width, None);
+    let second = main_direction(&centred, width, Some(&first));
+    centred
+        .iter()
+        .map(|r| [dot(r, &first), dot(r, &second)])
         .collect()
 }
 
-/// The unit direction of largest variance (by power iteration), at right angles to `away`.
-fn main_direction(covariance: &[f64], width: usize, away: Option<&[f64]>) -> Vec<f64> {
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The unit direction the `centred` rows spread most along, at right angles to `away`: power
+/// iteration with the covariance applied as `Xᵀ(X v)`, which costs rows × width a pass and
+/// never forms the width × width matrix (the view runs it on the UI thread).
+fn main_direction(centred: &[Vec<f64>], width: usize, away: Option<&[f64]>) -> Vec<f64> {
     // A start no direction is likely to be orthogonal to.
     let mut v: Vec<f64> = (0..width).map(|i| 1.0 + i as f64 * 0.01).collect();
-    for _ in 0..100 {
+    for _ in 0..ITERATIONS {
         if let Some(a) = away {
-            let dot: f64 = v.iter().zip(a).map(|(x, y)| x * y).sum();
-            v.iter_mut().zip(a).for_each(|(x, y)| *x -= dot * y);
+            let along = dot(&v, a);
+            v.iter_mut().zip(a).for_each(|(x, y)| *x -= along * y);
         }
-        let next: Vec<f64> = (0..width)
-            .map(|i| (0..width).map(|j| covariance[i * width + j] * v[j]).sum())
-            .collect();
-        let norm = next.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let mut next = vec![0.0; width];
+        for row in centred {
+            let along = dot(row, &v);
+            next.iter_mut().zip(row).for_each(|(n, x)| *n += along * x);
+        }
+        let norm = dot(&next, &next).sqrt();
         if norm < 1e-30 {
             break;
         }
