@@ -124,7 +124,8 @@ pub fn lower_forward(model: &Model, b: &mut Builder, shared: &mut Shared, mode: 
                     Some(Some((_, shape))) if shape.has_time() => shape[0],
                     _ => 1,
                 };
-                let (prediction, loss) = lw.loss(*kind, inputs[0], inputs.get(1), positions);
+                let (prediction, loss) =
+                    lw.loss(*kind, inputs[0], inputs.get(1).copied(), positions);
                 result = Some((prediction, loss));
                 continue;
             }
@@ -798,7 +799,7 @@ impl LayerLowering<'_> {
         &mut self,
         kind: LossKind,
         pred: BufferId,
-        wired: Option<&BufferId>,
+        wired: Option<BufferId>,
         positions: usize,
     ) -> (BufferId, BufferId) {
         let pred_shape = self.b.shape(pred).to_vec();
@@ -812,7 +813,7 @@ impl LayerLowering<'_> {
                 .buffer("target".into(), shape, true, dtype, BufferKind::Target)
         };
         let target = match wired {
-            Some(&tensor) => tensor,
+            Some(tensor) => tensor,
             None => *self.shared.target.get_or_insert_with(from_data),
         };
         let suffix = if self.mode == Mode::Eval {
