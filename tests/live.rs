@@ -1121,7 +1121,7 @@ fn an_autoencoder_shows_where_its_codes_land_and_what_it_rebuilds() {
     click(&mut h, "Step");
     until_shown(
         &mut h,
-        "Where 500 validation samples land at code (2 numbers each). Samples the network finds alike sit together.",
+        "Where 500 validation samples land at code (2 numbers each).",
     );
     h.get_by_label("Codes scatter");
     assert_eq!(h.query_all_by_label("Rebuilt").count(), 2);

@@ -4,7 +4,7 @@
 //! what the network rebuilds from them.
 
 use egui::{ColorImage, Role, TextureHandle, TextureOptions, Ui};
-use egui_plot::{Legend, MarkerShape, Plot, Points};
+use egui_plot::{MarkerShape, Plot, Points};
 
 use super::canvas::accessible;
 use super::dataset::{CLASS_COLORS, image_of};
@@ -23,6 +23,9 @@ const PAIRS: usize = 8;
 /// The largest a picture of a pair is drawn, in points.
 const PAIR_SIDE: f32 = 44.0;
 const LABEL_WIDTH: f32 = 56.0;
+/// Room between the rows of pictures, and between the two sets of pairs.
+const ROW_GAP: f32 = 2.0;
+const PAIRS_GAP: f32 = 8.0;
 
 /// Whether the graph rebuilds a tensor: a loss takes its target from a wire.
 pub fn rebuilds(graph: &Graph) -> bool {
@@ -96,38 +99,44 @@ impl LatentView {
         };
         let how = if latent.width > 2 {
             format!(
-                "{} numbers each, drawn along their two main directions",
+                "{} numbers each, along their two main directions",
                 latent.width
             )
         } else {
             format!("{} numbers each", latent.width)
         };
+        // One line, so that the scatter keeps its height in Present mode.
         ui.label(format!(
-            "Where {} validation samples land at {} ({how}). Samples the network finds alike sit together.",
+            "Where {} validation samples land at {} ({how}).",
             latent.points.len(),
             latent.node
-        ));
+        ))
+        .on_hover_text(
+            "Samples the network finds alike sit together, whether or not they share a class.",
+        );
+        let names = dataset
+            .map(|d| d.class_names().to_vec())
+            .unwrap_or_default();
+        let groups = latent.classes.iter().flatten().max().map_or(1, |c| c + 1);
+        if latent.classes.iter().any(Option::is_some) {
+            class_key(ui, &names, groups);
+        }
         // The pairs stand to the right of the scatter, which keeps the whole height; their
         // four rows share that height.
-        let height = ui.available_height().max(120.0);
+        let height = ui.available_height().max(80.0);
         let gap = ui.spacing().item_spacing;
-        let side = ((height - 8.0) / 4.0 - gap.y).clamp(20.0, PAIR_SIDE);
+        let side = ((height - PAIRS_GAP) / 4.0 - ROW_GAP).clamp(20.0, PAIR_SIDE);
         let pairs_width = if latent.pairs.is_empty() {
             0.0
         } else {
             LABEL_WIDTH + (PAIRS / 2) as f32 * (side + gap.x) + 16.0
         };
         let width = (ui.available_width() - pairs_width).max(160.0);
-        let names = dataset
-            .map(|d| d.class_names().to_vec())
-            .unwrap_or_default();
         ui.horizontal_top(|ui| {
             let response = Plot::new("latent space")
                 .width(width)
                 .height(height)
-                .legend(Legend::default())
                 .show(ui, |plot| {
-                    let groups = latent.classes.iter().flatten().max().map_or(1, |c| c + 1);
                     for group in 0..groups {
                         let points: Vec<[f64; 2]> = latent
                             .points
@@ -157,8 +166,28 @@ impl LatentView {
     }
 }
 
+/// Each class's colour and name in one row above the scatter, where a legend inside it would
+/// cover points and, on a short plot, lose classes off its foot.
+fn class_key(ui: &mut Ui, names: &[String], groups: usize) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Colour is the class:");
+        for group in 0..groups {
+            let (dot, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter()
+                .circle_filled(dot.center(), 4.5, CLASS_COLORS[group % CLASS_COLORS.len()]);
+            ui.label(
+                names
+                    .get(group)
+                    .cloned()
+                    .unwrap_or_else(|| group.to_string()),
+            );
+        }
+    });
+}
+
 /// Inputs over what the network rebuilt from them, in two rows of pairs.
 fn show_pairs(ui: &mut Ui, pairs: &[(TextureHandle, TextureHandle)], side: f32) {
+    ui.spacing_mut().item_spacing.y = ROW_GAP;
     for half in pairs.chunks(PAIRS / 2) {
         for (row, label) in ["Input", "Rebuilt"].into_iter().enumerate() {
             ui.horizontal(|ui| {
@@ -169,7 +198,7 @@ fn show_pairs(ui: &mut Ui, pairs: &[(TextureHandle, TextureHandle)], side: f32) 
                 }
             });
         }
-        ui.add_space(8.0);
+        ui.add_space(PAIRS_GAP);
     }
 }
 
